@@ -1,0 +1,3 @@
+from evoinit.cli import main
+
+main()

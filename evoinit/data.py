@@ -1,0 +1,565 @@
+"""Datasets: scikit-learn's bundled sets, generators and user CSV/NPZ files, split and scaled.
+
+A ``DataSpec`` is a handful of plain JSON values naming a dataset; ``load(spec)`` turns it into a
+frozen ``Dataset`` the same way in every process, so a worker on another machine rebuilds exactly
+the data the search scores on. Every dataset is split train/validation/test (60/20/20 by default,
+stratified for classification, ``random_state=spec.seed``) and standard-scaled with statistics of
+the training part only: the validation and test rows must not leak into them.
+
+Arrays: ``X_*`` float64 ``(n, n_features)``; ``y_*`` int64 class indices 0..K-1 ``(n,)`` for
+classification, float64 ``(n,)`` (one target) or ``(n, k)`` (several) for regression, where the
+targets are standardised with training statistics too. Every array is read-only.
+
+User files (any name with a path separator or a suffix is a path; built-in names win otherwise):
+
+- CSV: UTF-8, comma-separated, a header row, one row per sample. The target is the column named
+  by ``target``, else a column named exactly "target", else the last column. Every other column is a
+  feature and must be numeric; the target may hold text labels. Empty cells and NA, N/A, NaN,
+  null, none, ? are missing values and rejected: nothing is imputed behind the user's back.
+- NPZ: arrays ``X`` (n, d) and ``y`` (n,) or (n, k), optionally ``feature_names`` (d,), read with
+  ``allow_pickle=False`` so opening a file can never run code.
+- Task: classification if the target holds text, or is integer-valued with at most 20 distinct
+  values and fewer distinct values than half the rows; otherwise regression. ``DataSpec.task``
+  overrides the guess. Class indices follow the sorted labels (numeric order for numbers).
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import math
+import os
+from dataclasses import asdict, dataclass, fields, replace
+
+import numpy as np
+from sklearn import datasets as skd
+from sklearn.model_selection import train_test_split
+
+from evoinit.errors import DataError, UsageError, unknown
+
+TASKS = ("classification", "regression")
+MAX_CLASSES = 20  # an integer-valued numeric target with more distinct values is regression
+MISSING = {"", "na", "n/a", "nan", "null", "none", "?"}
+FILE_TYPES = (".csv", ".npz")
+
+
+# -- built-in datasets: name -> how to make (X, y, feature_names, class_names, source) -----------
+
+C, R = TASKS
+
+
+@dataclass(frozen=True)
+class _Builtin:
+    task: str
+    blurb: str
+    make: object  # (n_samples, noise, seed) -> (X, y, feature_names, class_names | None, source)
+    n_samples: int | None = None  # generator defaults; None for fixed sets
+    noise: float | None = None
+
+
+def _bundled(loader: str, task: str, blurb: str, **kw) -> _Builtin:
+    """One of scikit-learn's bundled ``load_*`` sets (no download)."""
+    def make(n_samples, noise, seed):
+        b = getattr(skd, loader)(**kw)
+        classes = tuple(map(str, b.target_names)) if task == C else None
+        return b.data, b.target, tuple(map(str, b.feature_names)), classes, f"sklearn.datasets.{loader}"
+    return _Builtin(task, blurb, make)
+
+
+def _generated(fn, task: str, blurb: str, noise: float, noise_arg: str = "noise", **fixed) -> _Builtin:
+    """A scikit-learn ``make_*`` generator: ``noise`` goes to ``noise_arg``, ``random_state=seed``."""
+    def make(n_samples, noise, seed):
+        kw = {"n_samples": n_samples, **fixed, noise_arg: noise, "random_state": seed}
+        X, y = fn(**kw)
+        args = ", ".join(f"{k}={v!r}" for k, v in kw.items())
+        return X, y, _columns(X.shape[1]), None, f"generator {fn.__name__}({args})"
+    return _Builtin(task, blurb, make, 1000, noise)
+
+
+def make_spirals(n_samples: int, noise: float, rng: np.random.Generator):
+    """Two interleaved spirals of 1.5 turns: class k ∈ {0, 1} holds the points
+    ``t·(cos(3πt + kπ), sin(3πt + kπ)) + N(0, noise²·I)`` with ``t = √u``, ``u ~ U(0, 1)`` (the
+    square root spreads points evenly along the arm). Classes alternate, so they differ by at most 1."""
+    y = np.arange(n_samples) % 2
+    t = np.sqrt(rng.uniform(size=n_samples))
+    angle = 3 * np.pi * t + np.pi * y
+    X = t[:, None] * np.column_stack([np.cos(angle), np.sin(angle)])
+    return X + rng.normal(scale=noise, size=X.shape), y
+
+
+def _spirals(n_samples, noise, seed):
+    X, y = make_spirals(n_samples, noise, np.random.default_rng(seed))
+    args = f"n_samples={n_samples}, noise={noise!r}, rng=default_rng({seed})"
+    return X, y, _columns(2), None, f"generator evoinit.data.make_spirals({args})"
+
+
+BUILTINS: dict[str, _Builtin] = {
+    "iris": _bundled("load_iris", C, "Fisher's iris flowers"),
+    "wine": _bundled("load_wine", C, "wine cultivars from chemical analysis"),
+    "breast_cancer": _bundled("load_breast_cancer", C, "Wisconsin breast cancer diagnosis"),
+    "digits": _bundled("load_digits", C, "8×8 handwritten digits"),
+    "diabetes": _bundled("load_diabetes", R, "diabetes progression after a year", scaled=False),
+    "linnerud": _bundled("load_linnerud", R, "Linnerud exercises → 3 body measurements"),
+    "moons": _generated(skd.make_moons, C, "two interleaving half circles (make_moons)", 0.2),
+    "circles": _generated(skd.make_circles, C, "a circle in a circle (make_circles)", 0.1, factor=0.5),
+    "blobs": _generated(skd.make_blobs, C, "3 Gaussian blobs (make_blobs; noise = cluster_std)", 1.0,
+                        "cluster_std", centers=3, n_features=2),
+    "classification": _generated(skd.make_classification, C, "5 informative of 20 features "
+                                 "(make_classification; noise = flip_y)", 0.01, "flip_y", n_features=20,
+                                 n_informative=5, n_redundant=2, n_classes=3),
+    "regression": _generated(skd.make_regression, R, "linear, 5 informative of 10 features (make_regression)",
+                             10.0, n_features=10, n_informative=5),
+    "friedman1": _generated(skd.make_friedman1, R, "10·sin(πx₀x₁) + 20(x₂−½)² + 10x₃ + 5x₄ (make_friedman1)",
+                            1.0, n_features=10),
+    "spirals": _Builtin(C, "two interleaved spirals, 1.5 turns (make_spirals)", _spirals, 1000, 0.05),
+}
+GENERATORS = tuple(name for name, b in BUILTINS.items() if b.n_samples is not None)
+
+
+def names() -> list[str]:
+    """Names of the built-in datasets (bundled sets first, then generators)."""
+    return list(BUILTINS)
+
+
+def describe() -> list[tuple[str, str, str]]:
+    """(name, task, one-line description with its size) per built-in dataset, for listings; the
+    sizes are measured on the data (defaults for generators), so they cannot drift from it."""
+    rows = []
+    for name, b in BUILTINS.items():
+        X, y, *_ = b.make(b.n_samples, b.noise, 0)
+        outputs = (f"{len(np.unique(y))} classes" if b.task == C else
+                   f"{y.shape[1]} targets" if np.ndim(y) == 2 else "1 target")
+        size = f"{len(X)} samples" if b.n_samples is None else f"{len(X)} samples by default"
+        noise = "" if b.noise is None else f", noise {b.noise}"
+        rows.append((name, b.task, f"{b.blurb}, {size}, {X.shape[1]} features, {outputs}{noise}"))
+    return rows
+
+
+# -- the spec: plain values that identify a dataset ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """What identifies a dataset: a built-in name or a .csv/.npz path, the CSV target column, the
+    seed (split, and generation for generators), the validation/test fractions, the generator's
+    ``n_samples`` and ``noise`` (defaults filled in), and an optional ``task`` forcing
+    "classification" or "regression" for a user file. Built-in names are lower-cased and relative
+    paths made absolute on construction, so equal datasets have equal specs and keys."""
+
+    name: str
+    target: str | None = None
+    seed: int = 0
+    val_size: float = 0.2
+    test_size: float = 0.2
+    n_samples: int | None = None
+    noise: float | None = None
+    task: str | None = None
+
+    def __post_init__(self):
+        put = functools.partial(object.__setattr__, self)
+        _require(isinstance(self.name, str) and self.name.strip(), f"dataset name must be a non-empty string, "
+                 f"got {self.name!r}")
+        _require(_is_int(self.seed) and 0 <= self.seed < 2**32, f"seed must be an integer in [0, 2**32), "
+                 f"got {self.seed!r}")
+        for field in ("val_size", "test_size"):
+            value = getattr(self, field)
+            _require(_is_real(value) and 0 < value < 1, f"{field} must be a fraction strictly between 0 and 1, "
+                     f"got {value!r}")
+            put(field, float(value))
+        _require(self.val_size + self.test_size < 1, f"val_size + test_size must be below 1, "
+                 f"got {self.val_size} + {self.test_size}")
+        _require(self.n_samples is None or _is_int(self.n_samples) and self.n_samples > 0,
+                 f"n_samples must be a positive integer, got {self.n_samples!r}")
+        _require(self.noise is None or _is_real(self.noise) and self.noise >= 0,
+                 f"noise must be a non-negative number, got {self.noise!r}")
+        _require(self.task in (None, *TASKS), f"task must be one of {', '.join(TASKS)}, got {self.task!r}")
+        _require(self.target is None or isinstance(self.target, str) and self.target,
+                 f"target must be a column name, got {self.target!r}")
+        put("seed", int(self.seed))
+        key = self.name.strip().lower().replace("-", "_")
+        b = BUILTINS.get(key)
+        generated = self.n_samples is not None or self.noise is not None
+        if b is not None:
+            _require(self.target is None, f"target applies to .csv files, not to the built-in dataset '{key}'")
+            _require(self.task in (None, b.task), f"'{key}' is a {b.task} dataset; task={self.task!r} does not apply")
+            _require(b.n_samples or not generated, f"n_samples and noise apply to generators "
+                     f"({', '.join(GENERATORS)}), not to '{key}'")
+            put("name", key)
+            if b.n_samples is not None:
+                put("n_samples", int(self.n_samples if self.n_samples is not None else b.n_samples))
+                put("noise", float(self.noise if self.noise is not None else b.noise))
+        elif os.path.splitext(self.name)[1] or os.sep in self.name or "/" in self.name:
+            _require(not generated, f"n_samples and noise apply to generators, not to the file {self.name}")
+            put("name", os.path.abspath(os.path.expanduser(self.name)))
+        else:
+            raise UsageError(f"{unknown('dataset', self.name, BUILTINS)}; or give a path to a .csv or .npz file")
+
+    @property
+    def key(self) -> str:
+        """A stable string naming the dataset, e.g. ``moons?seed=0&val_size=0.2&...&noise=0.2``."""
+        return self.name + "?" + "&".join(f"{k}={v}" for k, v in self.to_json().items()
+                                          if k != "name" and v is not None)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, d: dict) -> DataSpec:
+        known = [f.name for f in fields(cls)]
+        if not isinstance(d, dict) or set(d) - set(known):
+            extra = sorted(set(d) - set(known)) if isinstance(d, dict) else d
+            raise UsageError(f"bad dataset spec {extra!r}; known keys: {', '.join(known)}")
+        return cls(**d)
+
+
+def _require(ok, message: str) -> None:
+    if not ok:
+        raise UsageError(message)
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+
+def _is_real(v) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _columns(d: int) -> tuple[str, ...]:
+    return tuple(f"x{j}" for j in range(d))
+
+
+# -- the dataset ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """A loaded, split and scaled dataset (see the module docstring for shapes). ``*_index`` are
+    the rows of the source (file order) in each split; ``x_mean``/``x_scale`` (and ``y_mean``/
+    ``y_scale`` for regression, shape ``(n_outputs,)``) map scaled values back: raw = v·scale + mean."""
+
+    name: str
+    source: str
+    task: str
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    n_features: int
+    n_classes: int
+    n_outputs: int
+    feature_names: tuple[str, ...]
+    class_names: tuple[str, ...]
+    x_mean: np.ndarray
+    x_scale: np.ndarray
+    y_mean: np.ndarray | None
+    y_scale: np.ndarray | None
+    split_seed: int
+    spec: DataSpec
+    train_index: np.ndarray
+    val_index: np.ndarray
+    test_index: np.ndarray
+
+    @property
+    def key(self) -> str:
+        return self.spec.key
+
+    def summary(self) -> dict:
+        """A JSON-able description: identity, source, sizes, and class counts per split."""
+        parts = {"train": self.y_train, "val": self.y_val, "test": self.y_test}
+        out = {"name": self.name, "key": self.key, "source": self.source, "task": self.task,
+               "spec": self.spec.to_json(), "n_samples": sum(len(y) for y in parts.values()),
+               "sizes": {k: len(y) for k, y in parts.items()}, "n_features": self.n_features,
+               "n_classes": self.n_classes, "n_outputs": self.n_outputs}
+        if self.task == C:
+            out["class_names"] = list(self.class_names)
+            out["class_counts"] = {k: np.bincount(y, minlength=self.n_classes).tolist() for k, y in parts.items()}
+        return out
+
+
+def load(spec_or_name: DataSpec | str | os.PathLike, **kwargs) -> Dataset:
+    """The dataset for a ``DataSpec``, or for a name/path plus ``DataSpec`` fields as keywords.
+
+    Cached per process (workers call this for every task); the arrays are read-only, so sharing is
+    safe. A file's modification time and size are part of the cache key, so an edited file reloads.
+    """
+    known = {f.name for f in fields(DataSpec)} - {"name"}
+    if set(kwargs) - known:
+        raise UsageError(f"unknown dataset option(s) {', '.join(sorted(set(kwargs) - known))}; "
+                         f"known: {', '.join(sorted(known))}")
+    if isinstance(spec_or_name, DataSpec):
+        spec = replace(spec_or_name, **kwargs)
+    else:
+        spec = DataSpec(os.fspath(spec_or_name), **kwargs)
+    try:
+        st = None if spec.name in BUILTINS else os.stat(spec.name)
+    except OSError:
+        st = None  # _load says what is wrong with the path
+    return _load(spec, st and (st.st_mtime_ns, st.st_size))
+
+
+@functools.lru_cache(maxsize=32)
+def _load(spec: DataSpec, stamp) -> Dataset:
+    if spec.name in BUILTINS:
+        b = BUILTINS[spec.name]
+        try:
+            X, y, feature_names, class_names, source = b.make(spec.n_samples, spec.noise, spec.seed)
+        except ValueError as e:
+            raise UsageError(f"{spec.name}: {_one_line(e)}") from None
+        return _build(spec, spec.name, source, b.task, X, y, feature_names, class_names)
+    path = spec.name
+    if not os.path.exists(path):
+        raise DataError(f"no such file: {path}")
+    if os.path.isdir(path):
+        raise DataError(f"{path} is a directory, not a .csv or .npz file")
+    ext = os.path.splitext(path)[1].lower()
+    if ext not in FILE_TYPES:
+        raise DataError(f"{path}: unsupported file type '{ext}'; use .csv (with a header row) or .npz (arrays X, y)")
+    X, y, feature_names, source = (_read_csv if ext == ".csv" else _read_npz)(path, spec.target)
+    return _build(spec, path, source, _task(y, spec.task, path), X, y, feature_names, None)
+
+
+def split(y: np.ndarray, *, seed: int = 0, val_size: float = 0.2, test_size: float = 0.2,
+          stratify: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row indices (train, val, test) of ``len(y)`` rows: disjoint, covering every row, a pure
+    function of the arguments. ``train_test_split`` twice, stratified on ``y`` when ``stratify``."""
+    rest, test = train_test_split(np.arange(len(y)), test_size=test_size, random_state=seed,
+                                  stratify=y if stratify else None)
+    train, val = train_test_split(rest, test_size=val_size / (1 - test_size), random_state=seed,
+                                  stratify=y[rest] if stratify else None)
+    return train, val, test
+
+
+def _build(spec, origin, source, task, X, y, feature_names, class_names) -> Dataset:
+    """Encode classes, check the split is possible, split, scale on the training rows, freeze."""
+    X = np.asarray(X, dtype=np.float64)
+    fractions = (1 - spec.val_size - spec.test_size, spec.val_size, spec.test_size)
+    need = math.ceil(1 / min(fractions) - 1e-9)  # rows per class (or in all) for one in each part
+    plan = "/".join(f"{round(100 * f)}" for f in fractions) + " train/validation/test split"
+    if task == C:
+        present, y = np.unique(y, return_inverse=True)
+        names = tuple(class_names[int(i)] for i in present) if class_names else tuple(map(_label, present))
+        if len(names) < 2:
+            raise DataError(f"{origin}: the target has a single class ({names[0]!r}); classification needs at least 2")
+        counts = np.bincount(y)
+        if counts.min() < need:
+            k = int(counts.argmin())
+            rows = f"{counts[k]} row" + ("" if counts[k] == 1 else "s")
+            raise DataError(f"{origin}: class {names[k]!r} has {rows}; a stratified {plan} "
+                            f"needs at least {need} rows per class")
+    else:
+        y, names = np.asarray(y, dtype=np.float64), ()
+        if len(y) < need:
+            raise DataError(f"{origin}: {len(y)} rows are too few; a {plan} needs at least {need}")
+        if np.any(np.ptp(y, axis=0) == 0):
+            raise DataError(f"{origin}: the target is constant; there is nothing to learn")
+    try:
+        parts = split(y, seed=spec.seed, val_size=spec.val_size, test_size=spec.test_size,
+                      stratify=task == C)
+    except ValueError as e:
+        raise DataError(f"{origin}: cannot make a {plan}: {_one_line(e)}") from None
+    x_mean, x_scale = _standard(X[parts[0]])
+    y_mean = y_scale = None
+    if task == R:
+        y_mean, y_scale = (np.atleast_1d(a) for a in _standard(y[parts[0]]))
+        y = (y - y_mean.reshape(y.shape[1:])) / y_scale.reshape(y.shape[1:])
+    arrays = {}
+    for part, rows in zip(("train", "val", "test"), parts):
+        arrays[f"X_{part}"] = _read_only((X[rows] - x_mean) / x_scale)
+        arrays[f"y_{part}"] = _read_only(y[rows], np.int64 if task == C else np.float64)
+        arrays[f"{part}_index"] = _read_only(rows, np.int64)
+    n_outputs = len(names) if task == C else 1 if y.ndim == 1 else y.shape[1]
+    return Dataset(name=os.path.basename(origin), source=source, task=task, **arrays, n_features=X.shape[1],
+                   n_classes=len(names), n_outputs=n_outputs, feature_names=tuple(feature_names),
+                   class_names=names, x_mean=_read_only(x_mean), x_scale=_read_only(x_scale),
+                   y_mean=y_mean if y_mean is None else _read_only(y_mean),
+                   y_scale=y_scale if y_scale is None else _read_only(y_scale), split_seed=spec.seed, spec=spec)
+
+
+def _standard(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Column mean and std (ddof 0) of ``A``; a column constant in ``A`` gets scale 1 and its exact
+    value as mean, so it scales to exact zeros instead of rounding noise blown up."""
+    mean, scale = A.mean(axis=0), A.std(axis=0)
+    constant = np.ptp(A, axis=0) == 0
+    mean = np.where(constant, A[0], mean)
+    return mean, np.where(constant, 1.0, scale)
+
+
+def _read_only(a, dtype=np.float64) -> np.ndarray:
+    a = np.array(a, dtype=dtype)
+    a.flags.writeable = False
+    return a
+
+
+def _label(v) -> str:
+    """A class label as text: numbers without a spurious '.0', strings as they are."""
+    if isinstance(v, (float, np.floating)) and float(v).is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def _one_line(e: Exception) -> str:
+    return " ".join(str(e).split())
+
+
+def _task(y: np.ndarray, forced: str | None, origin: str) -> str:
+    """The rule in the module docstring; ``forced`` (DataSpec.task) wins where it can apply."""
+    text = y.dtype.kind == "U"
+    if forced == R and text:
+        raise DataError(f"{origin}: the target holds text labels (e.g. {str(y[0])!r}); it cannot be regression")
+    if forced == C and y.ndim == 2:
+        raise DataError(f"{origin}: y has {y.shape[1]} columns; classification needs one label per row")
+    if forced or text or y.ndim == 2:
+        return forced or (C if text else R)
+    distinct = np.unique(y)
+    few = len(distinct) <= MAX_CLASSES and len(distinct) < len(y) / 2
+    return C if few and np.all(distinct == np.round(distinct)) else R
+
+
+# -- user files -----------------------------------------------------------------------------------
+
+
+def _read_csv(path: str, target: str | None):
+    """(X, y labels as float64 or str, feature names, source) from a CSV file with a header row."""
+    rows, lines = [], []
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            reader = csv.reader(f)
+            for row in reader:
+                if row and (len(row) > 1 or row[0].strip()):  # blank lines are skipped
+                    rows.append(row)
+                    lines.append(reader.line_num)
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: not UTF-8 text; is it really a CSV file?") from None
+    except csv.Error as e:
+        raise DataError(f"{path}: line {reader.line_num}: {_one_line(e)}") from None
+    except OSError as e:
+        raise DataError(f"cannot read {path}: {e.strerror}") from None
+    if not rows:
+        raise DataError(f"{path}: the file is empty; expected a header row and data rows")
+    header = [h.strip() for h in rows[0]]
+    for j, h in enumerate(header):
+        if not h:
+            raise DataError(f"{path}: column {j + 1} has no name in the header row")
+        if header.index(h) != j:
+            raise DataError(f"{path}: column name '{h}' appears twice in the header row")
+    data, lines = rows[1:], lines[1:]
+    if not data:
+        raise DataError(f"{path}: no data rows, only a header")
+    for row, line in zip(data, lines):
+        if len(row) != len(header):
+            raise DataError(f"{path}: line {line} has {len(row)} values but the header has {len(header)} columns")
+    if target is None:
+        t = header.index("target") if "target" in header else len(header) - 1
+    elif target in header:
+        t = header.index(target)
+    else:
+        raise DataError(f"{path}: no target column '{target}'; columns: {', '.join(header)}")
+    if len(header) < 2:
+        raise DataError(f"{path}: only the target column '{header[t]}' was found; features are needed too "
+                        "(is the file comma-separated?)")
+    columns = [[c.strip() for c in col] for col in zip(*data)]
+
+    def at(j, i):
+        return f"column '{header[j]}' at line {lines[i]} (data row {i + 1})"
+
+    for i, v in enumerate(columns[t]):
+        if v.lower() in MISSING:
+            raise DataError(f"{path}: missing value {v!r} in the target {at(t, i)}")
+    features = [j for j in range(len(header)) if j != t]
+    X = np.column_stack([_floats(columns[j], lambda i, what, j=j: f"{path}: {what} in {at(j, i)}") for j in features])
+    try:
+        y = np.array([float(v) for v in columns[t]])
+    except ValueError:
+        y = np.array(columns[t], dtype=str)
+    else:
+        bad = np.flatnonzero(~np.isfinite(y))
+        if bad.size:
+            raise DataError(f"{path}: non-finite value {columns[t][bad[0]]!r} in the target {at(t, bad[0])}")
+    return X, y, tuple(header[j] for j in features), f"file {path} (target '{header[t]}')"
+
+
+def _floats(cells: list[str], where) -> np.ndarray:
+    """One feature column as float64. NumPy parses the column at once; if that fails or gives a
+    NaN/inf, a cell-by-cell pass names the first bad cell (``where(i, what)`` words the message)."""
+    try:
+        values = np.array(cells, dtype=np.float64)
+        if np.isfinite(values).all():
+            return values
+    except ValueError:
+        pass
+    for i, v in enumerate(cells):
+        if v.lower() in MISSING:
+            raise DataError(where(i, f"missing value {v!r}"))
+        try:
+            x = float(v)
+        except ValueError:
+            raise DataError(where(i, f"non-numeric value {v!r}") + "; features must be numeric "
+                            "(only the target column may hold text labels)") from None
+        if not math.isfinite(x):
+            raise DataError(where(i, f"{'NaN' if x != x else 'infinite'} value {v!r}"))
+    return np.array([float(v) for v in cells])  # NumPy and Python disagreed; Python's reading wins
+
+
+def _read_npz(path: str, target: str | None):
+    """(X, y, feature names, source) from an .npz archive of plain arrays X, y[, feature_names]."""
+    if target is not None:
+        raise UsageError(f"target names a CSV column; the target of {path} is its array 'y'")
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except EOFError:
+        raise DataError(f"{path}: the file is empty") from None
+    except (ValueError, OSError) as e:
+        raise DataError(f"{path}: not a NumPy .npz archive of plain arrays ({_one_line(e)})") from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise DataError(f"{path}: holds a single .npy array, not an .npz archive with arrays X and y")
+    with archive:
+        if not {"X", "y"} <= set(archive.files):
+            raise DataError(f"{path}: needs arrays 'X' and 'y'; found: {', '.join(archive.files) or 'none'}")
+        arrays = {}
+        for name in ("X", "y", "feature_names"):
+            if name in archive.files:
+                try:
+                    arrays[name] = archive[name]
+                except Exception as e:  # zip, format and pickle errors alike: the file is unusable
+                    raise DataError(f"{path}: cannot read array '{name}': {_one_line(e)}") from None
+                if not isinstance(arrays[name], np.ndarray):
+                    raise DataError(f"{path}: '{name}' is not a NumPy array")
+    X, y = arrays["X"], arrays["y"]
+    if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
+        raise DataError(f"{path}: X must be 2-D (samples × features) with data, got shape {X.shape}")
+    if X.dtype.kind not in "biuf":
+        raise DataError(f"{path}: X has dtype {X.dtype}; features must be numeric")
+    d = X.shape[1]
+    names = arrays.get("feature_names")
+    if names is None:
+        feature_names = _columns(d)
+    elif names.ndim != 1 or len(names) != d or names.dtype.kind not in "US":
+        raise DataError(f"{path}: feature_names must be {d} strings, got {names.dtype} of shape {names.shape}")
+    else:
+        feature_names = tuple(map(str, names.astype(str)))
+    X = X.astype(np.float64)
+    bad = np.argwhere(~np.isfinite(X))
+    if bad.size:
+        i, j = bad[0]
+        raise DataError(f"{path}: {'NaN' if np.isnan(X[i, j]) else 'infinite'} value at X[{i}, {j}] "
+                        f"(column '{feature_names[j]}')")
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim not in (1, 2) or len(y) != len(X):
+        raise DataError(f"{path}: X has {len(X)} rows but y has shape {y.shape}; y needs one row per row of X")
+    if y.dtype.kind in "US" and y.ndim == 1:
+        y = y.astype(str)
+        empty = np.flatnonzero(np.char.strip(y) == "")
+        if empty.size:
+            raise DataError(f"{path}: missing (empty) label at y[{empty[0]}]")
+    elif y.dtype.kind in "biuf":
+        y = y.astype(np.float64)
+        bad = np.argwhere(~np.isfinite(y))
+        if bad.size:
+            raise DataError(f"{path}: non-finite value at y[{', '.join(map(str, bad[0]))}]")
+    else:
+        raise DataError(f"{path}: y has dtype {y.dtype} and shape {y.shape}; use numbers, or one text label per row")
+    return X, y, feature_names, f"file {path} (arrays X, y)"

@@ -1,0 +1,52 @@
+"""Errors that speak to the user.
+
+The library raises these; only the CLI turns them into one line on stderr and an exit code.
+Anything else escaping to the CLI is a bug and gets a traceback.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+
+class EvoinitError(Exception):
+    """Base of every error meant for the user: its message is one clear line."""
+
+    exit_code = 1
+
+
+class UsageError(EvoinitError):
+    """A bad name, number or option given by the user (exit 2, like typer's own usage errors)."""
+
+    exit_code = 2
+
+
+class DataError(EvoinitError):
+    """A dataset or data file that cannot be used as given."""
+
+    exit_code = 2
+
+
+class ConfigError(UsageError):
+    """A config file that cannot be read: syntax, unknown key, wrong type."""
+
+
+class RunFolderError(EvoinitError):
+    """A run folder that is missing, damaged, from another version or already in use."""
+
+    exit_code = 1
+
+
+class WorkerError(EvoinitError):
+    """Evaluations could not be completed on the workers (after the allowed retry)."""
+
+    exit_code = 1
+
+
+def unknown(kind: str, name: str, known) -> UsageError:
+    """`unknown init 'glorot_unifrom' (did you mean 'glorot_uniform'?); known: ...`"""
+    known = sorted(known)
+    close = difflib.get_close_matches(str(name), known, n=1, cutoff=0.6)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    listing = ", ".join(known)
+    return UsageError(f"unknown {kind} '{name}'{hint}; known: {listing}")

@@ -1,0 +1,211 @@
+"""Evaluations: a genome trained from a seed, run in populations, in parallel, in task order.
+
+A task is ``(genome, seed key)``; its seed is ``seeding.child(root(run_seed), *key)``, so it does
+not depend on which worker, chunk or moment runs it. Tasks of one architecture (widths and
+activation) are stacked into populations for the trainer; populations are cut at a fixed size and
+run through joblib on any backend (loky processes, threads, a Dask cluster). Workers receive plain
+values — genome dicts, seed keys, the dataset's ``DataSpec``, the settings — through the top-level
+function ``_run_population`` and return plain dicts; results come back in task order.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+
+from evoinit import data as _data
+from evoinit import seeding
+from evoinit.genome import Genome
+from evoinit.network import (TrainResult, TrainSettings, initial_start, layer_sizes, n_params,
+                             train_population)
+
+#: Networks per population sent to a worker. Fixed (not derived from the number of workers) so
+#: that the grouping — and anything that could depend on it — is the same on every backend.
+POPULATION = 16
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One trained network: its genome, seed key, status and curves (up to divergence)."""
+
+    genome: Genome
+    seed: tuple
+    status: str                     # "ok" or "diverged"
+    metric: str                     # "val_error" or "val_r2"
+    train_loss: tuple
+    val_loss: tuple
+    val_metric: tuple
+    diverged_epoch: int | None
+    n_params: int
+    seconds: float = field(default=0.0, compare=False)
+
+    @property
+    def diverged(self) -> bool:
+        return self.status == "diverged"
+
+    @property
+    def final_val_loss(self) -> float:
+        return self.val_loss[-1] if self.val_loss and not self.diverged else math.inf
+
+    @property
+    def final_val_error(self) -> float:
+        """Validation error (classification) or 1 − R² (regression); inf when diverged."""
+        if self.diverged or not self.val_metric:
+            return math.inf
+        last = self.val_metric[-1]
+        return last if self.metric == "val_error" else 1.0 - last
+
+    def to_json(self) -> dict:
+        """A JSON line (no wall-clock time: the evaluations log is bit-reproducible)."""
+        return {"genome": self.genome.to_json(), "seed": list(self.seed), "status": self.status,
+                "metric": self.metric, "diverged_epoch": self.diverged_epoch,
+                "n_params": self.n_params, "train_loss": list(self.train_loss),
+                "val_loss": list(self.val_loss), "val_metric": list(self.val_metric)}
+
+    @classmethod
+    def from_json(cls, d: dict, seconds: float = 0.0) -> "Evaluation":
+        return cls(Genome.from_json(d["genome"]), tuple(d["seed"]), d["status"], d["metric"],
+                   tuple(d["train_loss"]), tuple(d["val_loss"]), tuple(d["val_metric"]),
+                   d["diverged_epoch"], d["n_params"], seconds)
+
+
+def task_seed(run_seed: int, key: Sequence[int]) -> np.random.SeedSequence:
+    return seeding.child(seeding.root(run_seed), *key)
+
+
+def train_genomes(genomes: Sequence[Genome], keys: Sequence[tuple], dataset, settings: TrainSettings,
+                  run_seed: int) -> list[TrainResult]:
+    """Train same-architecture genomes, each from its own seed key, as one population."""
+    sizes = layer_sizes(dataset.n_features, genomes[0].hidden, dataset.n_outputs)
+    starts, orders, lrs = [], [], []
+    for genome, key in zip(genomes, keys):
+        seq = task_seed(run_seed, key)
+        starts.append(initial_start(sizes, genome.init, seeding.weight_rng(seq), scale=genome.scale))
+        orders.append(seeding.order_rng(seq))
+        lrs.append(genome.learning_rate or settings.learning_rate)
+    return train_population(starts, orders, dataset, activation=genomes[0].activation,
+                            settings=settings, learning_rates=lrs)
+
+
+def to_evaluation(genome: Genome, key: tuple, result: TrainResult, n_weights: int,
+                  seconds: float = 0.0) -> Evaluation:
+    return Evaluation(genome, tuple(key), "diverged" if result.diverged else "ok", result.metric,
+                      tuple(map(float, result.train_loss)), tuple(map(float, result.val_loss)),
+                      tuple(map(float, result.val_metric)), result.diverged_epoch, n_weights, seconds)
+
+
+def _run_population(items: list, spec: dict, settings: dict, run_seed: int) -> list[dict]:
+    """Worker entry point: plain values in, plain values out (one dict per item, in order)."""
+    dataset = _data.load(_data.DataSpec.from_json(spec))
+    genomes = [Genome.from_json(g) for g, _ in items]
+    keys = [tuple(k) for _, k in items]
+    t0 = time.perf_counter()
+    results = train_genomes(genomes, keys, dataset, TrainSettings.from_json(settings), run_seed)
+    seconds = (time.perf_counter() - t0) / len(items)
+    weights = n_params(layer_sizes(dataset.n_features, genomes[0].hidden, dataset.n_outputs))
+    return [to_evaluation(g, k, r, weights).to_json() | {"seconds": seconds}
+            for g, k, r in zip(genomes, keys, results)]
+
+
+def populations(tasks: Sequence[tuple[Genome, tuple]], size: int = POPULATION) -> list[list[int]]:
+    """Indices of unique tasks grouped by architecture, in first-appearance order, cut at ``size``.
+
+    Identical (genome, seed) tasks appear once; the grouping depends only on the tasks.
+    """
+    groups: dict[tuple, list[int]] = {}
+    seen: set = set()
+    for i, (genome, key) in enumerate(tasks):
+        if (genome, tuple(key)) in seen:
+            continue
+        seen.add((genome, tuple(key)))
+        groups.setdefault(genome.architecture, []).append(i)
+    return [idx[lo:lo + size] for idx in groups.values() for lo in range(0, len(idx), size)]
+
+
+def run_tasks(tasks: Sequence[tuple[Genome, tuple]], spec, settings: TrainSettings, run_seed: int, *,
+              parallel=None, progress: Callable[[int, int], None] | None = None) -> list[Evaluation]:
+    """Evaluate every ``(genome, seed key)`` task; results in task order.
+
+    ``spec`` is the dataset's ``DataSpec``; ``parallel`` a ``joblib.Parallel`` (default: run here,
+    in this process; one made with ``return_as="generator"`` reports progress as populations
+    finish). ``progress(done, total)`` is called after each population.
+    """
+    from joblib import Parallel, delayed
+
+    tasks = [(g, tuple(k)) for g, k in tasks]
+    groups = populations(tasks)
+    # Biggest populations first so the last worker is not left with the longest job; the order
+    # of execution does not change any result.
+    cost = lambda idx: len(idx) * sum(tasks[idx[0]][0].hidden) ** 2  # noqa: E731
+    schedule = sorted(range(len(groups)), key=lambda g: -cost(groups[g]))
+    jobs = [delayed(_run_population)([(tasks[i][0].to_json(), list(tasks[i][1])) for i in groups[g]],
+                                     spec.to_json(), settings.to_json(), run_seed) for g in schedule]
+    parallel = parallel or Parallel(n_jobs=1)
+    done_tasks, total = 0, len(tasks)
+    by_task: dict[tuple, Evaluation] = {}
+    for g, out in zip(schedule, parallel(jobs)):
+        for i, d in zip(groups[g], out):
+            by_task[(tasks[i][0], tasks[i][1])] = Evaluation.from_json(d, d["seconds"])
+        done_tasks += len(groups[g])
+        if progress:
+            progress(done_tasks, total)
+    return [by_task[t] for t in tasks]
+
+
+# -- one setup over N seeds (evoinit train) --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrainReport:
+    """``evoinit train``: one genome trained from ``len(evaluations)`` seeds."""
+
+    genome: Genome
+    dataset: dict                   # the dataset's summary
+    settings: TrainSettings
+    seed: int
+    evaluations: tuple
+    results: tuple = field(repr=False, compare=False)   # TrainResult, with final weights
+
+    def summary(self) -> dict:
+        ok = [e for e in self.evaluations if not e.diverged]
+        losses = np.array([e.final_val_loss for e in ok])
+        errors = np.array([e.final_val_error for e in ok])
+        stat = lambda a: ({"mean": float(a.mean()), "std": float(a.std()), "best": float(a.min()),  # noqa: E731
+                           "worst": float(a.max())} if len(a) else None)
+        return {"genome": str(self.genome), "seeds": len(self.evaluations),
+                "diverged": len(self.evaluations) - len(ok), "val_loss": stat(losses),
+                "val_error": stat(errors),
+                "metric": self.evaluations[0].metric if self.evaluations else None}
+
+    def to_json(self) -> dict:
+        return {"schema": 1, "genome": self.genome.to_json(), "dataset": self.dataset,
+                "settings": self.settings.to_json(), "seed": self.seed, "summary": self.summary(),
+                "evaluations": [e.to_json() for e in self.evaluations]}
+
+
+def train(genome: Genome | str, dataset="digits", *, seeds: int = 10, seed: int = 0,
+          settings: TrainSettings = TrainSettings()) -> TrainReport:
+    """Train one setup from ``seeds`` different random starts (one population, one process).
+
+    ``genome`` is a ``Genome`` or its string form (``"64-32 tanh glorot_uniform ×1"``);
+    ``dataset`` a name, a path, a ``DataSpec`` or a loaded ``Dataset``. Seeds are
+    ``child(root(seed), TRAIN, i)`` for i < seeds, so the same call gives the same result.
+    """
+    from evoinit.errors import UsageError
+
+    if isinstance(genome, str):
+        genome = Genome.parse(genome)
+    if seeds < 1:
+        raise UsageError(f"seeds must be at least 1, got {seeds}")
+    ds = dataset if isinstance(dataset, _data.Dataset) else _data.load(dataset)
+    keys = [(seeding.TRAIN, i) for i in range(seeds)]
+    t0 = time.perf_counter()
+    results = train_genomes([genome] * seeds, keys, ds, settings, seed)
+    seconds = (time.perf_counter() - t0) / seeds
+    weights = n_params(layer_sizes(ds.n_features, genome.hidden, ds.n_outputs))
+    evaluations = tuple(to_evaluation(genome, k, r, weights, seconds) for k, r in zip(keys, results))
+    return TrainReport(genome, ds.summary(), settings, seed, evaluations, tuple(results))

@@ -1,0 +1,430 @@
+"""Weight-initialization schemes, each a plain function ``fn(shape, rng, *, scale=1.0, **params)``.
+
+Orientation is Keras's: a weight matrix is ``(fan_in, fan_out)``; see :func:`fans`. Every random
+draw comes from the ``numpy.random.Generator`` passed in (never global state), so the same
+Generator state gives the same weights and different seeds give different, independent starts.
+``scale`` multiplies the scheme's std (or limit, or constant, or gain); results are float64.
+
+Names Keras has follow Keras 3 exactly: the ``*_normal`` presets are variance scaling with a
+*truncated* normal drawn with std ``sqrt(var) / 0.8796...`` and cut at twice that, so the realised
+std is ``sqrt(var)``; ``truncated_normal(stddev)`` has no such correction. PyTorch's untruncated
+He form is ``he_general_normal`` (or ``variance_scaling(distribution="untruncated_normal")``).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import math
+import operator
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+import numpy as np
+
+from evoinit import errors
+from evoinit.errors import UsageError
+
+#: Std of a standard normal truncated to [-2, 2]; dividing by it makes the realised std exact.
+TRUNCATED_STD = 0.87962566103423978
+MODES = ("fan_in", "fan_out", "fan_avg")
+#: Keras 3 reads distribution="normal" as "truncated_normal" (VarianceScaling.__init__).
+DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "normal", "uniform")
+_DISTRIBUTION_ALIASES = {"normal": "truncated_normal"}
+
+
+def _shape(shape) -> tuple[int, ...]:
+    try:
+        dims = (operator.index(shape),) if not np.iterable(shape) else tuple(map(operator.index, shape))
+    except TypeError:
+        raise UsageError(f"shape must be a tuple of non-negative integers, got {shape!r}") from None
+    if any(d < 0 for d in dims):
+        raise UsageError(f"shape must be a tuple of non-negative integers, got {shape!r}")
+    return dims
+
+
+def fans(shape) -> tuple[int, int]:
+    """``(fan_in, fan_out)`` of a weight shape, Keras's rule.
+
+    ``()``: (1, 1); ``(n,)`` (a bias): (n, n); ``(fan_in, fan_out)``: as is; more dims (a
+    convolution kernel ``(*receptive_field, in, out)``): ``fan_in = shape[-2]·prod(shape[:-2])``,
+    ``fan_out = shape[-1]·prod(shape[:-2])``.
+    """
+    shape = _shape(shape)
+    if len(shape) == 0:
+        return 1, 1
+    if len(shape) == 1:
+        return shape[0], shape[0]
+    receptive = math.prod(shape[:-2])
+    return shape[-2] * receptive, shape[-1] * receptive
+
+
+def _choice(scheme: str, param: str, value, allowed) -> str:
+    text = str(value).lower()
+    if text not in allowed:
+        raise UsageError(f"init '{scheme}': {param} must be one of {', '.join(allowed)}, got {value!r}")
+    return text
+
+
+def _fan(shape, mode: str, scheme: str, allowed=MODES) -> float:
+    """The ``n`` of variance scaling (fan_in, fan_out or their mean), at least 1 as in Keras."""
+    fan_in, fan_out = fans(shape)
+    n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}
+    return max(1.0, n[_choice(scheme, "mode", mode, allowed)])
+
+
+def _finite(what: str, value) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if not math.isfinite(number):
+        raise UsageError(f"{what} must be a finite number, got {value!r}")
+    return number
+
+
+def _positive(scheme: str, param: str, value, *, zero_ok=False) -> float:
+    number = _finite(f"init '{scheme}': {param}", value)
+    if number < 0 or (number == 0 and not zero_ok):
+        bound = ">= 0" if zero_ok else "> 0"
+        raise UsageError(f"init '{scheme}': {param} must be {bound}, got {value!r}")
+    return number
+
+
+@dataclass(frozen=True)
+class Initializer:
+    """A named scheme: ``fn(shape, rng, *, scale=1.0, **params)``, its formula and defaults."""
+
+    name: str
+    fn: Callable
+    formula: str
+    params: Mapping[str, object] = field(default_factory=dict)
+    random: bool = True
+    family: str = "custom"
+
+    def __call__(self, shape, rng, *, scale=1.0, **params) -> np.ndarray:
+        return self.fn(shape, rng, scale=scale, **params)
+
+
+#: Canonical name -> Initializer, in the order the schemes are defined below.
+REGISTRY: dict[str, Initializer] = {}
+
+
+def _scheme(family: str, formula: str, random: bool = True):
+    """Register a scheme and check its calls at the edge: shape, ``scale``, parameter names."""
+
+    def register(fn: Callable) -> Callable:
+        defaults = {p.name: p.default for p in inspect.signature(fn).parameters.values()
+                    if p.kind is p.KEYWORD_ONLY and p.name != "scale"}
+
+        @functools.wraps(fn)
+        def checked(shape, rng, *, scale=1.0, **params):
+            bad = sorted(set(params) - set(defaults))
+            if bad:
+                raise UsageError(f"init '{fn.__name__}' has no parameter {', '.join(bad)}; "
+                                 f"its parameters: {', '.join(defaults) or 'none'}")
+            if random and not isinstance(rng, np.random.Generator):
+                raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+            scale = _positive(fn.__name__, "scale", scale, zero_ok=True)
+            return fn(_shape(shape), rng, scale=scale, **params)
+
+        REGISTRY[fn.__name__] = Initializer(fn.__name__, checked, formula, defaults, random, family)
+        return checked
+
+    return register
+
+
+def _uniform(rng, shape, limit: float) -> np.ndarray:
+    return rng.uniform(-limit, limit, shape)
+
+
+def _gauss(rng, shape, std: float) -> np.ndarray:
+    return std * rng.standard_normal(shape)
+
+
+def _truncated(rng, shape, std: float) -> np.ndarray:
+    """N(0, std²) with values beyond ±2·std redrawn (realised std 0.8796·std)."""
+    x = rng.standard_normal(shape)
+    flat = x.reshape(-1)
+    redraw = np.flatnonzero(np.abs(flat) > 2.0)
+    while redraw.size:
+        flat[redraw] = rng.standard_normal(redraw.size)
+        redraw = redraw[np.abs(flat[redraw]) > 2.0]
+    return std * x
+
+
+# --- constants -------------------------------------------------------------------------------
+@_scheme("constant", "W = 0", random=False)
+def zeros(shape, rng, *, scale=1.0):
+    """W = 0."""
+    return np.zeros(shape)
+
+
+@_scheme("constant", "W = 1", random=False)
+def ones(shape, rng, *, scale=1.0):
+    """W = 1 (× scale)."""
+    return np.full(shape, scale)
+
+
+@_scheme("constant", "W = value", random=False)
+def constant(shape, rng, *, scale=1.0, value=0.0):
+    """W = scale·value (Keras Constant; default value 0.0 as in Keras 3)."""
+    return np.full(shape, scale * float(value))
+
+
+# --- fixed-width random (Keras RandomUniform, RandomNormal, TruncatedNormal) ------------------
+@_scheme("random", "U[minval, maxval]")
+def uniform(shape, rng, *, scale=1.0, minval=-0.05, maxval=0.05):
+    """W ~ U[scale·minval, scale·maxval)."""
+    return rng.uniform(scale * float(minval), scale * float(maxval), shape)
+
+
+@_scheme("random", "N(mean, stddev^2)")
+def normal(shape, rng, *, scale=1.0, mean=0.0, stddev=0.05):
+    """W ~ N(mean, (scale·stddev)²)."""
+    return float(mean) + _gauss(rng, shape, scale * _positive("normal", "stddev", stddev, zero_ok=True))
+
+
+@_scheme("random", "N(mean, stddev^2) cut at mean +- 2 stddev, std 0.88*stddev")
+def truncated_normal(shape, rng, *, scale=1.0, mean=0.0, stddev=0.05):
+    """W ~ N(mean, s²) with s = scale·stddev, values beyond mean ± 2s redrawn.
+
+    No variance correction, as in Keras: the realised std is 0.8796·s.
+    """
+    s = scale * _positive("truncated_normal", "stddev", stddev, zero_ok=True)
+    return float(mean) + _truncated(rng, shape, s)
+
+
+# --- variance scaling and its presets ----------------------------------------------------------
+@_scheme("variance_scaling", "var = factor/n, n by mode; trunc/untrunc normal or uniform")
+def variance_scaling(shape, rng, *, scale=1.0, factor=1.0, mode="fan_in",
+                     distribution="truncated_normal"):
+    """Keras VarianceScaling (Keras's ``scale`` is ``factor`` here): var = factor / n.
+
+    n = fan_in, fan_out or (fan_in + fan_out)/2 by ``mode``; std = scale·sqrt(var), so evoinit's
+    ``scale`` and ``factor`` compose as var = factor·scale²/n.
+
+    - truncated_normal (and "normal", as in Keras 3): N(0, s²), s = std/0.87962566103423978,
+      cut at ±2s, so the realised std is std;
+    - untruncated_normal: N(0, std²);
+    - uniform: U[-limit, limit], limit = sqrt(3)·std.
+    """
+    n = _fan(shape, mode, "variance_scaling")
+    std = scale * math.sqrt(_positive("variance_scaling", "factor", factor) / n)
+    dist = _choice("variance_scaling", "distribution", distribution, DISTRIBUTIONS)
+    dist = _DISTRIBUTION_ALIASES.get(dist, dist)
+    if dist == "truncated_normal":
+        return _truncated(rng, shape, std / TRUNCATED_STD)
+    if dist == "untruncated_normal":
+        return _gauss(rng, shape, std)
+    return _uniform(rng, shape, math.sqrt(3.0) * std)
+
+
+@_scheme("variance_scaling", "U[-r, r], r = sqrt(3/fan_in)")
+def lecun_uniform(shape, rng, *, scale=1.0):
+    """U[-limit, limit], limit = scale·sqrt(3 / fan_in) (LeCun et al. 1998)."""
+    return variance_scaling(shape, rng, scale=scale, factor=1.0, mode="fan_in", distribution="uniform")
+
+
+@_scheme("variance_scaling", "truncated normal, std = sqrt(1/fan_in)")
+def lecun_normal(shape, rng, *, scale=1.0):
+    """Truncated normal with realised std = scale·sqrt(1 / fan_in) (Keras LecunNormal)."""
+    return variance_scaling(shape, rng, scale=scale, factor=1.0, mode="fan_in")
+
+
+@_scheme("variance_scaling", "U[-r, r], r = sqrt(6/(fan_in+fan_out))")
+def glorot_uniform(shape, rng, *, scale=1.0):
+    """U[-limit, limit], limit = scale·sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio 2010)."""
+    return variance_scaling(shape, rng, scale=scale, factor=1.0, mode="fan_avg", distribution="uniform")
+
+
+@_scheme("variance_scaling", "truncated normal, std = sqrt(2/(fan_in+fan_out))")
+def glorot_normal(shape, rng, *, scale=1.0):
+    """Truncated normal with realised std = scale·sqrt(2 / (fan_in + fan_out)) (Keras GlorotNormal)."""
+    return variance_scaling(shape, rng, scale=scale, factor=1.0, mode="fan_avg")
+
+
+@_scheme("variance_scaling", "U[-r, r], r = sqrt(6/fan_in)")
+def he_uniform(shape, rng, *, scale=1.0):
+    """U[-limit, limit], limit = scale·sqrt(6 / fan_in) (He et al. 2015)."""
+    return variance_scaling(shape, rng, scale=scale, factor=2.0, mode="fan_in", distribution="uniform")
+
+
+@_scheme("variance_scaling", "truncated normal, std = sqrt(2/fan_in)")
+def he_normal(shape, rng, *, scale=1.0):
+    """Truncated normal with realised std = scale·sqrt(2 / fan_in) (Keras HeNormal)."""
+    return variance_scaling(shape, rng, scale=scale, factor=2.0, mode="fan_in")
+
+
+@_scheme("variance_scaling", "N(0, s^2), s = sqrt(2/(1+a^2))/sqrt(fan)")
+def he_general_normal(shape, rng, *, scale=1.0, a=0.0, mode="fan_in"):
+    """N(0, std²), std = scale·gain / sqrt(fan), gain = sqrt(2 / (1 + a²)) (PyTorch kaiming_normal_).
+
+    He et al. 2015's general form for a rectifier with negative slope ``a``; fan by ``mode``
+    (fan_in keeps forward variance, fan_out backward). Untruncated.
+    """
+    fan = _fan(shape, mode, "he_general_normal", allowed=MODES[:2])
+    return _gauss(rng, shape, scale * gain("leaky_relu", a) / math.sqrt(fan))
+
+
+@_scheme("variance_scaling", "U[-r, r], r = sqrt(2/(1+a^2))*sqrt(3/fan)")
+def he_general_uniform(shape, rng, *, scale=1.0, a=0.0, mode="fan_in"):
+    """U[-limit, limit], limit = scale·gain·sqrt(3 / fan), gain = sqrt(2 / (1 + a²)) (PyTorch
+    kaiming_uniform_)."""
+    fan = _fan(shape, mode, "he_general_uniform", allowed=MODES[:2])
+    return _uniform(rng, shape, scale * gain("leaky_relu", a) * math.sqrt(3.0 / fan))
+
+
+# --- matrix structure --------------------------------------------------------------------------
+@_scheme("matrix", "gain * Q, Q Haar-orthonormal along the shorter side")
+def orthogonal(shape, rng, *, scale=1.0, gain=1.0):
+    """W = scale·gain·Q, Q orthonormal along the shorter side (Saxe et al. 2013, Keras Orthogonal).
+
+    Flatten to rows = prod(shape[:-1]), cols = shape[-1]; draw a standard normal in the tall
+    orientation, take its QR and multiply Q by sign(diag R) so Q is Haar-uniform; transpose back
+    when rows < cols. Then WᵀW = (scale·gain)²·I if rows ≥ cols, else WWᵀ = (scale·gain)²·I.
+    """
+    if len(shape) < 2:
+        raise UsageError(f"init 'orthogonal' needs a shape of 2 or more dims, got {shape}")
+    rows, cols = math.prod(shape[:-1]), shape[-1]
+    q, r = np.linalg.qr(rng.standard_normal((max(rows, cols), min(rows, cols))))
+    q *= np.where(np.diagonal(r) < 0, -1.0, 1.0)
+    if rows < cols:
+        q = q.T
+    return (scale * float(gain)) * q.reshape(shape)
+
+
+@_scheme("matrix", "gain * eye(rows, cols)", random=False)
+def identity(shape, rng, *, scale=1.0, gain=1.0):
+    """W = scale·gain·eye(rows, cols); 2-D only, non-square allowed (Keras 3 Identity)."""
+    if len(shape) != 2:
+        raise UsageError(f"init 'identity' needs a 2-D shape, got {shape}")
+    return (scale * float(gain)) * np.eye(*shape)
+
+
+# --- classic ranges ----------------------------------------------------------------------------
+@_scheme("variance_scaling", "U[-r, r], r = 1/sqrt(fan_in)")
+def standard_uniform(shape, rng, *, scale=1.0):
+    """U[-r, r], r = scale / sqrt(fan_in): Glorot & Bengio 2010's "standard" heuristic (also
+    PyTorch nn.Linear's default weight init)."""
+    return _uniform(rng, shape, scale / math.sqrt(_fan(shape, "fan_in", "standard_uniform")))
+
+
+def _kwon(shape, rng, scale, k: float, dist: str) -> np.ndarray:
+    """k·sqrt(2/(fan_in+fan_out)) as std, or k·sqrt(6/(fan_in+fan_out)) as uniform limit."""
+    n = _fan(shape, "fan_avg", "kwon")
+    if dist == "uniform":
+        return _uniform(rng, shape, scale * k * math.sqrt(3.0 / n))
+    return _gauss(rng, shape, scale * k * math.sqrt(1.0 / n))
+
+
+@_scheme("kwon", "U[-r, r], r = 4*sqrt(6/(fan_in+fan_out))")
+def kwon_logistic_uniform(shape, rng, *, scale=1.0):
+    """U[-r, r], r = scale·4·sqrt(6 / (fan_in + fan_out)) (Kwon et al.; 4 = 1/σ'(0))."""
+    return _kwon(shape, rng, scale, 4.0, "uniform")
+
+
+@_scheme("kwon", "N(0, s^2), s = 4*sqrt(2/(fan_in+fan_out))")
+def kwon_logistic_normal(shape, rng, *, scale=1.0):
+    """N(0, σ²), σ = scale·4·sqrt(2 / (fan_in + fan_out)) (Kwon et al.)."""
+    return _kwon(shape, rng, scale, 4.0, "normal")
+
+
+@_scheme("kwon", "U[-r, r], r = sqrt(6/(fan_in+fan_out))")
+def kwon_tanh_uniform(shape, rng, *, scale=1.0):
+    """U[-r, r], r = scale·sqrt(6 / (fan_in + fan_out)) (Kwon et al.)."""
+    return _kwon(shape, rng, scale, 1.0, "uniform")
+
+
+@_scheme("kwon", "N(0, s^2), s = sqrt(2/(fan_in+fan_out))")
+def kwon_tanh_normal(shape, rng, *, scale=1.0):
+    """N(0, σ²), σ = scale·sqrt(2 / (fan_in + fan_out)) (Kwon et al.)."""
+    return _kwon(shape, rng, scale, 1.0, "normal")
+
+
+@_scheme("kwon", "U[-r, r], r = sqrt(2)*sqrt(6/(fan_in+fan_out))")
+def kwon_relu_uniform(shape, rng, *, scale=1.0):
+    """U[-r, r], r = scale·sqrt(2)·sqrt(6 / (fan_in + fan_out)) (Kwon et al.; not He)."""
+    return _kwon(shape, rng, scale, math.sqrt(2.0), "uniform")
+
+
+@_scheme("kwon", "N(0, s^2), s = sqrt(2)*sqrt(2/(fan_in+fan_out))")
+def kwon_relu_normal(shape, rng, *, scale=1.0):
+    """N(0, σ²), σ = scale·sqrt(2)·sqrt(2 / (fan_in + fan_out)) (Kwon et al.; not He)."""
+    return _kwon(shape, rng, scale, math.sqrt(2.0), "normal")
+
+
+# --- registry (REGISTRY is filled by @_scheme above) ----------------------------------------
+
+ALIASES: dict[str, str] = {
+    "xavier_uniform": "glorot_uniform",
+    "xavier_normal": "glorot_normal",
+    "kaiming_uniform": "he_uniform",
+    "kaiming_normal": "he_normal",
+    "random_uniform": "uniform",
+    "random_normal": "normal",
+}
+
+
+def names(aliases: bool = False) -> list[str]:
+    """Canonical names in registry order (constants, fixed random, variance scaling, He's general
+    form, matrix, standard, Kwon), then the aliases if asked."""
+    return list(REGISTRY) + (list(ALIASES) if aliases else [])
+
+
+def get(identifier) -> Initializer:
+    """An :class:`Initializer` from a name (canonical or alias, any case) or a callable."""
+    if isinstance(identifier, Initializer):
+        return identifier
+    if isinstance(identifier, str):
+        key = identifier.strip().lower()
+        key = ALIASES.get(key, key)
+        if key not in REGISTRY:
+            raise errors.unknown("init", identifier, names(aliases=True))
+        return REGISTRY[key]
+    if callable(identifier):
+        for init in REGISTRY.values():
+            if init.fn is identifier:
+                return init
+        name = getattr(identifier, "__name__", type(identifier).__name__)
+        return Initializer(name, identifier, "user-defined")
+    raise UsageError(f"init must be a name or a callable, got {identifier!r}")
+
+
+def canonical(name: str) -> str:
+    """The canonical registry name of ``name`` (an alias or any capitalisation)."""
+    return get(str(name)).name
+
+
+def draw(name, shape, rng: np.random.Generator, *, scale: float = 1.0, **params) -> np.ndarray:
+    """Draw weights of ``shape`` from scheme ``name`` with ``rng``."""
+    return get(name).fn(shape, rng, scale=scale, **params)
+
+
+# --- gains -------------------------------------------------------------------------------------
+
+_UNIT_GAIN = ("linear", "identity", "sigmoid", "logistic", "softsign", "conv1d", "conv2d",
+              "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
+_GAINS = {name: 1.0 for name in _UNIT_GAIN} | {
+    "tanh": 5.0 / 3.0, "relu": math.sqrt(2.0), "selu": 0.75, "elu": math.sqrt(2.0),
+    "gelu": math.sqrt(2.0),
+}
+
+
+def gain(activation: str, param: float | None = None) -> float:
+    """The recommended gain for ``activation`` (PyTorch's calculate_gain table).
+
+    linear/identity/sigmoid/conv: 1; tanh: 5/3; relu: sqrt(2); selu: 3/4;
+    leaky_relu: sqrt(2 / (1 + a²)) with a = ``param`` (default 0.01).
+    Not published, chosen here: elu and gelu sqrt(2), as ReLU-like (positive inputs pass almost
+    unchanged, negative ones are squashed toward a constant, so about half the variance is lost
+    per layer, as with ReLU); softsign 1, its slope at 0 (no variance-preserving value has been
+    derived for it). ``param`` is ignored for everything but leaky_relu.
+    """
+    key = str(activation).strip().lower()
+    if key == "leaky_relu":
+        slope = 0.01 if param is None else _finite("negative slope", param)
+        return math.sqrt(2.0 / (1.0 + slope * slope))
+    if key not in _GAINS:
+        raise errors.unknown("activation", activation, [*_GAINS, "leaky_relu"])
+    return _GAINS[key]

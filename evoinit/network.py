@@ -1,0 +1,536 @@
+"""A population of same-shaped MLPs, trained together with batched matrix products.
+
+Shapes, once for the whole module: P networks; layer l maps fan_in -> fan_out;
+``W[l]`` is ``(P, fan_in, fan_out)`` (Keras orientation), ``b[l]`` is ``(P, 1, fan_out)``;
+activations are batch-major ``(P, B, width)``. Each network has its own starting weights and its
+own minibatch order, so every slice ``[p]`` is an independent network: NumPy's stacked matmul runs
+one GEMM per slice, which is why a network trained alone and the same network trained inside a
+population of any size give bit-identical curves (DESIGN.md contract 2).
+
+Losses: softmax cross-entropy for classification, ½·mean squared error (summed over outputs) for
+regression. Optimizers: SGD with (Nesterov) momentum in scikit-learn's form
+``v ← μv − η∇;  w ← w + v`` (Nesterov: ``w ← w + μv − η∇``) and Adam; optional L2 weight
+decay ``∇ ← ∇ + λw``. A network whose loss turns NaN/inf or whose weights pass ``weight_limit``
+stops training and is reported diverged (contract 4); the others go on.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from evoinit import activations as _activations
+from evoinit import initializers as _initializers
+from evoinit.errors import UsageError
+
+OPTIMIZERS = ("sgd", "adam")
+DTYPES = ("float32", "float64")
+#: Working-set budget per chunk of networks: populations larger than the 2 MiB L2 cache slow down
+#: (PERFORMANCE.md), so a population is trained in chunks that fit.
+CHUNK_BYTES = 2 << 20
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """How every network is trained. ``learning_rate`` may be overridden per network."""
+
+    epochs: int = 20
+    batch_size: int = 32
+    optimizer: str = "sgd"
+    learning_rate: float = 0.05
+    momentum: float = 0.9
+    nesterov: bool = False
+    beta1: float = 0.9
+    beta2: float = 0.999
+    epsilon: float = 1e-8
+    weight_decay: float = 0.0
+    dtype: str = "float32"
+    shuffle: bool = True
+    weight_limit: float = 1e5
+
+    def __post_init__(self):
+        checks = [
+            (self.epochs >= 1, "epochs must be at least 1"),
+            (self.batch_size >= 1, "batch_size must be at least 1"),
+            (self.optimizer in OPTIMIZERS, f"optimizer must be one of {', '.join(OPTIMIZERS)}"),
+            (self.learning_rate > 0 and math.isfinite(self.learning_rate), "learning_rate must be > 0"),
+            (0 <= self.momentum < 1, "momentum must be in [0, 1)"),
+            (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "beta1 and beta2 must be in [0, 1)"),
+            (self.epsilon > 0, "epsilon must be > 0"),
+            (self.weight_decay >= 0, "weight_decay must be >= 0"),
+            (self.dtype in DTYPES, f"dtype must be one of {', '.join(DTYPES)}"),
+            (self.weight_limit > 0, "weight_limit must be > 0"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise UsageError(f"bad training settings: {message}")
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, d: dict) -> "TrainSettings":
+        return cls(**d)
+
+
+@dataclass(frozen=True)
+class Start:
+    """Starting weights of one network: ``weights[l]`` is ``(fan_in, fan_out)``, ``biases[l]`` ``(fan_out,)``."""
+
+    weights: tuple
+    biases: tuple
+
+    @property
+    def sizes(self) -> tuple:
+        return (self.weights[0].shape[0],) + tuple(w.shape[1] for w in self.weights)
+
+    @classmethod
+    def of(cls, weights, biases=None) -> "Start":
+        """A start from explicit arrays (e.g. made elsewhere); biases default to zeros."""
+        weights = tuple(np.asarray(w, dtype=np.float64) for w in weights)
+        if biases is None:
+            biases = tuple(np.zeros(w.shape[1]) for w in weights)
+        biases = tuple(np.asarray(b, dtype=np.float64).reshape(-1) for b in biases)
+        for l, (w, b) in enumerate(zip(weights, biases)):
+            if w.ndim != 2 or b.shape != (w.shape[1],):
+                raise UsageError(f"layer {l}: weights must be (fan_in, fan_out) and biases (fan_out,)")
+            if l and w.shape[0] != weights[l - 1].shape[1]:
+                raise UsageError(f"layer {l}: fan_in {w.shape[0]} != previous fan_out {weights[l - 1].shape[1]}")
+        return cls(weights, biases)
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What training one network gave: per-epoch curves (up to divergence) and final weights."""
+
+    train_loss: np.ndarray
+    val_loss: np.ndarray
+    val_metric: np.ndarray
+    metric: str
+    diverged_epoch: int | None
+    weights: tuple = field(repr=False)
+    biases: tuple = field(repr=False)
+
+    @property
+    def diverged(self) -> bool:
+        return self.diverged_epoch is not None
+
+    @property
+    def epochs(self) -> int:
+        return len(self.train_loss)
+
+
+def layer_sizes(n_in: int, hidden: Sequence[int], n_out: int) -> tuple:
+    return (int(n_in), *(int(h) for h in hidden), int(n_out))
+
+
+def n_params(sizes: Sequence[int]) -> int:
+    return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+
+
+def initial_start(sizes, init, rng: np.random.Generator, *, scale: float = 1.0,
+                  params: dict | None = None, bias=0.0) -> Start:
+    """Draw a network's starting weights, layer by layer, from ``rng`` with scheme ``init``.
+
+    ``bias`` is a constant (default 0) or the name of a scheme drawn on ``(fan_out,)`` after each
+    layer's weights.
+    """
+    scheme = _initializers.get(init)
+    params = dict(params or {})
+    weights, biases = [], []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        weights.append(scheme.fn((fan_in, fan_out), rng, scale=scale, **params))
+        if isinstance(bias, str):
+            biases.append(_initializers.get(bias).fn((fan_out,), rng))
+        else:
+            biases.append(np.full(fan_out, float(bias)))
+    return Start(tuple(weights), tuple(biases))
+
+
+class _Work:
+    """Work buffers for P networks and a minibatch of r rows, allocated once per r.
+
+    ``A[l]`` ``(P, r, n_l + 1)`` is the input of layer l with a constant column of ones last, so
+    each layer's bias is the last row of its weight block and rides in the same matrix product
+    (no broadcast bias add, no separate bias gradient). ``D[l]`` (and ``Z[l]`` when the derivative
+    needs the pre-activation) is hidden layer l's dLoss/dZ, the same width as ``A[l + 1]``:
+    elementwise work runs over whole contiguous buffers and the ones column carries harmless
+    finite junk that no product reads. ``T`` is the output layer class-major ``(P, C, r)`` so the
+    softmax reduces over a leading axis; ``base + y·r`` indexes true classes into ``pick``.
+    """
+
+    def __init__(self, P: int, r: int, sizes, dt, needs_input: bool):
+        self.r = r
+        self.A = [np.zeros((P, r, n + 1), dt) for n in sizes[:-1]]
+        for a in self.A:
+            a[:, :, -1] = 1
+        hidden = [n + 1 for n in sizes[1:-1]]
+        self.D = [np.zeros((P, r, n), dt) for n in hidden]
+        self.Z = [np.zeros((P, r, n), dt) for n in hidden] if needs_input else None
+        self.T = np.zeros((P, sizes[-1], r), dt)
+        self.base = np.arange(P)[:, None] * (sizes[-1] * r) + np.arange(r)[None, :]
+        self.pick = np.empty((P, r), np.intp)
+        self.y = np.empty((P, r), np.intp)
+        self.scale = None  # the output delta's factor, set once by _Stack.buffers
+
+
+class _Stack:
+    """The changing state of a chunk of P networks: parameters, optimizer state, work buffers.
+
+    All parameters of a network live in one row of ``theta`` ``(P, n_params)`` so the optimizer
+    is a few in-place passes over one array. Views into it: hidden layer l is ``V[l]``
+    ``(P, fan_in + 1, fan_out)`` (Keras orientation, bias as the last row); the output layer is
+    stored transposed, ``V[-1]`` ``(P, n_out, fan_in + 1)``, which makes its forward product, its
+    gradient and the backpropagated delta all run without a slow transposed-view product, and
+    leaves the logits class-major. ``Wt[l]`` is a contiguous transposed copy of hidden layer l >= 1
+    (for the backward product), refreshed after every step. SGD folds ``-lr`` into the output
+    delta, so its gradients come out as ``-lr·∇``.
+    """
+
+    def __init__(self, starts: Sequence[Start], act, task: str, settings: TrainSettings, lrs):
+        dt = np.dtype(settings.dtype)
+        self.dt, self.act, self.task, self.s = dt, act, task, settings
+        self.P = P = len(starts)
+        self.sizes = sizes = starts[0].sizes
+        self.L = L = len(sizes) - 1
+        self.theta = np.empty((P, n_params(sizes)), dt)
+        self.V = self._views(self.theta)
+        for p, st in enumerate(starts):
+            for l in range(L):
+                block = np.vstack([st.weights[l], st.biases[l][None, :]])
+                self.V[l][p] = block.T if l == L - 1 else block
+        self.grad = np.zeros_like(self.theta)
+        self.gV = self._views(self.grad)
+        self.m = np.zeros_like(self.theta)  # momentum / Adam's first moment
+        self.u = np.zeros_like(self.theta) if settings.optimizer == "adam" else None
+        self.tmp = np.zeros_like(self.theta)
+        self.lr = np.asarray(lrs, dtype=np.float64).reshape(P, 1).astype(dt)
+        self.decay = None
+        if settings.weight_decay:
+            # L2 on weights only (as scikit-learn's alpha): ∇ += λ·w, SGD: -lr·∇ -= lr·λ·w
+            mask = self._views(np.zeros((1, self.theta.shape[1]), dt))
+            for l, v in enumerate(mask):
+                (v[:, :, :-1] if l == L - 1 else v[:, :-1, :])[...] = 1
+            factor = -self.lr if settings.optimizer == "sgd" else np.ones((P, 1), dt)
+            self.decay = factor * settings.weight_decay * mask[0].base.reshape(1, -1)
+        self.t = 0
+        self.refresh()
+        self.work: dict[int, _Work] = {}
+
+    def _views(self, flat: np.ndarray) -> list:
+        views, off = [], 0
+        for l, (i, o) in enumerate(zip(self.sizes[:-1], self.sizes[1:])):
+            shape = (o, i + 1) if l == self.L - 1 else (i + 1, o)
+            views.append(flat[:, off:off + (i + 1) * o].reshape(flat.shape[0], *shape))
+            off += (i + 1) * o
+        return views
+
+    def refresh(self) -> None:
+        """Rebuild the transposed copies of hidden layers >= 1 after the weights changed."""
+        self.Wt = [None] + [np.ascontiguousarray(v[:, :-1, :].transpose(0, 2, 1))
+                            for v in self.V[1:-1]]
+
+    def buffers(self, r: int) -> _Work:
+        if r not in self.work:
+            w = self.work[r] = _Work(self.P, r, self.sizes, self.dt, self.act.needs_input)
+            w.scale = self.delta_scale(r)
+        return self.work[r]
+
+    def forward(self, w: _Work, x: np.ndarray | None = None) -> np.ndarray:
+        """Run ``x`` (rows with a ones column; default the gathered batch ``w.A[0]``) through.
+
+        Returns the output layer class-major ``(P, n_out, r)`` in ``w.T``.
+        """
+        a = w.A[0] if x is None else x
+        for l in range(self.L - 1):
+            full = w.A[l + 1]
+            np.matmul(a, self.V[l], out=full[:, :, :-1])
+            if w.Z is not None:
+                np.copyto(w.Z[l], full)
+            self.act.fn(full, out=full)
+            full[:, :, -1] = 1
+            a = full
+        return np.matmul(self.V[-1], a.transpose(0, 2, 1), out=w.T)
+
+    def output_delta(self, w: _Work, y: np.ndarray, scale, wrong: np.ndarray | None = None) -> np.ndarray:
+        """Per-sample losses ``(P, r)`` of the output in ``w.T``, which becomes ``scale``·dLoss/dT.
+
+        ``y``: class indices ``(P, r)``, or targets ``(P, r, n_out)`` for regression. If ``wrong``
+        ``(P,)`` is given, each network's misclassified rows (argmax ≠ y) are added to it.
+        """
+        T = w.T
+        if self.task == "classification":
+            T -= T.max(axis=1, keepdims=True)
+            pick = np.multiply(y, w.r, out=w.pick)
+            pick += w.base
+            flat = T.reshape(-1)
+            picked = flat[pick]
+            if wrong is not None:
+                wrong += _misclassified(T, picked, y)
+            np.exp(T, out=T)
+            total = T.sum(axis=1)
+            T /= total[:, None, :]
+            losses = np.log(total) - picked
+            flat[pick] -= 1
+        else:
+            T -= y.transpose(0, 2, 1)
+            losses = 0.5 * np.einsum("pki,pki->pi", T, T)
+        T *= scale
+        return losses
+
+    def backward(self, w: _Work) -> None:
+        """Gradients into ``grad`` from the scaled output delta in ``w.T``."""
+        L = self.L
+        np.matmul(w.T, w.A[L - 1], out=self.gV[L - 1])
+        if L == 1:
+            return
+        np.matmul(w.T.transpose(0, 2, 1), self.V[L - 1][:, :, :-1], out=w.D[L - 2][:, :, :-1])
+        for l in range(L - 2, -1, -1):
+            D = w.D[l]
+            # A[l + 1] is not read again this step: its buffer takes f'(Z) (forward resets ones)
+            D *= self.act.grad(None if w.Z is None else w.Z[l], w.A[l + 1], out=w.A[l + 1])
+            np.matmul(w.A[l].transpose(0, 2, 1), D[:, :, :-1], out=self.gV[l])
+            if l:
+                np.matmul(D[:, :, :-1], self.Wt[l], out=w.D[l - 1][:, :, :-1])
+
+    def delta_scale(self, r: int) -> np.ndarray:
+        """What multiplies the output delta: 1/r for the batch mean, times -lr for SGD."""
+        if self.s.optimizer == "sgd":
+            return (-self.lr / self.dt.type(r)).reshape(-1, 1, 1)
+        return self.dt.type(1.0 / r)
+
+    def step(self) -> None:
+        """One optimizer step in place: SGD momentum is three passes over the parameters."""
+        s, p, g, m, tmp = self.s, self.theta, self.grad, self.m, self.tmp
+        self.t += 1
+        if self.decay is not None:
+            np.multiply(p, self.decay, out=tmp)
+            g += tmp
+        if s.optimizer == "sgd":
+            if not s.momentum:
+                p += g
+            else:
+                m *= s.momentum
+                m += g
+                if s.nesterov:
+                    np.multiply(m, s.momentum, out=tmp)
+                    p += tmp
+                    p += g
+                else:
+                    p += m
+        else:
+            u = self.u
+            m *= s.beta1
+            np.multiply(g, 1 - s.beta1, out=tmp)
+            m += tmp
+            u *= s.beta2
+            np.multiply(g, g, out=tmp)
+            tmp *= 1 - s.beta2
+            u += tmp
+            # scikit-learn's form: lr_t = lr·√(1−β2^t)/(1−β1^t); w ← w − lr_t·m/(√u + ε)
+            corr = math.sqrt(1 - s.beta2 ** self.t) / (1 - s.beta1 ** self.t)
+            np.sqrt(u, out=tmp)
+            tmp += s.epsilon
+            np.divide(m, tmp, out=tmp)
+            tmp *= self.lr * self.dt.type(corr)
+            p -= tmp
+        for v, wt in zip(self.V[1:-1], self.Wt[1:]):
+            np.copyto(wt, v[:, :-1, :].transpose(0, 2, 1))
+
+    def score(self, X1: np.ndarray, y: np.ndarray, block: int = 64) -> tuple[np.ndarray, np.ndarray]:
+        """(mean loss, metric) per network on a whole set ``X1`` (rows with a ones column), in
+        blocks of rows that stay in cache. Metric: error rate, or R² averaged over outputs."""
+        n = len(X1)
+        loss = np.zeros(self.P)
+        metric = np.zeros(self.P)
+        if self.task == "regression":
+            y = y.reshape(n, -1)
+            metric = np.zeros((self.P, y.shape[1]))
+        for lo in range(0, n, block):
+            xb, yb = X1[lo:lo + block], y[lo:lo + block]
+            w = self.buffers(len(xb))
+            self.forward(w, xb)
+            if self.task == "classification":
+                yb = np.broadcast_to(yb, (self.P, len(xb)))
+                loss += self.output_delta(w, yb, 1, wrong=metric).sum(axis=1)
+            else:
+                yb = np.broadcast_to(yb, (self.P,) + yb.shape)
+                loss += self.output_delta(w, yb, 1).sum(axis=1)
+                metric += np.einsum("pki,pki->pk", w.T, w.T)
+        if self.task == "classification":
+            return loss / n, metric / n
+        ss_tot = ((y - y.mean(axis=0)) ** 2).sum(axis=0)
+        return loss / n, (1 - metric / np.where(ss_tot > 0, ss_tot, 1)).mean(axis=1)
+
+    def max_abs_weight(self) -> np.ndarray:
+        return np.abs(self.theta).max(axis=1)
+
+    def network(self, row: int) -> tuple:
+        """(weights, biases) of one network, float64, Keras orientation."""
+        blocks = [v[row].T if l == self.L - 1 else v[row] for l, v in enumerate(self.V)]
+        return (tuple(np.array(b[:-1], np.float64) for b in blocks),
+                tuple(np.array(b[-1], np.float64) for b in blocks))
+
+    def keep(self, rows: np.ndarray) -> None:
+        """Drop every network not in ``rows`` (diverged ones stop costing time)."""
+        for name in ("theta", "grad", "m", "u", "tmp", "lr", "decay"):
+            if getattr(self, name) is not None:
+                setattr(self, name, np.ascontiguousarray(getattr(self, name)[rows]))
+        self.P = len(rows)
+        self.V, self.gV = self._views(self.theta), self._views(self.grad)
+        self.refresh()
+        self.work = {}
+
+
+def _misclassified(shifted: np.ndarray, picked: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Rows per network whose argmax (first maximum, as ``np.argmax``) is not ``y``.
+
+    ``shifted`` is the class-major output minus each row's maximum, ``picked`` its true-class
+    entries: a row is right when its true class is at 0 and no earlier class ties it. Ties are
+    checked only when some row has more than one maximum, because ``argmax`` over the leading
+    class axis is ~10x slower here than the rest of the validation pass.
+    """
+    wrong = picked < 0
+    if np.count_nonzero(shifted == 0) != picked.size:
+        wrong = shifted.argmax(axis=1) != y
+    return wrong.sum(axis=1)
+
+
+def with_ones(X: np.ndarray, dtype) -> np.ndarray:
+    """``X`` with a column of ones appended (the bias input), in ``dtype``."""
+    out = np.ones((len(X), X.shape[1] + 1), dtype)
+    out[:, :-1] = X
+    return out
+
+
+def _chunk_size(sizes, batch: int, dtype) -> int:
+    """Networks per chunk so that parameters, optimizer state and work buffers stay in cache."""
+    itemsize = np.dtype(dtype).itemsize
+    per_net = (4 * n_params(sizes) + 3 * batch * sum(sizes)) * itemsize
+    return int(max(1, min(64, CHUNK_BYTES // per_net)))
+
+
+def train_population(starts: Sequence[Start], orders: Sequence[np.random.Generator] | None, data, *,
+                     activation, settings: TrainSettings = TrainSettings(),
+                     learning_rates: Sequence[float] | None = None,
+                     chunk_size: int | None = None,
+                     progress: Callable[[int], None] | None = None) -> list[TrainResult]:
+    """Train P same-shaped networks on ``data`` (a ``data.Dataset``) and return one result each.
+
+    ``starts[p]`` is network p's starting weights; ``orders[p]`` the Generator that draws its
+    minibatch order (one permutation of the training rows per epoch; unused when
+    ``settings.shuffle`` is False). ``learning_rates`` overrides ``settings.learning_rate`` per
+    network. The population is trained in cache-sized chunks, BLAS pinned to one thread;
+    ``progress(n_done)`` is called after each chunk.
+    """
+    if not starts:
+        return []
+    sizes = starts[0].sizes
+    for st in starts:
+        if st.sizes != sizes:
+            raise UsageError(f"a population needs one shape; got {st.sizes} and {sizes}")
+    if sizes[0] != data.n_features or sizes[-1] != data.n_outputs:
+        raise UsageError(f"network {'-'.join(map(str, sizes))} does not fit the data "
+                         f"({data.n_features} features, {data.n_outputs} outputs)")
+    if settings.shuffle and (orders is None or len(orders) != len(starts)):
+        raise UsageError("one data-order generator per network is needed when shuffling")
+    act = _activations.get(activation)
+    lrs = np.full(len(starts), settings.learning_rate) if learning_rates is None else np.asarray(learning_rates, float)
+    size = chunk_size or _chunk_size(sizes, settings.batch_size, settings.dtype)
+    results: list[TrainResult] = []
+    with threadpool_limits(limits=1), np.errstate(all="ignore"):
+        for lo in range(0, len(starts), size):
+            hi = min(lo + size, len(starts))
+            results.extend(_train_chunk(starts[lo:hi], None if orders is None else orders[lo:hi],
+                                        data, act, settings, lrs[lo:hi]))
+            if progress:
+                progress(hi)
+    return results
+
+
+def _train_chunk(starts, orders, data, act, s: TrainSettings, lrs) -> list[TrainResult]:
+    dt = np.dtype(s.dtype)
+    X = with_ones(data.X_train, dt)
+    Xv = with_ones(data.X_val, dt)
+    task = data.task
+    y = data.y_train if task == "classification" else np.asarray(data.y_train, dt).reshape(len(X), -1)
+    yv = data.y_val if task == "classification" else np.asarray(data.y_val, dt)
+    N, B = len(X), min(s.batch_size, len(X))
+    stack = _Stack(starts, act, task, s, lrs)
+    P = stack.P
+    alive = np.arange(P)                      # original index of each row still training
+    curves = np.full((3, P, s.epochs), np.nan)
+    diverged: list = [None] * P
+    final: list = [None] * P
+    for epoch in range(s.epochs):
+        if s.shuffle:
+            order = np.stack([orders[p].permutation(N) for p in alive])
+        else:
+            order = np.broadcast_to(np.arange(N), (len(alive), N))
+        loss_sum = np.zeros(len(alive))
+        for lo in range(0, N, B):
+            idx = order[:, lo:lo + B]
+            w = stack.buffers(idx.shape[1])
+            np.take(X, idx, axis=0, out=w.A[0], mode="clip")
+            stack.forward(w)
+            yb = np.take(y, idx, out=w.y, mode="clip") if task == "classification" else y[idx]
+            losses = stack.output_delta(w, yb, w.scale)
+            loss_sum += losses.sum(axis=1)
+            stack.backward(w)
+            stack.step()
+        train_loss = loss_sum / N
+        val_loss, val_metric = stack.score(Xv, yv)
+        curves[:, alive, epoch] = train_loss, val_loss, val_metric
+        ok = np.isfinite(train_loss) & np.isfinite(val_loss) & (stack.max_abs_weight() <= s.weight_limit)
+        if not ok.all():
+            for row in np.flatnonzero(~ok):
+                diverged[alive[row]] = epoch + 1
+                final[alive[row]] = stack.network(row)
+            alive = alive[ok]
+            if not len(alive):
+                break
+            stack.keep(np.flatnonzero(ok))
+    for row, p in enumerate(alive):
+        final[p] = stack.network(row)
+    metric = "val_error" if task == "classification" else "val_r2"
+    results = []
+    for p in range(P):
+        done = s.epochs if diverged[p] is None else diverged[p] - 1
+        results.append(TrainResult(curves[0, p, :done].copy(), curves[1, p, :done].copy(),
+                                   curves[2, p, :done].copy(), metric, diverged[p], *final[p]))
+    return results
+
+
+def loss_and_grads(start: Start, X: np.ndarray, y: np.ndarray, *, activation, task: str,
+                   dtype="float64") -> tuple[float, tuple, tuple]:
+    """Mean loss of one network on (X, y) and its gradients, through the training code path.
+
+    Used to check the backward pass against finite differences.
+    """
+    stack = _Stack([start], _activations.get(activation), task, TrainSettings(dtype=dtype, optimizer="adam"), [1.0])
+    w = stack.buffers(len(X))
+    np.copyto(w.A[0], with_ones(X, dtype)[None])
+    yb = np.asarray(y)[None] if task == "classification" else np.asarray(y, dtype).reshape(1, len(X), -1)
+    with threadpool_limits(limits=1):
+        stack.forward(w)
+        losses = stack.output_delta(w, yb, stack.delta_scale(len(X)))
+        stack.backward(w)
+    stack.theta = stack.grad  # read the gradients out in Keras orientation
+    stack.V = stack.gV
+    weights, biases = stack.network(0)
+    return float(losses.mean()), weights, biases
+
+
+def predict(weights, biases, X: np.ndarray, *, activation) -> np.ndarray:
+    """Output layer of one network (logits for classification, values for regression), float64."""
+    act = _activations.get(activation)
+    A = np.asarray(X, np.float64)
+    for l, (W, b) in enumerate(zip(weights, biases)):
+        A = A @ W + b
+        if l < len(weights) - 1:
+            A = act.fn(A)
+    return A

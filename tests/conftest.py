@@ -1,0 +1,19 @@
+"""Shared test setup: BLAS pinned to one thread (here multi-threaded OpenBLAS makes small matrix
+work up to 30x slower, and evaluations must be single-threaded to be pure)."""
+
+import os
+
+# Subprocesses (the CLI driven by tests, loky and dask workers) inherit this.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import pytest  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
+
+
+@pytest.fixture(autouse=True, scope="session")
+def one_blas_thread():
+    with threadpool_limits(limits=1):
+        yield

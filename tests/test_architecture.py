@@ -1,0 +1,73 @@
+"""The data flow of DESIGN.md, enforced: an import against the arrows fails here."""
+
+import ast
+import pathlib
+
+PKG = pathlib.Path(__file__).resolve().parents[1] / "evoinit"
+
+# module -> evoinit modules it may import (leaf utilities errors/seeding are allowed everywhere).
+ALLOWED = {
+    "errors": set(),
+    "seeding": set(),
+    "initializers": set(),
+    "activations": {"initializers"},
+    "data": set(),
+    "diagnostics": {"activations"},
+    "network": {"initializers", "activations", "data"},
+    "genome": {"initializers", "activations"},
+    "rundir": set(),
+    "evaluate": {"network", "genome", "data", "initializers", "activations"},
+    "search": {"evaluate", "genome", "rundir", "data", "network"},
+}
+EVERYWHERE = {"errors", "seeding"}
+
+
+def _imports(path: pathlib.Path) -> tuple[set[str], set[str]]:
+    """(evoinit modules imported, top-level third-party packages imported)."""
+    tree = ast.parse(path.read_text())
+    own, other = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                parts = a.name.split(".")
+                (own.add(parts[1]) if parts[0] == "evoinit" and len(parts) > 1 else other.add(parts[0]))
+        elif isinstance(node, ast.ImportFrom):
+            mod = node.module or ""
+            if node.level:  # relative: from . import x / from .x import y
+                if mod:
+                    own.add(mod.split(".")[0])
+                else:
+                    own.update(a.name for a in node.names)
+            elif mod.split(".")[0] == "evoinit":
+                parts = mod.split(".")
+                if len(parts) > 1:
+                    own.add(parts[1])
+                else:
+                    own.update(a.name for a in node.names)
+            else:
+                other.add(mod.split(".")[0])
+    return own, other
+
+
+def test_imports_follow_the_data_flow():
+    bad = []
+    for name, allowed in ALLOWED.items():
+        path = PKG / f"{name}.py"
+        if not path.exists():
+            continue
+        own, _ = _imports(path)
+        extra = own - allowed - EVERYWHERE - {name}
+        if extra:
+            bad.append(f"{name}.py imports {sorted(extra)}")
+    assert not bad, bad
+
+
+def test_deap_only_in_search():
+    users = [p.name for p in PKG.rglob("*.py") if "deap" in _imports(p)[1]]
+    assert set(users) <= {"search.py"}, users
+
+
+def test_no_pickle_loading_in_package():
+    for p in PKG.rglob("*.py"):
+        text = p.read_text()
+        assert "pickle.load" not in text and "allow_pickle=True" not in text, p.name
