@@ -525,6 +525,37 @@ def loss_and_grads(start: Start, X: np.ndarray, y: np.ndarray, *, activation, ta
     return float(losses.mean()), weights, biases
 
 
+def trace(start: Start, X: np.ndarray, y: np.ndarray, *, activation, task: str,
+          dtype="float64") -> tuple[list, list]:
+    """Per-layer signals of one network on (X, y), through the training code path.
+
+    Returns ``(activations, deltas)``: ``activations[l]`` is hidden layer l's output f(Z) and the
+    last entry the output layer's logits/values, each ``(n, width)``; ``deltas[l]`` is
+    dLoss/dZ of layer l (the back-propagated gradient, mean loss over the rows), same shapes.
+    Used by the diagnostics (Glorot & Bengio's per-layer statistics).
+    """
+    stack = _Stack([start], _activations.get(activation), task, TrainSettings(dtype=dtype, optimizer="adam"), [1.0])
+    n = len(X)
+    w = stack.buffers(n)
+    np.copyto(w.A[0], with_ones(X, dtype)[None])
+    yb = np.asarray(y)[None] if task == "classification" else np.asarray(y, dtype).reshape(1, n, -1)
+    with threadpool_limits(limits=1):
+        stack.forward(w)
+        acts = [a[0, :, :-1].astype(np.float64) for a in w.A[1:]] + [w.T[0].T.astype(np.float64)]
+        stack.output_delta(w, yb, stack.delta_scale(n))
+        deltas = [w.T[0].T.astype(np.float64)]
+        L = stack.L
+        if L > 1:
+            np.matmul(w.T.transpose(0, 2, 1), stack.V[L - 1][:, :, :-1], out=w.D[L - 2][:, :, :-1])
+        for l in range(L - 2, -1, -1):
+            D = w.D[l]
+            D *= stack.act.grad(None if w.Z is None else w.Z[l], w.A[l + 1], out=w.A[l + 1])
+            deltas.insert(0, D[0, :, :-1].astype(np.float64))
+            if l:
+                np.matmul(D[:, :, :-1], stack.Wt[l], out=w.D[l - 1][:, :, :-1])
+    return acts, deltas
+
+
 def predict(weights, biases, X: np.ndarray, *, activation) -> np.ndarray:
     """Output layer of one network (logits for classification, values for regression), float64."""
     act = _activations.get(activation)

@@ -260,3 +260,19 @@ def test_explicit_start_and_its_validation(iris):
         train_population([Start.of([np.zeros((5, 3))])], [rng], iris, activation="relu")
     with pytest.raises(UsageError, match="epochs"):
         TrainSettings(epochs=0)
+
+
+def test_trace_gives_the_layer_signals_of_the_gradient(iris):
+    """trace()'s activations and deltas reproduce the gradients: dW[l] = A[l-1]ᵀ·δ[l], db = Σδ."""
+    from evoinit.network import trace
+
+    start = initial_start((4, 8, 6, 3), "glorot_uniform", np.random.default_rng(0), bias="normal")
+    acts, deltas = trace(start, iris.X_train, iris.y_train, activation="gelu", task="classification")
+    _, gW, gb = loss_and_grads(start, iris.X_train, iris.y_train, activation="gelu",
+                               task="classification")
+    inputs = [iris.X_train] + acts[:-1]
+    for l in range(3):
+        np.testing.assert_allclose(inputs[l].T @ deltas[l], gW[l], rtol=1e-10, atol=1e-13)
+        np.testing.assert_allclose(deltas[l].sum(axis=0), gb[l], rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(acts[-1], predict(start.weights, start.biases, iris.X_train,
+                                                 activation="gelu"), rtol=1e-12)
