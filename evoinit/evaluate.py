@@ -21,7 +21,7 @@ from evoinit import data as _data
 from evoinit import seeding
 from evoinit.genome import Genome
 from evoinit.network import (TrainResult, TrainSettings, initial_start, layer_sizes, n_params,
-                             train_population)
+                             score, train_population)
 
 #: Networks per population sent to a worker. Fixed (not derived from the number of workers) so
 #: that the grouping — and anything that could depend on it — is the same on every backend.
@@ -41,6 +41,8 @@ class Evaluation:
     val_metric: tuple
     diverged_epoch: int | None
     n_params: int
+    test_loss: float | None = None      # only for the final scoring of the hall of fame
+    test_metric: float | None = None
     seconds: float = field(default=0.0, compare=False)
 
     @property
@@ -59,18 +61,29 @@ class Evaluation:
         last = self.val_metric[-1]
         return last if self.metric == "val_error" else 1.0 - last
 
+    @property
+    def test_error(self) -> float | None:
+        """Test error (or 1 − R²) when the evaluation was scored on the test split."""
+        if self.test_metric is None:
+            return None
+        return self.test_metric if self.metric == "val_error" else 1.0 - self.test_metric
+
     def to_json(self) -> dict:
         """A JSON line (no wall-clock time: the evaluations log is bit-reproducible)."""
-        return {"genome": self.genome.to_json(), "seed": list(self.seed), "status": self.status,
-                "metric": self.metric, "diverged_epoch": self.diverged_epoch,
-                "n_params": self.n_params, "train_loss": list(self.train_loss),
-                "val_loss": list(self.val_loss), "val_metric": list(self.val_metric)}
+        d = {"genome": self.genome.to_json(), "seed": list(self.seed), "status": self.status,
+             "metric": self.metric, "diverged_epoch": self.diverged_epoch,
+             "n_params": self.n_params, "train_loss": list(self.train_loss),
+             "val_loss": list(self.val_loss), "val_metric": list(self.val_metric)}
+        if self.test_loss is not None:
+            d |= {"test_loss": self.test_loss, "test_metric": self.test_metric}
+        return d
 
     @classmethod
     def from_json(cls, d: dict, seconds: float = 0.0) -> "Evaluation":
         return cls(Genome.from_json(d["genome"]), tuple(d["seed"]), d["status"], d["metric"],
                    tuple(d["train_loss"]), tuple(d["val_loss"]), tuple(d["val_metric"]),
-                   d["diverged_epoch"], d["n_params"], seconds)
+                   d["diverged_epoch"], d["n_params"], d.get("test_loss"), d.get("test_metric"),
+                   seconds)
 
 
 def task_seed(run_seed: int, key: Sequence[int]) -> np.random.SeedSequence:
@@ -92,22 +105,41 @@ def train_genomes(genomes: Sequence[Genome], keys: Sequence[tuple], dataset, set
 
 
 def to_evaluation(genome: Genome, key: tuple, result: TrainResult, n_weights: int,
-                  seconds: float = 0.0) -> Evaluation:
+                  seconds: float = 0.0, dataset=None) -> Evaluation:
+    """The record of one trained network; scored on ``dataset``'s test split if one is given."""
+    test_loss = test_metric = None
+    if dataset is not None and not result.diverged:
+        test_loss, test_metric = score(result.weights, result.biases, dataset.X_test, dataset.y_test,
+                                       activation=genome.activation, task=dataset.task)
     return Evaluation(genome, tuple(key), "diverged" if result.diverged else "ok", result.metric,
                       tuple(map(float, result.train_loss)), tuple(map(float, result.val_loss)),
-                      tuple(map(float, result.val_metric)), result.diverged_epoch, n_weights, seconds)
+                      tuple(map(float, result.val_metric)), result.diverged_epoch, n_weights,
+                      test_loss, test_metric, seconds)
 
 
-def _run_population(items: list, spec: dict, settings: dict, run_seed: int) -> list[dict]:
-    """Worker entry point: plain values in, plain values out (one dict per item, in order)."""
-    dataset = _data.load(_data.DataSpec.from_json(spec))
+def dataset_of(spec) -> "_data.Dataset":
+    """A loaded dataset from a ``Dataset`` (as is), a ``DataSpec`` or its JSON."""
+    if isinstance(spec, _data.Dataset):
+        return spec
+    if isinstance(spec, dict):
+        spec = _data.DataSpec.from_json(spec)
+    return _data.load(spec)
+
+
+def _run_population(items: list, spec, settings: dict, run_seed: int, test: bool = False) -> list[dict]:
+    """Worker entry point: plain values in, plain values out (one dict per item, in order).
+
+    ``spec`` is the dataset's ``DataSpec`` as JSON (workers rebuild it, cached per process) or,
+    for data that exists only in memory, the ``Dataset`` itself.
+    """
+    dataset = dataset_of(spec)
     genomes = [Genome.from_json(g) for g, _ in items]
     keys = [tuple(k) for _, k in items]
     t0 = time.perf_counter()
     results = train_genomes(genomes, keys, dataset, TrainSettings.from_json(settings), run_seed)
     seconds = (time.perf_counter() - t0) / len(items)
     weights = n_params(layer_sizes(dataset.n_features, genomes[0].hidden, dataset.n_outputs))
-    return [to_evaluation(g, k, r, weights).to_json() | {"seconds": seconds}
+    return [to_evaluation(g, k, r, weights, dataset=dataset if test else None).to_json() | {"seconds": seconds}
             for g, k, r in zip(genomes, keys, results)]
 
 
@@ -127,10 +159,13 @@ def populations(tasks: Sequence[tuple[Genome, tuple]], size: int = POPULATION) -
 
 
 def run_tasks(tasks: Sequence[tuple[Genome, tuple]], spec, settings: TrainSettings, run_seed: int, *,
-              parallel=None, progress: Callable[[int, int], None] | None = None) -> list[Evaluation]:
+              parallel=None, progress: Callable[[int, int], None] | None = None,
+              test: bool = False) -> list[Evaluation]:
     """Evaluate every ``(genome, seed key)`` task; results in task order.
 
-    ``spec`` is the dataset's ``DataSpec``; ``parallel`` a ``joblib.Parallel`` (default: run here,
+    ``spec`` is the dataset's ``DataSpec`` (or an in-memory ``Dataset``); ``test`` also scores
+    each trained network on the test split (only for the final scoring). ``parallel`` is a
+    ``joblib.Parallel`` (default: run here,
     in this process; one made with ``return_as="generator"`` reports progress as populations
     finish). ``progress(done, total)`` is called after each population.
     """
@@ -142,8 +177,9 @@ def run_tasks(tasks: Sequence[tuple[Genome, tuple]], spec, settings: TrainSettin
     # of execution does not change any result.
     cost = lambda idx: len(idx) * sum(tasks[idx[0]][0].hidden) ** 2  # noqa: E731
     schedule = sorted(range(len(groups)), key=lambda g: -cost(groups[g]))
+    payload = spec if isinstance(spec, _data.Dataset) else spec.to_json()
     jobs = [delayed(_run_population)([(tasks[i][0].to_json(), list(tasks[i][1])) for i in groups[g]],
-                                     spec.to_json(), settings.to_json(), run_seed) for g in schedule]
+                                     payload, settings.to_json(), run_seed, test) for g in schedule]
     parallel = parallel or Parallel(n_jobs=1)
     done_tasks, total = 0, len(tasks)
     by_task: dict[tuple, Evaluation] = {}

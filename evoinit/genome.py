@@ -111,8 +111,8 @@ class SearchSpace:
     """Where genomes come from: bounds, allowed activations and inits, and the gene layout.
 
     A genome is encoded as a flat list of genes (a DEAP individual):
-    ``[depth, width_1 … width_max_layers, activation index, init index, log2 scale,
-    (log10 learning rate), (seed)]``. Every width slot is kept even when the depth uses fewer, so
+    ``[depth, width_1 … width_max_layers, activation index, init index, scale,
+    (learning rate), (seed)]``. Every width slot is kept even when the depth uses fewer, so
     uniform crossover always pairs like with like and always yields a valid genome.
     """
 
@@ -165,11 +165,11 @@ class SearchSpace:
         hidden = tuple(self._log_width(rng) for _ in range(depth))
         lr = None
         if self.learning_rates is not None:
-            lr = float(2.0 ** rng.uniform(*np.log2(self.learning_rates)))
+            lr = float(np.clip(2.0 ** rng.uniform(*np.log2(self.learning_rates)), *self.learning_rates))
         return Genome(hidden=hidden,
                       activation=self.activations[int(rng.integers(len(self.activations)))],
                       init=self.inits[int(rng.integers(len(self.inits)))],
-                      scale=float(2.0 ** rng.uniform(*np.log2(self.scales))),
+                      scale=float(np.clip(2.0 ** rng.uniform(*np.log2(self.scales)), *self.scales)),
                       learning_rate=lr,
                       seed=int(rng.integers(SEED_LIMIT)) if self.seed_gene else None)
 
@@ -178,10 +178,9 @@ class SearchSpace:
         self.check(genome)
         widths = list(genome.hidden) + [genome.hidden[-1]] * (self.layers[1] - len(genome.hidden))
         genes = [len(genome.hidden), *widths, self.activations.index(genome.activation),
-                 self.inits.index(genome.init), math.log2(genome.scale)]
+                 self.inits.index(genome.init), genome.scale]
         if self.learning_rates is not None:
-            lr = genome.learning_rate or math.sqrt(self.learning_rates[0] * self.learning_rates[1])
-            genes.append(math.log10(lr))
+            genes.append(genome.learning_rate or math.sqrt(self.learning_rates[0] * self.learning_rates[1]))
         if self.seed_gene:
             genes.append(genome.seed if genome.seed is not None else
                          int((rng or np.random.default_rng(0)).integers(SEED_LIMIT)))
@@ -194,12 +193,12 @@ class SearchSpace:
         lr = seed = None
         tail = list(genes[k + 3:])
         if self.learning_rates is not None:
-            lr = 10.0 ** tail.pop(0)
+            lr = tail.pop(0)
         if self.seed_gene:
             seed = int(tail.pop(0))
         return Genome(hidden=tuple(int(w) for w in genes[1:1 + depth]),
                       activation=self.activations[int(genes[k])], init=self.inits[int(genes[k + 1])],
-                      scale=2.0 ** genes[k + 2], learning_rate=lr, seed=seed)
+                      scale=genes[k + 2], learning_rate=lr, seed=seed)
 
     def check(self, genome: Genome) -> Genome:
         """``genome`` if it lies in this space, else a UsageError saying which gene is out."""
@@ -212,7 +211,7 @@ class SearchSpace:
             problems.append(f"activation {genome.activation} not allowed")
         if genome.init not in self.inits:
             problems.append(f"init {genome.init} not allowed")
-        if not self.scales[0] * (1 - 1e-9) <= genome.scale <= self.scales[1] * (1 + 1e-9):
+        if not self.scales[0] <= genome.scale <= self.scales[1]:
             problems.append(f"scale {genome.scale:g} not in {self.scales[0]:g}..{self.scales[1]:g}")
         if problems:
             raise UsageError(f"genome '{genome}' is outside the search space: {'; '.join(problems)}")
@@ -222,8 +221,8 @@ class SearchSpace:
 
     def mutate(self, genes, rng: np.random.Generator, indpb: float = 0.3, sigma: float = 0.5) -> list:
         """Each gene changes with probability ``indpb``, by its type: depth ±1; a width ×2^N(0, σ)
-        rounded; a category resampled among the others; log2 scale and log10 learning rate + N(0, σ)
-        (a log-normal step), clipped to the bounds; the seed gene redrawn. Always valid."""
+        rounded; a category resampled among the others; scale ×2^N(0, σ) and learning rate
+        ×10^N(0, σ/2) (log-normal steps), clipped to the bounds; the seed gene redrawn. Always valid."""
         genes = list(genes)
         n = self.layers[1]
         k = 1 + n
@@ -237,11 +236,11 @@ class SearchSpace:
                 other = int(rng.integers(count - 1))
                 genes[i] = other + (other >= genes[i])
         if rng.random() < indpb:
-            genes[k + 2] = float(np.clip(genes[k + 2] + rng.normal(0, sigma), *np.log2(self.scales)))
+            genes[k + 2] = float(np.clip(genes[k + 2] * 2.0 ** rng.normal(0, sigma), *self.scales))
         j = k + 3
         if self.learning_rates is not None:
             if rng.random() < indpb:
-                genes[j] = float(np.clip(genes[j] + rng.normal(0, sigma / 2), *np.log10(self.learning_rates)))
+                genes[j] = float(np.clip(genes[j] * 10.0 ** rng.normal(0, sigma / 2), *self.learning_rates))
             j += 1
         if self.seed_gene and rng.random() < indpb:
             genes[j] = int(rng.integers(SEED_LIMIT))

@@ -565,3 +565,19 @@ def predict(weights, biases, X: np.ndarray, *, activation) -> np.ndarray:
         if l < len(weights) - 1:
             A = act.fn(A)
     return A
+
+
+def score(weights, biases, X: np.ndarray, y: np.ndarray, *, activation, task: str) -> tuple[float, float]:
+    """(mean loss, metric) of one network on (X, y) in float64: metric is the error rate (first
+    maximum as the prediction) or R² averaged over outputs — the same definitions as training."""
+    out = predict(weights, biases, X, activation=activation)
+    if task == "classification":
+        z = out - out.max(axis=1, keepdims=True)
+        loss = np.log(np.exp(z).sum(axis=1)) - z[np.arange(len(z)), y]
+        return float(loss.mean()), float(np.mean(out.argmax(axis=1) != y))
+    y2 = np.asarray(y, np.float64).reshape(len(out), -1)
+    err = out - y2
+    ss_tot = ((y2 - y2.mean(axis=0)) ** 2).sum(axis=0)
+    r2 = 1 - (err**2).sum(axis=0) / np.where(ss_tot > 0, ss_tot, 1)
+    return float(0.5 * (err**2).sum(axis=1).mean()), float(r2.mean())
+

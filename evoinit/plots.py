@@ -29,6 +29,17 @@ def _save(fig, path) -> Path:
     return path
 
 
+def _palette(n: int) -> list:
+    """n distinguishable colours (tab10 first, then the 20-colour tables)."""
+    colors = list(plt.get_cmap("tab10").colors)
+    for name in ("tab20b", "tab20c", "tab20"):
+        colors += list(plt.get_cmap(name).colors)
+    return [colors[i % len(colors)] for i in range(n)]
+
+
+MARKERS = "osD^v<>ph*"
+
+
 def _padded(curves: Sequence[Sequence[float]]) -> np.ndarray:
     n = max((len(c) for c in curves), default=0)
     out = np.full((len(curves), n), np.nan)
@@ -70,3 +81,116 @@ def learning_curves(groups: dict, path, title: str = "") -> Path:
     if title:
         fig.suptitle(title)
     return _save(fig, path)
+
+
+# -- a search's run folder ---------------------------------------------------------------------------
+
+
+def _counts_by_generation(generations: list[dict], field: str) -> tuple[list, dict]:
+    gens = [g["gen"] for g in generations]
+    names = sorted({ind["genome"][field] for g in generations for ind in g["population"]})
+    counts = {n: [sum(ind["genome"][field] == n for ind in g["population"]) for g in generations]
+              for n in names}
+    return gens, counts
+
+
+def fitness_per_generation(logbook: list[dict], objective: str, path) -> Path:
+    fig, ax = plt.subplots(figsize=(7, 4))
+    gens = [r["gen"] for r in logbook]
+    for key, style in (("min", "-o"), ("median", "--"), ("mean", ":")):
+        ax.plot(gens, [r[key] if r[key] is not None else np.nan for r in logbook], style, label=key)
+    ax.set_xlabel("generation")
+    ax.set_ylabel(objective)
+    ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    ax.set_title(f"{objective} of the population per generation (diverged excluded)")
+    return _save(fig, path)
+
+
+def frequencies_per_generation(generations: list[dict], path) -> Path:
+    fig, axes = plt.subplots(1, 2, figsize=(14, 4.5))
+    for ax, field in zip(axes, ("init", "activation")):
+        gens, counts = _counts_by_generation(generations, field)
+        total = np.array([len(g["population"]) for g in generations], float)
+        ax.stackplot(gens, *[np.array(c) / total for c in counts.values()], labels=list(counts),
+                     colors=_palette(len(counts)))
+        ax.set_xlabel("generation")
+        ax.set_ylabel("share of the population")
+        ax.set_title(f"{field} per generation")
+        ax.set_ylim(0, 1)
+        ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1, 0.5))
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def scale_vs_fitness(evaluations: list[dict], path) -> Path:
+    """Every evaluation of the search: its scale against its final validation loss, by scheme."""
+    fig, ax = plt.subplots(figsize=(8, 5))
+    by_init: dict = {}
+    for e in evaluations:
+        if e.get("stage") == "final":
+            continue
+        loss = e["val_loss"][-1] if e["status"] == "ok" and e["val_loss"] else np.nan
+        by_init.setdefault(e["genome"]["init"], []).append((e["genome"]["scale"], loss))
+    colors = _palette(len(by_init))
+    for k, (init, points) in enumerate(sorted(by_init.items())):
+        pts = np.array(points, float)
+        ok = np.isfinite(pts[:, 1])
+        ax.scatter(pts[ok, 0], pts[ok, 1], s=16, alpha=0.75, label=init, color=colors[k],
+                   marker=MARKERS[k % len(MARKERS)])
+    diverged = sum(e["status"] == "diverged" for e in evaluations)
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("scale (× the scheme's own std / limit)")
+    ax.set_ylabel("final validation loss")
+    ax.set_title(f"scale vs fitness by init scheme ({diverged} diverged evaluations not shown)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1, 0.5))
+    return _save(fig, path)
+
+
+def diversity_in_error_space(generations: list[dict], path) -> Path:
+    """Each individual's validation error per generation, and their spread."""
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    spread = []
+    for g in generations:
+        errs = [ind["val_error"] for ind in g["population"] if ind["val_error"] is not None]
+        ax.scatter([g["gen"]] * len(errs), errs, s=10, alpha=0.5, color="tab:blue")
+        spread.append(np.std(errs) if errs else np.nan)
+    ax2 = ax.twinx()
+    ax2.plot([g["gen"] for g in generations], spread, color="tab:red", label="std of errors")
+    ax.set_yscale("log")
+    ax.set_xlabel("generation")
+    ax.set_ylabel("validation error of each individual")
+    ax2.set_ylabel("spread (std)", color="tab:red")
+    ax.set_title("the population in error space")
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+class _Eval:
+    """Just enough of an Evaluation for ``learning_curves``, from a JSON line."""
+
+    def __init__(self, d):
+        self.train_loss, self.val_loss = d["train_loss"], d["val_loss"]
+        self.val_metric, self.metric = d["val_metric"], d["metric"]
+
+
+def top_vs_baselines(evaluations: list[dict], hall_of_fame: dict, path, top: int = 3) -> Path | None:
+    """Learning curves of the best setups and of their canonical baselines (same final seeds)."""
+    final = [e for e in evaluations if e.get("stage") == "final"]
+    if not final:
+        return None
+    groups = {}
+    for entry in hall_of_fame["entries"][:top]:
+        for label, genome in ((entry["text"], entry["genome"]),
+                              (f"baseline {entry['baseline']['text']}" if "baseline" in entry else None,
+                               entry.get("baseline", {}).get("genome"))):
+            if label is None:
+                continue
+            plain = {k: v for k, v in genome.items() if k != "seed"}
+            evs = [_Eval(e) for e in final if e["genome"] == plain]
+            if evs and label not in groups:
+                groups[label] = evs
+    return learning_curves(groups, path, title="top setups vs their canonical baselines (final seeds)")

@@ -17,7 +17,10 @@ ALLOWED = {
     "genome": {"initializers", "activations"},
     "rundir": set(),
     "evaluate": {"network", "genome", "data", "initializers", "activations"},
-    "search": {"evaluate", "genome", "rundir", "data", "network"},
+    "config": {"data", "genome", "network"},
+    "baselines": {"config", "evaluate", "genome"},
+    "search": {"evaluate", "genome", "rundir", "data", "network", "config", "baselines", "plots"},
+    "plots": set(),
 }
 EVERYWHERE = {"errors", "seeding"}
 

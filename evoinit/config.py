@@ -1,0 +1,216 @@
+"""What a search is: the ``SearchConfig`` value, its validation, and reading it from TOML.
+
+Everything here determines a search's result; how the search is executed (workers, a cluster,
+the output folder) is not part of it. Validation happens here, at the edge, with messages that
+name the setting and the allowed values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+from evoinit.data import DataSpec
+from evoinit.errors import UsageError, unknown
+from evoinit.genome import SearchSpace
+from evoinit.network import TrainSettings
+
+OBJECTIVES = {
+    "val_loss": "mean final validation loss over the repeats",
+    "val_error": "mean final validation error (1 − R² for regression) over the repeats",
+    "n_params": "number of weights and biases",
+    "spread": "standard deviation of the final validation loss across the repeats' seeds",
+}
+SEED_POLICIES = ("distinct", "shared", "inherited")
+#: Fitness of a diverged candidate: the worst, but finite so NSGA-II's crowding distance is defined.
+WORST = 1e12
+#: The canonical start per activation: Glorot for saturating ones, He for rectifiers, LeCun for SELU.
+CANONICAL_INIT = {"linear": "glorot_uniform", "sigmoid": "glorot_uniform", "tanh": "glorot_uniform",
+                  "softsign": "glorot_uniform", "relu": "he_normal", "leaky_relu": "he_normal",
+                  "elu": "he_normal", "gelu": "he_normal", "selu": "lecun_normal"}
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """Everything that determines a search's result (how it is executed — workers, cluster,
+    output folder — is not part of it)."""
+
+    dataset: DataSpec | None = DataSpec("digits")   # None: in-memory data (not resumable)
+    population: int = 32
+    offspring: int | None = None          # λ; default: the population size
+    generations: int = 30
+    repeats: int = 3
+    seed: int = 0
+    seed_policy: str = "distinct"
+    objectives: tuple = ("val_loss",)
+    cxpb: float = 0.5
+    mutpb: float = 0.4
+    indpb: float = 0.3
+    tournament: int = 3
+    hall_of_fame: int = 5
+    baselines: bool = True
+    space: SearchSpace = SearchSpace()
+    train: TrainSettings = TrainSettings(epochs=30)
+
+    def __post_init__(self):
+        if isinstance(self.dataset, str):
+            object.__setattr__(self, "dataset", DataSpec(self.dataset))
+        if self.offspring is None:
+            object.__setattr__(self, "offspring", self.population)
+        objectives = (self.objectives,) if isinstance(self.objectives, str) else tuple(self.objectives)
+        object.__setattr__(self, "objectives", objectives)
+        checks = [
+            (self.population >= 2, f"population must be at least 2, got {self.population}"),
+            (self.offspring >= 1, f"offspring must be at least 1, got {self.offspring}"),
+            (self.generations >= 0, f"generations must be >= 0, got {self.generations}"),
+            (self.repeats >= 1, f"repeats must be at least 1, got {self.repeats}"),
+            (0 <= self.cxpb and 0 <= self.mutpb and self.cxpb + self.mutpb <= 1,
+             "cxpb and mutpb must be >= 0 with cxpb + mutpb <= 1"),
+            (0 < self.indpb <= 1, f"indpb must be in (0, 1], got {self.indpb}"),
+            (self.tournament >= 2, f"tournament must be at least 2, got {self.tournament}"),
+            (self.hall_of_fame >= 1, f"hall_of_fame must be at least 1, got {self.hall_of_fame}"),
+            (0 <= self.seed < 2**63, f"seed must be a non-negative integer, got {self.seed}"),
+            (len(objectives) >= 1, "at least one objective is needed"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise UsageError(message)
+        if self.seed_policy not in SEED_POLICIES:
+            raise unknown("seed policy", self.seed_policy, SEED_POLICIES)
+        for name in objectives:
+            if name not in OBJECTIVES:
+                raise unknown("objective", name, OBJECTIVES)
+        if len(set(objectives)) != len(objectives):
+            raise UsageError(f"objectives repeat themselves: {', '.join(objectives)}")
+        if "spread" in objectives and self.repeats < 2:
+            raise UsageError("the 'spread' objective needs repeats >= 2")
+        if self.space.seed_gene != (self.seed_policy == "inherited"):
+            object.__setattr__(self, "space", replace(self.space, seed_gene=self.seed_policy == "inherited"))
+
+    def to_json(self) -> dict:
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        return d | {"dataset": None if self.dataset is None else self.dataset.to_json(),
+                    "objectives": list(self.objectives),
+                    "space": self.space.to_json(), "train": self.train.to_json()}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "SearchConfig":
+        d = dict(d)
+        return cls(**d | {"dataset": None if d["dataset"] is None else DataSpec.from_json(d["dataset"]),
+                          "objectives": tuple(d["objectives"]),
+                          "space": SearchSpace.from_json(d["space"]),
+                          "train": TrainSettings.from_json(d["train"])})
+
+
+# -- building a config from options and TOML files ----------------------------------------------------
+
+#: Execution settings: how a search runs, not what it finds.
+EXECUTION = {"n_jobs": int, "scheduler": str, "out": str}
+_TOP = {"dataset": str, "target": str, "population": int, "offspring": int, "generations": int,
+        "repeats": int, "seed": int, "seed_policy": str, "objectives": list, "cxpb": float,
+        "mutpb": float, "indpb": float, "tournament": int, "hall_of_fame": int, "baselines": bool,
+        "epochs": int} | EXECUTION
+_TABLES = {
+    "space": {"layers": list, "widths": list, "activations": list, "inits": list, "scales": list,
+              "learning_rates": list},
+    "train": {f.name: f.type for f in fields(TrainSettings)},
+    "data": {"val_size": float, "test_size": float, "n_samples": int, "noise": float, "seed": int},
+}
+_TYPES = {"int": int, "float": float, "bool": bool, "str": str}
+
+
+def _type_ok(value, expected) -> bool:
+    expected = _TYPES.get(expected, expected) if isinstance(expected, str) else expected
+    if expected is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if expected is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, expected)
+
+
+def _line_of(text: str, key: str, table: str | None) -> str:
+    """' (line N)' where ``key =`` is written in the TOML text (inside ``[table]`` if given)."""
+    import re
+
+    in_table = table is None
+    for n, line in enumerate(text.splitlines(), 1):
+        header = re.match(r"\s*\[([^\]]+)\]", line)
+        if header:
+            in_table = header.group(1).strip() == table
+            if table and in_table and key is None:
+                return f" (line {n})"
+            continue
+        if in_table and key and re.match(rf"\s*{re.escape(key)}\s*=", line):
+            return f" (line {n})"
+    return ""
+
+
+def load_toml(path) -> dict:
+    """Options from a TOML file, checked: syntax, unknown keys and wrong types name the key and
+    the line. Returns a flat dict (tables nested as dicts) for ``build``."""
+    import tomllib
+    from pathlib import Path
+
+    from evoinit.errors import ConfigError
+
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"cannot read config file {path}: {e}") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: TOML syntax error: {e}") from None
+    for key, value in raw.items():
+        if isinstance(value, dict) and key in _TABLES:
+            for sub, v in value.items():
+                if sub not in _TABLES[key]:
+                    raise ConfigError(f"{path}{_line_of(text, sub, key)}: unknown key '{sub}' in [{key}]; "
+                                      f"known: {', '.join(_TABLES[key])}")
+                if v is not None and not _type_ok(v, _TABLES[key][sub]) and not _optional_ok(v, _TABLES[key][sub]):
+                    raise ConfigError(f"{path}{_line_of(text, sub, key)}: [{key}] {sub} has the wrong type "
+                                      f"({type(v).__name__}: {v!r})")
+        elif key in _TOP:
+            if not _type_ok(value, _TOP[key]):
+                raise ConfigError(f"{path}{_line_of(text, key, None)}: {key} has the wrong type "
+                                  f"({type(value).__name__}: {value!r}; expected {_TOP[key].__name__})")
+        else:
+            known = ", ".join(list(_TOP) + [f"[{t}]" for t in _TABLES])
+            raise ConfigError(f"{path}{_line_of(text, key, None) or _line_of(text, None, key)}: "
+                              f"unknown key '{key}'; known: {known}")
+    return raw
+
+
+def _optional_ok(value, annotation) -> bool:
+    """TrainSettings annotations are strings like 'float' or 'int'."""
+    return isinstance(annotation, str) and any(_type_ok(value, t) for t in annotation.split(" | "))
+
+
+def build(options: dict) -> tuple[SearchConfig, dict]:
+    """A ``SearchConfig`` and the execution settings from merged options (CLI over TOML over
+    defaults). ``options`` uses the TOML layout: top-level keys plus [space], [train], [data]."""
+    options = dict(options)
+    execution = {k: options.pop(k) for k in list(options) if k in EXECUTION}
+    space = dict(options.pop("space", {}) or {})
+    train = dict(options.pop("train", {}) or {})
+    data = dict(options.pop("data", {}) or {})
+    if "epochs" in options:
+        train["epochs"] = options.pop("epochs")
+    dataset = options.pop("dataset", "digits")
+    target = options.pop("target", None)
+    if "objectives" in options:
+        options["objectives"] = tuple(options["objectives"])
+    for key in ("layers", "widths", "scales", "learning_rates", "activations", "inits"):
+        if key in space and space[key] is not None:
+            space[key] = tuple(space[key])
+            if key in ("layers", "widths", "scales", "learning_rates") and len(space[key]) != 2:
+                raise UsageError(f"space {key} must be [min, max], got {list(space[key])}")
+    try:
+        config = SearchConfig(dataset=DataSpec(dataset, target=target, **data),
+                              space=SearchSpace(**space), train=TrainSettings(**{"epochs": 30} | train),
+                              **options)
+    except TypeError as e:
+        raise UsageError(f"bad search settings: {e}") from None
+    return config, execution

@@ -1,0 +1,508 @@
+"""The genetic algorithm over network setups, written on DEAP's tools.
+
+A plain (μ+λ) loop in the spirit of DEAP's ``eaMuPlusLambda``: offspring by ``varOr`` (uniform
+crossover or per-gene mutation), survivors by tournament — or by NSGA-II when more than one
+objective is asked for — a hall of fame (or Pareto front) and a ``Logbook``. What the stock loop
+lacks is here: seed policies, evaluation in parallel populations, a checkpoint after every
+generation, resume, progress callbacks, and a final scoring of the hall of fame on the test split
+against canonical baselines trained from the same seeds.
+
+DEAP stays inside this module: its ``creator``-style classes are plain top-level classes here and
+never travel to workers, which receive ``Genome`` values and seed keys. DEAP draws from Python's
+``random``; the search seeds it from the run seed, checkpoints its state, and gives the caller's
+own ``random`` state back when it returns.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import statistics
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from deap import algorithms, base, tools
+
+from evoinit import seeding
+from evoinit.config import CANONICAL_INIT, OBJECTIVES, WORST, SearchConfig
+from evoinit.data import DataSpec
+from evoinit.errors import RunFolderError, UsageError, unknown
+from evoinit.evaluate import Evaluation, dataset_of, run_tasks
+from evoinit.genome import Genome
+from evoinit.rundir import RunFolder
+
+# -- DEAP's pieces: plain classes, local to this module ---------------------------------------------
+
+_FITNESS: dict[int, type] = {}
+
+
+def _fitness(n: int) -> type:
+    """A minimising Fitness class with n objectives (cached: DEAP needs one class per count)."""
+    if n not in _FITNESS:
+        _FITNESS[n] = type(f"FitnessMin{n}", (base.Fitness,), {"weights": (-1.0,) * n})
+    return _FITNESS[n]
+
+
+class Individual(list):
+    """A flat gene list (see ``SearchSpace``) with a fitness, its seed keys and the evaluations
+    behind it."""
+
+    def __init__(self, genes=(), n_objectives: int = 1):
+        super().__init__(genes)
+        self.fitness = _fitness(n_objectives)()
+        self.keys: tuple = ()
+        self.evals: tuple = ()
+
+    @property
+    def diverged(self) -> bool:
+        return any(e.diverged for e in self.evals)
+
+
+@contextmanager
+def _python_random(state):
+    """Run with Python's ``random`` at ``state``; give the caller's own state back afterwards."""
+    saved = random.getstate()
+    random.setstate(state)
+    try:
+        yield
+    finally:
+        random.setstate(saved)
+
+
+def _random_state_to_json(state) -> list:
+    return [state[0], list(state[1]), state[2]]
+
+
+def _random_state_from_json(d) -> tuple:
+    return (d[0], tuple(d[1]), d[2])
+
+
+# -- results ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """What a search leaves: the hall of fame (best first), the logbook, and where the files are."""
+
+    config: SearchConfig
+    hall_of_fame: list            # dicts, see hall_of_fame.json
+    logbook: list                 # one dict per generation
+    run_dir: Path | None
+    finished: bool
+    evaluations: int = 0
+
+    @property
+    def best(self) -> Genome:
+        return Genome.from_json(self.hall_of_fame[0]["genome"])
+
+
+@dataclass
+class Progress:
+    """What a callback receives: ``kind`` is "start", "evaluated", "generation" or "final"."""
+
+    kind: str
+    generation: int
+    generations: int
+    done: int = 0
+    total: int = 0
+    row: dict = field(default_factory=dict)
+
+
+class Search:
+    """The changing state of one search: population, hall of fame, logbook, both random states,
+    the evaluation cache and counters, and the run folder it writes after every generation."""
+
+    def __init__(self, config: SearchConfig, *, data=None, n_jobs: int = -1,
+                 scheduler: str | None = None, progress: Callable[[Progress], None] | None = None):
+        self.config = config
+        self.data = data if data is not None else config.dataset  # what workers receive
+        self.n_jobs, self.scheduler, self.progress = n_jobs, scheduler, progress
+        self.n_obj = len(config.objectives)
+        root = seeding.root(config.seed)
+        self.rng = seeding.generator(seeding.child(root, seeding.GA))
+        py_seed = int(seeding.child(root, seeding.GA, 0).generate_state(1)[0])
+        self.py_state = random.Random(py_seed).getstate()
+        self.population: list[Individual] = []
+        self.hof = tools.HallOfFame(config.hall_of_fame) if self.n_obj == 1 else tools.ParetoFront()
+        self.logbook = tools.Logbook()
+        self.generation = -1          # the last generation completed
+        self.counter = 0              # evaluation numbers handed out (distinct seed policy)
+        self.cache: dict[tuple, Evaluation] = {}
+        self.n_logged = 0             # lines in evaluations.jsonl
+        self.finished = False
+        self.new_diverged = 0         # diverged among the last generation's new evaluations
+        self.final: list[dict] = []
+        self.folder: RunFolder | None = None
+        self.parallel = None
+        self.toolbox = base.Toolbox()
+        self.toolbox.register("clone", self._clone)
+        self.toolbox.register("mate", tools.cxUniform, indpb=0.5)
+        self.toolbox.register("mutate", self._mutate)
+        self.toolbox.register("parents", tools.selTournament, tournsize=config.tournament)
+
+    # -- setup -------------------------------------------------------------------------------------
+
+    def start(self, out, *, overwrite: bool = False, command: str | None = None) -> None:
+        dataset = dataset_of(self.data)
+        if out is not None:
+            import datetime
+            import sys
+
+            import deap
+            import joblib
+            import sklearn
+
+            import evoinit
+
+            self.folder = RunFolder(out)
+            self.folder.create({
+                "evoinit": evoinit.__version__,
+                "versions": {"python": sys.version.split()[0], "numpy": np.__version__,
+                             "deap": deap.__version__, "scikit-learn": sklearn.__version__,
+                             "joblib": joblib.__version__},
+                "command": command or "evoinit.search(...) from Python",
+                "created": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+                "execution": {"n_jobs": self.n_jobs, "scheduler": self.scheduler},
+                "search": self.config.to_json(), "dataset": dataset.summary()},
+                overwrite=overwrite)
+
+    @classmethod
+    def from_folder(cls, folder: RunFolder, **kw) -> "Search":
+        """A search restored from a run folder's last checkpoint (logs cut back to match it)."""
+        config_file = folder.read_config()
+        if config_file["search"].get("dataset") is None:
+            raise RunFolderError(f"{folder.path} was a search on in-memory data; it cannot be resumed")
+        try:
+            config = SearchConfig.from_json(config_file["search"])
+        except (KeyError, TypeError, ValueError) as e:
+            raise RunFolderError(f"{folder / 'config.json'} is damaged: {e}") from None
+        run = cls(config, **kw)
+        run.folder = folder
+        ck = folder.read_checkpoint()
+        if ck.get("config") != config_file["search"]:
+            raise RunFolderError(f"{folder / 'checkpoint.json'} belongs to another search than "
+                                 f"{folder / 'config.json'}")
+        try:
+            run._restore(ck)
+        except (KeyError, TypeError, ValueError, IndexError) as e:
+            raise RunFolderError(f"{folder / 'checkpoint.json'} is damaged ({type(e).__name__}: {e})") from None
+        return run
+
+    def _restore(self, ck: dict) -> None:
+        folder = self.folder
+        folder.rewind("evaluations.jsonl", ck["n_evaluations"])
+        folder.rewind("timings.jsonl", ck["n_evaluations"])
+        folder.rewind("generations.jsonl", ck["generation"] + 1)
+        for row in folder.read_lines("evaluations.jsonl"):
+            e = Evaluation.from_json(row)
+            self.cache[(e.genome, e.seed)] = e
+        self.n_logged = ck["n_evaluations"]
+        self.generation, self.counter, self.finished = ck["generation"], ck["counter"], ck["finished"]
+        self.py_state = _random_state_from_json(ck["python_random"])
+        self.rng.bit_generator.state = ck["numpy_random"]
+        self.population = [self._from_json(d) for d in ck["population"]]
+        self.hof.items = [self._from_json(d) for d in ck["hall_of_fame"]]
+        self.hof.keys = [ind.fitness for ind in reversed(self.hof.items)]
+        for row in ck["logbook"]:
+            self.logbook.record(**row)
+        self.final = ck.get("final", [])
+
+    # -- the loop ----------------------------------------------------------------------------------
+
+    def loop(self, stop_after: int | None = None) -> SearchResult:
+        c = self.config
+        with _parallel(self.n_jobs, self.scheduler) as parallel:
+            self.parallel = parallel
+            self._emit("start")
+            if self.generation < 0:
+                self._generation_zero()
+            while self.generation < c.generations and not self.finished:
+                if stop_after is not None and self.generation >= stop_after:
+                    return self._result()
+                self._next_generation()
+            if not self.finished:
+                self._finish()
+        return self._result()
+
+    def _generation_zero(self) -> None:
+        space = self.config.space
+        self.population = [Individual(space.encode(space.sample(self.rng), self.rng), self.n_obj)
+                           for _ in range(self.config.population)]
+        nevals = self._evaluate(self.population, 0)
+        self._close_generation(0, nevals)
+
+    def _next_generation(self) -> None:
+        c, g = self.config, self.generation + 1
+        with _python_random(self.py_state):
+            # parents by tournament (one objective) or uniformly (NSGA-II ranks the survivors)
+            pool = (self.toolbox.parents(self.population, len(self.population)) if self.n_obj == 1
+                    else self.population)
+            offspring = algorithms.varOr(pool, self.toolbox, c.offspring, c.cxpb, c.mutpb)
+            nevals = self._evaluate(offspring, g)
+            self.population[:] = self._survivors(self.population + offspring)
+            self.py_state = random.getstate()
+        self._close_generation(g, nevals)
+
+    def _survivors(self, candidates: list) -> list:
+        """The next population from parents + offspring: the best μ (NSGA-II for several
+        objectives), each gene list at most once while there are enough distinct ones, so clones
+        do not crowd out the rest of the population."""
+        mu = self.config.population
+        if self.n_obj == 1:
+            candidates = sorted(candidates, key=lambda ind: ind.fitness.wvalues, reverse=True)
+        seen, unique, clones = set(), [], []
+        for ind in candidates:
+            (clones if tuple(ind) in seen else unique).append(ind)
+            seen.add(tuple(ind))
+        if self.n_obj == 1:
+            return (unique + clones)[:mu]
+        return tools.selNSGA2(unique, mu) if len(unique) >= mu else unique + tools.selNSGA2(clones, mu - len(unique))
+
+    def _keys(self, genome: Genome) -> list[tuple]:
+        c = self.config
+        if c.seed_policy == "distinct":
+            n, self.counter = self.counter, self.counter + 1
+            return [(seeding.DISTINCT, n, r) for r in range(c.repeats)]
+        if c.seed_policy == "shared":
+            return [(seeding.SHARED, r) for r in range(c.repeats)]
+        return [(seeding.INHERITED, genome.seed, r) for r in range(c.repeats)]
+
+    def _evaluate(self, individuals, generation: int) -> int:
+        """Evaluate the individuals without a valid fitness; returns the new evaluations' count."""
+        space, c = self.config.space, self.config
+        plans = []
+        for ind in individuals:
+            if not ind.fitness.valid:
+                genome = space.decode(ind)
+                plans.append((ind, genome, self._keys(genome)))
+        tasks = list(dict.fromkeys((g, k) for _, g, keys in plans for k in keys
+                                   if (g, k) not in self.cache))
+        report = lambda done, total: self._emit("evaluated", done=done, total=total)  # noqa: E731
+        evals = run_tasks(tasks, self.data, c.train, c.seed, parallel=self.parallel, progress=report)
+        self._log(evals, generation=generation)
+        self.new_diverged = sum(e.diverged for e in evals)
+        for task, e in zip(tasks, evals):
+            self.cache[task] = e
+        for ind, genome, keys in plans:
+            ind.keys = tuple(keys)
+            ind.evals = tuple(self.cache[(genome, k)] for k in keys)
+            ind.fitness.values = objective_values(genome, ind.evals, c.objectives)
+        return len(tasks)
+
+    def _log(self, evals, **extra) -> None:
+        if self.folder is not None:
+            lines = [{"n": self.n_logged + i, **extra, **e.to_json()} for i, e in enumerate(evals)]
+            times = [{"n": self.n_logged + i, "seconds": e.seconds} for i, e in enumerate(evals)]
+            self.folder.append_lines("evaluations.jsonl", lines)
+            self.folder.append_lines("timings.jsonl", times)
+        self.n_logged += len(evals)
+
+    def _close_generation(self, g: int, nevals: int) -> None:
+        """Hall of fame, statistics, files and checkpoint once generation ``g`` is evaluated."""
+        self.hof.update([ind for ind in self.population if not ind.diverged])
+        valid = [ind for ind in self.population if not ind.diverged]
+        f0 = [ind.fitness.values[0] for ind in valid]
+        errors = [statistics.fmean(e.final_val_error for e in ind.evals) for ind in valid]
+        row = {"gen": g, "nevals": nevals, "diverged": self.new_diverged,
+               "min": min(f0, default=None), "median": statistics.median(f0) if f0 else None,
+               "mean": statistics.fmean(f0) if f0 else None, "max": max(f0, default=None),
+               "std": statistics.pstdev(f0) if f0 else None,
+               "best_error": min(errors, default=None),
+               "error_std": statistics.pstdev(errors) if errors else None,
+               "unique": len({tuple(ind) for ind in self.population}),
+               "best": str(self.config.space.decode(self.hof.items[0])) if len(self.hof) else ""}
+        self.logbook.record(**row)
+        self.generation = g
+        if self.folder is not None:
+            self.folder.append_lines("generations.jsonl", [{"gen": g, "population": [
+                self._summary(ind) for ind in self.population]}])
+            self._write_state()
+        self._emit("generation", row=row)
+
+    def _finish(self) -> None:
+        from evoinit.baselines import score_hall_of_fame
+
+        genomes = [self.config.space.decode(ind) for ind in self.hof.items]
+        self._emit("final", total=len(genomes))
+        self.final, evals = score_hall_of_fame(genomes, self.config, self.data, parallel=self.parallel)
+        self._log([e for _, _, e in evals], generation=None, stage="final")
+        self.finished = True
+        if self.folder is not None:
+            self._write_state()
+
+    # -- files -------------------------------------------------------------------------------------
+
+    def _summary(self, ind: Individual) -> dict:
+        genome = self.config.space.decode(ind)
+        evals = ind.evals
+        return {"genome": genome.to_json(), "text": str(genome),
+                "fitness": dict(zip(self.config.objectives, ind.fitness.values)),
+                "diverged": ind.diverged, "n_params": evals[0].n_params if evals else None,
+                "val_loss": None if ind.diverged else statistics.fmean(e.final_val_loss for e in evals),
+                "val_error": None if ind.diverged else statistics.fmean(e.final_val_error for e in evals),
+                "seeds": [list(k) for k in ind.keys]}
+
+    def hall_of_fame(self) -> list[dict]:
+        entries = []
+        for rank, ind in enumerate(self.hof.items, 1):
+            entry = {"rank": rank} | self._summary(ind)
+            if self.finished and rank <= len(self.final):
+                entry |= self.final[rank - 1]
+            entries.append(entry)
+        return entries
+
+    def _write_state(self) -> None:
+        f = self.folder
+        f.write_csv("logbook.csv", list(self.logbook))
+        from evoinit.rundir import write_json
+
+        write_json(f / "hall_of_fame.json", {"schema": 1, "objectives": list(self.config.objectives),
+                                              "generation": self.generation, "final": self.finished,
+                                              "entries": self.hall_of_fame()})
+        write_json(f / "checkpoint.json", {
+            "schema": 1, "config": self.config.to_json(), "generation": self.generation,
+            "finished": self.finished, "counter": self.counter, "n_evaluations": self.n_logged,
+            "population": [self._to_json(ind) for ind in self.population],
+            "hall_of_fame": [self._to_json(ind) for ind in self.hof.items],
+            "logbook": list(self.logbook), "final": self.final,
+            "python_random": _random_state_to_json(self.py_state),
+            "numpy_random": self.rng.bit_generator.state})
+
+    @staticmethod
+    def _to_json(ind: Individual) -> dict:
+        return {"genes": list(ind), "fitness": list(ind.fitness.values), "keys": [list(k) for k in ind.keys]}
+
+    def _from_json(self, d: dict) -> Individual:
+        ind = Individual(d["genes"], self.n_obj)
+        ind.fitness.values = tuple(d["fitness"])
+        ind.keys = tuple(tuple(k) for k in d["keys"])
+        genome = self.config.space.decode(ind)
+        ind.evals = tuple(self.cache[(genome, k)] for k in ind.keys)
+        return ind
+
+    # -- DEAP plumbing -----------------------------------------------------------------------------
+
+    def _clone(self, ind: Individual) -> Individual:
+        new = Individual(ind, self.n_obj)
+        if ind.fitness.valid:
+            new.fitness.values = ind.fitness.values
+        new.evals, new.keys = ind.evals, ind.keys
+        return new
+
+    def _mutate(self, ind: Individual):
+        ind[:] = self.config.space.mutate(ind, self.rng, self.config.indpb)
+        return (ind,)
+
+    def _emit(self, kind: str, **kw) -> None:
+        if self.progress:
+            self.progress(Progress(kind, max(self.generation, 0), self.config.generations, **kw))
+
+    def _result(self) -> SearchResult:
+        return SearchResult(self.config, self.hall_of_fame(), list(self.logbook),
+                            None if self.folder is None else self.folder.path, self.finished,
+                            self.n_logged)
+
+
+def search(dataset="digits", *, config: SearchConfig | None = None, n_jobs: int = -1,
+           out=None, overwrite: bool = False, scheduler: str | None = None,
+           progress: Callable[[Progress], None] | None = None, stop_after: int | None = None,
+           command: str | None = None, **options) -> SearchResult:
+    """Run a search and return its result.
+
+    ``dataset`` is a name, a path, a ``DataSpec`` or an in-memory ``Dataset``; ``options`` are
+    ``SearchConfig`` fields (population, generations, repeats, seed, seed_policy, objectives, …)
+    plus ``epochs`` as a shortcut for ``train=TrainSettings(epochs=…)``. ``out`` is the run folder
+    (None: no files, the result only). ``stop_after=k`` pauses after generation k; ``resume``
+    continues. ``n_jobs`` worker processes (-1: all cores); ``scheduler`` a Dask address.
+    """
+    if config is None:
+        if "epochs" in options:
+            options["train"] = replace(options.get("train", SearchConfig.train), epochs=options.pop("epochs"))
+        names = {f.name for f in fields(SearchConfig)}
+        for key in options:
+            if key not in names:
+                raise unknown("search option", key, names | {"epochs"})
+        memory = dataset if hasattr(dataset, "X_train") else None
+        spec = None if memory is not None else (dataset if isinstance(dataset, DataSpec) else DataSpec(str(dataset)))
+        config = SearchConfig(dataset=spec, **options)
+    else:
+        memory = dataset if hasattr(dataset, "X_train") else None
+    run = Search(config, data=memory, n_jobs=n_jobs, scheduler=scheduler, progress=progress)
+    run.start(out, overwrite=overwrite, command=command)
+    return run.loop(stop_after=stop_after)
+
+
+def resume(run_dir, *, n_jobs: int = -1, scheduler: str | None = None,
+           progress: Callable[[Progress], None] | None = None,
+           stop_after: int | None = None) -> SearchResult:
+    """Continue a stopped run from its last checkpoint; it ends exactly as an uninterrupted run."""
+    run = Search.from_folder(RunFolder(run_dir), n_jobs=n_jobs, scheduler=scheduler, progress=progress)
+    return run.loop(stop_after=stop_after)
+
+
+def random_search(config: SearchConfig, n_genomes: int, *, n_jobs: int = 1) -> list[tuple[Genome, float]]:
+    """The control for the GA: ``n_genomes`` genomes drawn from the same space, evaluated with the
+    same repeats and settings (distinct seeds); returns (genome, first objective) per genome."""
+    rng = seeding.generator(seeding.child(seeding.root(config.seed), seeding.GA, 1))
+    genomes = [config.space.sample(rng) for _ in range(n_genomes)]
+    tasks = [(g, (seeding.DISTINCT, 10**9 + i, r)) for i, g in enumerate(genomes)
+             for r in range(config.repeats)]
+    with _parallel(n_jobs, None) as parallel:
+        evals = run_tasks(tasks, config.dataset, config.train, config.seed, parallel=parallel)
+    out = []
+    for i, g in enumerate(genomes):
+        mine = evals[i * config.repeats:(i + 1) * config.repeats]
+        out.append((g, objective_values(g, mine, config.objectives)[0]))
+    return out
+
+
+def objective_values(genome: Genome, evals, objectives) -> tuple:
+    """Fitness of a genome from its repeats' evaluations (all WORST if any repeat diverged)."""
+    if any(e.diverged for e in evals):
+        return (WORST,) * len(objectives)
+    losses = [e.final_val_loss for e in evals]
+    values = {"val_loss": statistics.fmean(losses),
+              "val_error": statistics.fmean(e.final_val_error for e in evals),
+              "n_params": float(evals[0].n_params),
+              "spread": statistics.pstdev(losses) if len(losses) > 1 else 0.0}
+    return tuple(float(min(values[o], WORST)) if math.isfinite(values[o]) else WORST for o in objectives)
+
+
+@contextmanager
+def _parallel(n_jobs: int, scheduler: str | None):
+    """A joblib Parallel kept open for the whole search (workers are started once)."""
+    from joblib import Parallel
+
+    if scheduler is None and n_jobs == 1:
+        yield None
+        return
+    with Parallel(n_jobs=n_jobs, return_as="generator") as parallel:
+        yield parallel
+
+
+def report(run_dir) -> dict:
+    """Write a run folder's figures into ``figures/`` and return its summary: hall of fame,
+    objectives, whether it finished, the logbook and the figure paths."""
+    from evoinit import plots
+
+    folder = RunFolder(run_dir)
+    config = folder.read_config()
+    ck = folder.read_checkpoint()
+    from evoinit.rundir import read_json
+
+    hof = read_json(folder / "hall_of_fame.json", "hall of fame")
+    evaluations = folder.read_lines("evaluations.jsonl")[:ck["n_evaluations"]]
+    generations = folder.read_lines("generations.jsonl")[:ck["generation"] + 1]
+    objectives = config["search"]["objectives"]
+    figures = folder.path / "figures"
+    paths = [plots.fitness_per_generation(ck["logbook"], objectives[0], figures / "fitness.png"),
+             plots.frequencies_per_generation(generations, figures / "frequencies.png"),
+             plots.scale_vs_fitness(evaluations, figures / "scale_vs_fitness.png"),
+             plots.diversity_in_error_space(generations, figures / "diversity.png"),
+             plots.top_vs_baselines(evaluations, hof, figures / "top_vs_baselines.png")]
+    return {"hall_of_fame": hof["entries"], "objectives": objectives, "finished": ck["finished"],
+            "logbook": ck["logbook"], "figures": [p for p in paths if p is not None]}
+
