@@ -398,6 +398,64 @@ def _print_hall_of_fame(entries, objectives, finished) -> None:
     console.print(table)
 
 
+# -- export ----------------------------------------------------------------------------------------
+
+
+@app.command()
+def export(
+    source: str = typer.Argument(..., metavar="RUN|GENOME",
+                                 help="A run folder (its best setup) or a setup such as '64-32 tanh glorot_uniform ×1'."),
+    to: str = typer.Option(..., "--to", help="torch or keras."),
+    dataset: Optional[str] = typer.Option(None, "--dataset", "-d",
+                                          help="Dataset giving the input/output sizes (default: the run's, "
+                                               "or digits for a GENOME)."),
+    target: Optional[str] = typer.Option(None, help="Target column of a CSV --dataset."),
+    rank: int = typer.Option(1, help="Which hall-of-fame entry of a RUN (1 = best)."),
+    out: Optional[Path] = typer.Option(None, help="Write the snippet to this file instead of printing it."),
+):
+    """Print PyTorch or Keras code that builds the same network with the same kind of start.
+
+    The snippet names the matching initializer with its arguments (fan mode, gain, scale) in the
+    framework's own weight orientation, and numbers computed per layer where the framework lacks
+    the scheme. Neither framework is needed to export.
+
+    Examples:
+
+      evoinit export "64-32 relu he_normal ×2" --to torch
+
+      evoinit export "32 tanh glorot_normal ×1.5" --to keras --dataset iris --out model.py
+
+      evoinit export runs/digits-20261129-101500 --to keras --rank 2
+    """
+    from evoinit import export as _export
+
+    if str(to).strip().lower() not in _export.FRAMEWORKS:
+        raise UsageError(f"--to must be one of {', '.join(_export.FRAMEWORKS)}, got {to!r}")
+    settings = None
+    if Path(source).is_dir():
+        setup = _export.read_run(source, rank)
+        genome, n_in, n_out, task, settings = setup.genome, setup.n_in, setup.n_out, setup.task, setup.settings
+    else:
+        from evoinit.genome import Genome
+
+        if not source.strip() or len(source.split()) == 1:  # one word: meant as a folder
+            raise RunFolderError(f"no run folder at {source} (a setup reads like "
+                                 "'64-32 tanh glorot_uniform ×1')")
+        genome = Genome.parse(source)
+        dataset = dataset or "digits"
+    if dataset is not None:
+        ds = _data.load(_data.DataSpec(dataset, target=target))
+        n_in, n_out, task = ds.n_features, ds.n_outputs, ds.task
+    code = _export.export(genome, n_in, n_out, task, to=to, settings=settings)
+    if out is None:
+        sys.stdout.write(code)
+    else:
+        from evoinit.rundir import atomic_write
+
+        atomic_write(out, code)
+        console.print(f"wrote {out}")
+
+
 # -- entry point -----------------------------------------------------------------------------------
 
 

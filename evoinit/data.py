@@ -18,6 +18,8 @@ User files (any name with a path separator or a suffix is a path; built-in names
   null, none, ? are missing values and rejected: nothing is imputed behind the user's back.
 - NPZ: arrays ``X`` (n, d) and ``y`` (n,) or (n, k), optionally ``feature_names`` (d,), read with
   ``allow_pickle=False`` so opening a file can never run code.
+- In-memory arrays (``from_arrays``, e.g. what a scikit-learn estimator is given): the same rules,
+  identified by a digest of their content (``ArraySpec``) and not reloadable from it.
 - Task: classification if the target holds text, or is integer-valued with at most 20 distinct
   values and fewer distinct values than half the rows; otherwise regression. ``DataSpec.task``
   overrides the guess. Class indices follow the sorted labels (numeric order for numbers).
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import hashlib
 import math
 import os
 from dataclasses import asdict, dataclass, fields, replace
@@ -289,6 +292,9 @@ def load(spec_or_name: DataSpec | str | os.PathLike, **kwargs) -> Dataset:
     if set(kwargs) - known:
         raise UsageError(f"unknown dataset option(s) {', '.join(sorted(set(kwargs) - known))}; "
                          f"known: {', '.join(sorted(known))}")
+    if isinstance(spec_or_name, ArraySpec):
+        raise DataError(f"the in-memory dataset '{spec_or_name.name}' (from data.from_arrays) cannot "
+                        "be reloaded from its spec; pass the Dataset itself")
     if isinstance(spec_or_name, DataSpec):
         spec = replace(spec_or_name, **kwargs)
     else:
@@ -324,19 +330,30 @@ def _load(spec: DataSpec, stamp) -> Dataset:
 def split(y: np.ndarray, *, seed: int = 0, val_size: float = 0.2, test_size: float = 0.2,
           stratify: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Row indices (train, val, test) of ``len(y)`` rows: disjoint, covering every row, a pure
-    function of the arguments. ``train_test_split`` twice, stratified on ``y`` when ``stratify``."""
-    rest, test = train_test_split(np.arange(len(y)), test_size=test_size, random_state=seed,
-                                  stratify=y if stratify else None)
-    train, val = train_test_split(rest, test_size=val_size / (1 - test_size), random_state=seed,
-                                  stratify=y[rest] if stratify else None)
+    function of the arguments. ``train_test_split`` twice, stratified on ``y`` when ``stratify``.
+    A size of 0 (allowed for in-memory arrays, see ``from_arrays``) gives that part no rows."""
+    rows = np.arange(len(y))
+    rest, test = rows, rows[:0]
+    if test_size:
+        rest, test = train_test_split(rows, test_size=test_size, random_state=seed,
+                                      stratify=y if stratify else None)
+    train, val = rest, rest[:0]
+    if val_size:
+        train, val = train_test_split(rest, test_size=val_size / (1 - test_size), random_state=seed,
+                                      stratify=y[rest] if stratify else None)
     return train, val, test
 
 
-def _build(spec, origin, source, task, X, y, feature_names, class_names) -> Dataset:
-    """Encode classes, check the split is possible, split, scale on the training rows, freeze."""
+def _build(spec, origin, source, task, X, y, feature_names, class_names, *,
+           scale_features: bool = True) -> Dataset:
+    """Encode classes, check the split is possible, split, scale on the training rows, freeze.
+
+    ``scale_features=False`` keeps the features as given (mean 0, scale 1 recorded); regression
+    targets are standardised either way."""
     X = np.asarray(X, dtype=np.float64)
     fractions = (1 - spec.val_size - spec.test_size, spec.val_size, spec.test_size)
-    need = math.ceil(1 / min(fractions) - 1e-9)  # rows per class (or in all) for one in each part
+    # rows per class (or in all) for one in each non-empty part
+    need = math.ceil(1 / min(f for f in fractions if f > 0) - 1e-9)
     plan = "/".join(f"{round(100 * f)}" for f in fractions) + " train/validation/test split"
     if task == C:
         present, y = np.unique(y, return_inverse=True)
@@ -360,7 +377,10 @@ def _build(spec, origin, source, task, X, y, feature_names, class_names) -> Data
                       stratify=task == C)
     except ValueError as e:
         raise DataError(f"{origin}: cannot make a {plan}: {_one_line(e)}") from None
-    x_mean, x_scale = _standard(X[parts[0]])
+    if scale_features:
+        x_mean, x_scale = _standard(X[parts[0]])
+    else:
+        x_mean, x_scale = np.zeros(X.shape[1]), np.ones(X.shape[1])  # (x - 0) / 1 is exactly x
     y_mean = y_scale = None
     if task == R:
         y_mean, y_scale = (np.atleast_1d(a) for a in _standard(y[parts[0]]))
@@ -416,6 +436,101 @@ def _task(y: np.ndarray, forced: str | None, origin: str) -> str:
     distinct = np.unique(y)
     few = len(distinct) <= MAX_CLASSES and len(distinct) < len(y) / 2
     return C if few and np.all(distinct == np.round(distinct)) else R
+
+
+# -- in-memory arrays ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ArraySpec(DataSpec):
+    """What identifies a dataset made from in-memory arrays (:func:`from_arrays`): a name, a digest
+    of the arrays, and the split settings. Its ``key`` changes with the content, so equal arrays
+    have equal keys; but the arrays live only in the process that holds them, so ``load`` refuses
+    an ``ArraySpec``: pass the ``Dataset`` itself where one is needed."""
+
+    digest: str = ""
+
+    def __post_init__(self):
+        _require(isinstance(self.name, str) and self.name.strip(), f"dataset name must be a non-empty string, "
+                 f"got {self.name!r}")
+        _require(_is_int(self.seed) and 0 <= self.seed < 2**32, f"seed must be an integer in [0, 2**32), "
+                 f"got {self.seed!r}")
+        for field in ("val_size", "test_size"):
+            value = getattr(self, field)
+            _require(_is_real(value) and 0 <= value < 1, f"{field} must be a fraction in [0, 1), got {value!r}")
+            object.__setattr__(self, field, float(value))
+        _require(self.val_size + self.test_size < 1, f"val_size + test_size must be below 1, "
+                 f"got {self.val_size} + {self.test_size}")
+        _require(self.task in (None, *TASKS), f"task must be one of {', '.join(TASKS)}, got {self.task!r}")
+        object.__setattr__(self, "seed", int(self.seed))
+
+
+def from_arrays(X, y, *, task: str | None = None, seed: int = 0, val_size: float = 0.2,
+                test_size: float = 0.2, name: str = "arrays", feature_names=None,
+                scale_features: bool = True) -> Dataset:
+    """A ``Dataset`` from in-memory arrays, under the rules files follow (see the module docstring).
+
+    ``X`` is numeric ``(n, d)`` and finite; ``y`` has one row per row of ``X``: any labels (numbers
+    or text, encoded to 0..K-1 in sorted order, ``class_names`` their text) for classification,
+    numbers ``(n,)`` or ``(n, k)`` for regression. ``task`` forces "classification" or
+    "regression", else the task is guessed as for files. The split is seeded and stratified as
+    for every dataset; here ``val_size`` or ``test_size`` may be 0, which leaves that part empty
+    (the trainer needs validation rows: give them, or put rows of your own there). Features are
+    standardised with training statistics unless ``scale_features=False`` (the scikit-learn
+    estimators leave that to a Pipeline); regression targets always are, so learning rates do not
+    depend on the target's units (``y_mean``/``y_scale`` map back).
+    """
+    X = np.asarray(X)
+    if X.dtype.kind not in "biuf":
+        try:
+            X = X.astype(np.float64)
+        except (TypeError, ValueError):
+            raise DataError(f"{name}: X has dtype {X.dtype}; features must be numeric") from None
+    if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
+        raise DataError(f"{name}: X must be 2-D (samples × features) with data, got shape {X.shape}")
+    X = np.asarray(X, dtype=np.float64)
+    bad = np.argwhere(~np.isfinite(X))
+    if bad.size:
+        i, j = bad[0]
+        raise DataError(f"{name}: {'NaN' if np.isnan(X[i, j]) else 'infinite'} value at X[{i}, {j}]")
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim not in (1, 2) or len(y) != len(X):
+        raise DataError(f"{name}: X has {len(X)} rows but y has shape {y.shape}; y needs one row per row of X")
+    if y.dtype.kind in "OSU":
+        try:
+            y = y.astype(np.float64)
+        except (TypeError, ValueError):
+            if y.ndim != 1:
+                raise DataError(f"{name}: y has shape {y.shape}; text labels need one label per row") from None
+            y = y.astype(str)
+    elif y.dtype.kind in "biuf":
+        y = y.astype(np.float64)
+    else:
+        raise DataError(f"{name}: y has dtype {y.dtype}; use numbers, or one label per row")
+    if y.dtype.kind == "f":
+        bad = np.argwhere(~np.isfinite(y))
+        if bad.size:
+            raise DataError(f"{name}: non-finite value at y[{', '.join(map(str, bad[0]))}]")
+    if feature_names is None:
+        feature_names = _columns(X.shape[1])
+    elif len(feature_names) != X.shape[1]:
+        raise UsageError(f"{name}: feature_names must name the {X.shape[1]} columns of X, got {len(feature_names)}")
+    spec = ArraySpec(name, seed=seed, val_size=val_size, test_size=test_size, task=task,
+                     digest=_digest(X, y))
+    source = f"in-memory arrays X {X.shape}, y {y.shape}"
+    return _build(spec, name, source, _task(y, task, name), X, y, tuple(map(str, feature_names)), None,
+                  scale_features=scale_features)
+
+
+def _digest(X: np.ndarray, y: np.ndarray) -> str:
+    """16 hex digits of SHA-256 over the arrays' shapes, dtypes and bytes."""
+    h = hashlib.sha256()
+    for a in (X, y):
+        h.update(f"{a.shape}{a.dtype.str}".encode())
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()[:16]
 
 
 # -- user files -----------------------------------------------------------------------------------

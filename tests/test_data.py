@@ -371,3 +371,63 @@ def test_npz_that_is_not_an_archive(tmp_path):
     (tmp_path / "one.npy").rename(tmp_path / "one.npz")
     with pytest.raises(DataError, match="single .npy array"):
         data.load(tmp_path / "one.npz")
+
+
+# -- in-memory arrays (data.from_arrays) -----------------------------------------------------------
+
+
+def test_from_arrays_encodes_any_labels_and_splits_like_a_file():
+    X, y = skd.load_iris(return_X_y=True)
+    labels = np.array(["setosa", "versicolor", "virginica"], dtype=object)[y]
+    ds = data.from_arrays(X, labels, seed=3)
+    assert ds.task == "classification" and ds.class_names == ("setosa", "versicolor", "virginica")
+    assert (ds.n_features, ds.n_classes, ds.n_outputs) == (4, 3, 3)
+    rows = np.concatenate([ds.train_index, ds.val_index, ds.test_index])
+    assert sorted(rows.tolist()) == list(range(150))
+    np.testing.assert_array_equal(ds.y_val, y[ds.val_index])  # label order: sorted, so codes match
+    assert np.bincount(ds.y_test).tolist() == [10, 10, 10]
+    np.testing.assert_allclose(ds.X_train.mean(axis=0), 0, atol=1e-12)  # scaled on training rows
+    np.testing.assert_allclose(ds.X_val, (X[ds.val_index] - ds.x_mean) / ds.x_scale)
+    same = data.load("iris", seed=3)
+    np.testing.assert_array_equal(same.train_index, ds.train_index)  # the split rule of every dataset
+
+
+def test_from_arrays_without_scaling_or_parts_keeps_the_rows_as_given():
+    X, y = skd.load_diabetes(return_X_y=True)
+    ds = data.from_arrays(X, y, val_size=0, test_size=0, scale_features=False)
+    assert ds.task == "regression" and len(ds.X_val) == len(ds.X_test) == 0 and ds.X_val.shape == (0, 10)
+    np.testing.assert_array_equal(ds.X_train, X[ds.train_index])
+    np.testing.assert_array_equal(ds.x_mean, 0)
+    np.testing.assert_array_equal(ds.x_scale, 1)
+    np.testing.assert_allclose(ds.y_train * ds.y_scale + ds.y_mean, y[ds.train_index])
+    assert abs(ds.y_train.mean()) < 1e-12  # targets standardised all the same
+
+
+def test_from_arrays_key_follows_the_content_and_the_spec_cannot_reload():
+    X = np.arange(40.0).reshape(20, 2)
+    y = np.arange(20) % 2
+    a, b = data.from_arrays(X, y), data.from_arrays(X.copy(), y.copy())
+    assert a.key == b.key and a.key.startswith("arrays?")
+    assert data.from_arrays(X + 1, y).key != a.key
+    assert data.from_arrays(X, y, task="regression").task == "regression"
+    json.dumps(a.summary())
+    with pytest.raises(DataError, match="in-memory dataset 'arrays'.*pass the Dataset itself"):
+        data.load(a.spec)
+
+
+@pytest.mark.parametrize("X, y, kwargs, error, message", [
+    (np.zeros(20), np.arange(20) % 2, {}, DataError, r"X must be 2-D"),
+    (np.zeros((20, 2)), np.arange(19) % 2, {}, DataError, r"X has 20 rows but y has shape \(19,\)"),
+    (np.array([["a", "b"]] * 20), np.arange(20) % 2, {}, DataError, "features must be numeric"),
+    (np.where(np.eye(20, 2) == 1, np.inf, 0.0), np.arange(20) % 2, {}, DataError, r"infinite value at X\[0, 0\]"),
+    (np.zeros((20, 2)), np.r_[np.nan, np.arange(19.0)], {}, DataError, r"non-finite value at y\[0\]"),
+    (np.zeros((20, 2)), np.zeros(20), {"task": "classification"}, DataError, "single class"),
+    (np.zeros((20, 2)), np.arange(20) % 2, {"val_size": 0.5, "test_size": 0.5}, UsageError, "below 1"),
+    (np.zeros((20, 2)), np.arange(20) % 2, {"val_size": 1.2}, UsageError, r"val_size must be a fraction in \[0, 1\)"),
+    (np.zeros((8, 2)), np.arange(8) % 2, {}, DataError, "class '0' has 4 rows; a stratified"),
+    (np.zeros((20, 2)), np.arange(20) % 2, {"feature_names": ["a"]}, UsageError, "must name the 2 columns"),
+])
+def test_from_arrays_bad_input_is_one_clear_line(X, y, kwargs, error, message):
+    with pytest.raises(error, match=message) as info:
+        data.from_arrays(X, y, **kwargs)
+    assert "\n" not in str(info.value)
