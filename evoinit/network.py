@@ -254,7 +254,7 @@ class _Stack:
             self.act.fn(full, out=full)
             full[:, :, -1] = 1
             a = full
-        return np.matmul(self.V[-1], a.transpose(0, 2, 1), out=w.T)
+        return np.matmul(self.V[-1], a.T if a.ndim == 2 else a.transpose(0, 2, 1), out=w.T)
 
     def output_delta(self, w: _Work, y: np.ndarray, scale, wrong: np.ndarray | None = None) -> np.ndarray:
         """Per-sample losses ``(P, r)`` of the output in ``w.T``, which becomes ``scale``·dLoss/dT.

@@ -11,7 +11,7 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor
 from evoinit import activations, data, seeding
 from evoinit.errors import UsageError
 from evoinit.network import (Start, TrainSettings, initial_start, layer_sizes, loss_and_grads,
-                             predict, train_population)
+                             predict, score, train_population)
 
 
 @pytest.fixture(scope="module")
@@ -276,3 +276,14 @@ def test_trace_gives_the_layer_signals_of_the_gradient(iris):
         np.testing.assert_allclose(deltas[l].sum(axis=0), gb[l], rtol=1e-10, atol=1e-13)
     np.testing.assert_allclose(acts[-1], predict(start.weights, start.biases, iris.X_train,
                                                  activation="gelu"), rtol=1e-12)
+
+
+def test_a_network_without_hidden_layers_trains_and_scores(iris):
+    """sizes (4, 3): softmax regression; its validation pass takes the shared 2-D input."""
+    start = Start.of([np.random.default_rng(0).standard_normal((4, 3)) * 0.1])
+    res = train_population([start], [np.random.default_rng(1)], iris, activation="tanh",
+                           settings=TrainSettings(epochs=5, dtype="float64"))[0]
+    assert res.epochs == 5 and res.val_metric[-1] < 0.3
+    loss, metric = score(res.weights, res.biases, iris.X_val, iris.y_val, activation="tanh",
+                         task="classification")
+    assert loss == pytest.approx(res.val_loss[-1], rel=1e-12) and metric == res.val_metric[-1]
