@@ -1,12 +1,23 @@
 """The ``evoinit`` command: a thin typer skin over the library. It parses, calls, and prints.
 
-Errors the user can fix (``EvoinitError``) become one line on stderr and an exit code; nothing
-else is caught here, so a traceback always means a bug.
+Errors the user can fix (``EvoinitError``, click's usage errors, a full disk, no memory) become
+one line on stderr and an exit code (2 for usage, 1 otherwise); anything else is a bug and gets
+a traceback.
+
+Stopping: SIGINT (Ctrl-C) and SIGTERM raise ``Interrupted`` in the main thread wherever it is —
+training, waiting for workers (joblib then shuts them down) — except inside the library's
+``rundir.critical()`` blocks, which hold the signal until the checkpoint's writes are done. The
+command exits 128 + the signal number (130, 143) with one line saying how to resume. A second
+signal while stopping exits at once: outside a critical block the folder is consistent anyway.
 """
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import shlex
+import signal
 import sys
 from pathlib import Path
 from typing import Optional
@@ -45,10 +56,53 @@ app.add_typer(list_app, name="list")
 
 console = Console()
 err_console = Console(stderr=True)
+#: click's error base, wherever this typer keeps click (vendored since typer 0.2x, else click's own).
+_CLICK_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 
 
-def _fmt(x: float, digits: int = 4) -> str:
-    return "—" if x is None else f"{x:.{digits}f}"
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived: stop now (a BaseException, so no ``except Exception`` swallows
+    it). ``run`` is the run folder being written, if any, for the resume hint."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+        self.run: Path | None = None
+
+
+class _Signals:
+    """The CLI's SIGINT/SIGTERM handlers (see the module docstring). ``main`` installs them for
+    the rest of the process: a signal during the interpreter's shutdown (joining loky's threads)
+    exits at once instead of printing a KeyboardInterrupt traceback."""
+
+    def __init__(self):
+        self.received: int | None = None
+        self.done = False
+
+    def install(self) -> None:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, self._handle)
+
+    def _handle(self, signum, frame):
+        if self.received is not None or self.done:  # a second Ctrl-C, or one while exiting
+            os._exit(128 + signum)
+        self.received = signum
+        raise Interrupted(signum)
+
+    def check(self) -> None:
+        """Raise ``Interrupted`` if a signal came and its exception got lost (a handler's
+        exception raised inside a ``__del__`` is printed and dropped by Python)."""
+        if self.received is not None:
+            raise Interrupted(self.received)
+
+
+_signals = _Signals()
+
+
+def _fmt(x, digits: int = 4, sign: bool = False) -> str:
+    if not isinstance(x, (int, float)) or isinstance(x, bool):
+        return "—"
+    return f"{x:+.{digits}f}" if sign else f"{x:.{digits}f}"
 
 
 # -- listings --------------------------------------------------------------------------------------
@@ -231,6 +285,7 @@ class _Live:
         self.bar.__exit__(*exc)
 
     def __call__(self, p) -> None:
+        _signals.check()
         if self.task is None:
             self.task = self.bar.add_task("generations", total=p.generations + 1, status="starting…")
             self.bar.update(self.task, completed=p.generation + 1 if p.kind != "start" else 0)
@@ -251,6 +306,42 @@ class _Live:
                 f"distinct {r['unique']}  best: {r['best']}", highlight=False)
         elif p.kind == "final":
             self.bar.update(self.task, status=f"scoring the hall of fame ({p.total}) and baselines on test")
+
+
+def _check_jobs(n_jobs) -> None:
+    if n_jobs == 0:
+        raise UsageError("--n-jobs must be -1 (all cores), a positive number of workers, or -k for "
+                         "all cores but k-1; got 0")
+
+
+def _check_stop_after(stop_after) -> None:
+    if stop_after is not None and stop_after < 0:
+        raise UsageError(f"--stop-after must be a generation number >= 0, got {stop_after}")
+
+
+def _same_search(cfg, folder) -> None:
+    """With --resume and settings given: they must be the run's own."""
+    from evoinit.rundir import RunFolder
+
+    stored = RunFolder(folder).read_config().get("search")
+    mine = cfg.to_json()
+    if stored != mine:
+        differ = sorted(k for k in mine if not isinstance(stored, dict) or stored.get(k) != mine[k])
+        raise UsageError(f"{folder} holds a search with other settings ({', '.join(differ) or 'all'} "
+                         f"differ); --resume continues it as it was: drop those options, or pass "
+                         f"--overwrite to start a new search there")
+
+
+def _stopped(e: BaseException, folder) -> Interrupted:
+    """``Interrupted`` naming the run folder (a KeyboardInterrupt re-raised from a worker that got
+    the terminal's Ctrl-C first counts as SIGINT)."""
+    stop = e if isinstance(e, Interrupted) else Interrupted(signal.SIGINT)
+    stop.run = folder
+    return stop
+
+
+def _hint(folder) -> str:
+    return f"evoinit resume {shlex.quote(str(folder))}"
 
 
 @app.command()
@@ -274,8 +365,12 @@ def search(
     learning_rates: Optional[str] = typer.Option(None, help="Make the learning rate a gene: MIN,MAX."),
     lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate when it is not a gene [0.05]."),
     n_jobs: Optional[int] = typer.Option(None, help="Worker processes; -1 = all cores [-1]."),
+    scheduler: Optional[str] = typer.Option(None, help="Run the evaluations on the Dask cluster whose "
+                                                       "scheduler is at tcp://HOST:PORT (ignores --n-jobs)."),
     out: Optional[Path] = typer.Option(None, help="Run folder [runs/<dataset>-<timestamp>]."),
     overwrite: bool = typer.Option(False, help="Replace a run already in --out."),
+    resume: bool = typer.Option(False, "--resume", help="If --out already holds this search, continue it "
+                                                        "(as `evoinit resume`) instead of refusing."),
     config: Optional[Path] = typer.Option(None, help="A TOML file with any of these settings "
                                                      "(options given here override it)."),
     stop_after: Optional[int] = typer.Option(None, help="Pause after this generation (resume later)."),
@@ -284,6 +379,8 @@ def search(
 
     With no options: digits, a small budget (32 setups, 30 generations, 3 seeds, 30 epochs), all cores,
     about two minutes on a 2-core machine. Writes a run folder you can resume and report on.
+    Ctrl-C stops cleanly at any time (the last finished generation is kept); continue with
+    `evoinit resume RUN`, or run the same command again with --resume.
 
     Examples:
 
@@ -293,17 +390,25 @@ def search(
 
       evoinit search --objectives val_error,n_params --inits glorot_uniform,he_normal,orthogonal
 
-      evoinit search --config experiments/search.toml --n-jobs 2
+      evoinit search --config experiments/search.toml --n-jobs 2 --out runs/exp --resume
+
+      evoinit search --scheduler tcp://10.0.0.5:8786 --out runs/cluster
     """
     import datetime
 
+    from evoinit import backends
     from evoinit import config as _config
     from evoinit import search as _search
+    from evoinit.rundir import RunFolder
 
+    if resume and overwrite:
+        raise UsageError("--resume continues the run in --out and --overwrite replaces it: pass one of them")
+    _check_stop_after(stop_after)
     options = _config.load_toml(config) if config is not None else {}
     given = {"dataset": dataset, "target": target, "population": population, "offspring": offspring,
              "generations": generations, "epochs": epochs, "repeats": repeats, "seed": seed,
-             "seed_policy": seed_policy, "objectives": _csv_list(objectives), "n_jobs": n_jobs}
+             "seed_policy": seed_policy, "objectives": _csv_list(objectives), "n_jobs": n_jobs,
+             "scheduler": scheduler}
     options |= {k: v for k, v in given.items() if v is not None}
     space = {"inits": _csv_list(inits), "activations": _csv_list(activations),
              "layers": _pair(layers, "--layers", int), "widths": _pair(widths, "--widths", int),
@@ -311,19 +416,45 @@ def search(
     options["space"] = dict(options.get("space", {})) | {k: v for k, v in space.items() if v is not None}
     if lr is not None:
         options["train"] = dict(options.get("train", {})) | {"learning_rate": lr}
+    explicit = config is not None or lr is not None or any(
+        v is not None for k, v in (given | space).items() if k not in ("n_jobs", "scheduler"))
     cfg, execution = _config.build(options)
+    n = execution.get("n_jobs", -1)
+    _check_jobs(n)
     folder = out or execution.get("out")
+    if resume and folder is None:
+        raise UsageError("--resume continues the run in --out RUN: give --out")
     if folder is None:
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
         folder = Path("runs") / f"{Path(cfg.dataset.name).stem}-{stamp}"
-    n = execution.get("n_jobs", -1)
-    console.print(f"evoinit search on [bold]{cfg.dataset.name}[/]: population {cfg.population}, "
-                  f"{cfg.generations} generations, {cfg.repeats} seeds each, {cfg.train.epochs} epochs, "
-                  f"seed policy {cfg.seed_policy}, objectives {', '.join(cfg.objectives)} → {folder}")
-    with _Live(cfg.objectives[0]) as live:
-        result = _search.search(cfg.dataset, config=cfg, n_jobs=n, out=folder, overwrite=overwrite,
-                                scheduler=execution.get("scheduler"), progress=live,
-                                stop_after=stop_after, command=" ".join(["evoinit"] + sys.argv[1:]))
+    folder = Path(folder)
+    _data.load(cfg.dataset)  # a bad dataset is reported before any folder is made
+    backends.check(execution.get("scheduler"))  # and so is a scheduler that cannot be reached
+    with RunFolder(folder).lock(create=True):
+        continuing = resume and RunFolder(folder).holds_run()
+        if RunFolder(folder).holds_run() and not (resume or overwrite):
+            raise RunFolderError(f"{folder} already holds a run; continue it with `{_hint(folder)}` (or this "
+                                 "command with --resume), or pass --overwrite to replace it")
+        if continuing and explicit:
+            _same_search(cfg, folder)
+        if continuing:
+            console.print(f"evoinit search --resume: continuing {folder}")
+        else:
+            console.print(f"evoinit search on [bold]{cfg.dataset.name}[/]: population {cfg.population}, "
+                          f"{cfg.generations} generations, {cfg.repeats} seeds each, {cfg.train.epochs} epochs, "
+                          f"seed policy {cfg.seed_policy}, objectives {', '.join(cfg.objectives)} → {folder}")
+        try:
+            with _Live(cfg.objectives[0]) as live:
+                if continuing:
+                    live.resumed = True
+                    result = _search.resume(folder, n_jobs=n, scheduler=execution.get("scheduler"),
+                                            progress=live, stop_after=stop_after)
+                else:
+                    result = _search.search(cfg.dataset, config=cfg, n_jobs=n, out=folder, overwrite=overwrite,
+                                            scheduler=execution.get("scheduler"), progress=live,
+                                            stop_after=stop_after, command=" ".join(["evoinit"] + sys.argv[1:]))
+        except (Interrupted, KeyboardInterrupt) as e:
+            raise _stopped(e, folder) from None
     _print_result(result)
 
 
@@ -331,19 +462,34 @@ def search(
 def resume(
     run: Path = typer.Argument(..., help="The run folder to continue."),
     n_jobs: int = typer.Option(-1, help="Worker processes; -1 = all cores."),
+    scheduler: Optional[str] = typer.Option(None, help="Run the evaluations on the Dask cluster whose "
+                                                       "scheduler is at tcp://HOST:PORT (ignores --n-jobs)."),
     stop_after: Optional[int] = typer.Option(None, help="Pause again after this generation."),
 ):
     """Continue a stopped search from its last checkpoint; it ends exactly as an uninterrupted run.
 
-    Example:
+    Works on a folder stopped any way: --stop-after, Ctrl-C, a kill, a power cut. A folder that
+    is damaged, from another evoinit version or in use by another search is refused with the reason.
+
+    Examples:
 
       evoinit resume runs/digits-20261129-101500
+
+      evoinit resume runs/digits-20261129-101500 --scheduler tcp://10.0.0.5:8786
     """
     from evoinit import search as _search
+    from evoinit.rundir import RunFolder
 
-    with _Live("fitness") as live:
-        live.resumed = True
-        result = _search.resume(run, n_jobs=n_jobs, progress=live, stop_after=stop_after)
+    _check_jobs(n_jobs)
+    _check_stop_after(stop_after)
+    with RunFolder(run).lock():
+        try:
+            with _Live("fitness") as live:
+                live.resumed = True
+                result = _search.resume(run, n_jobs=n_jobs, scheduler=scheduler, progress=live,
+                                        stop_after=stop_after)
+        except (Interrupted, KeyboardInterrupt) as e:
+            raise _stopped(e, run) from None
     _print_result(result)
 
 
@@ -365,6 +511,8 @@ def report(run: Path = typer.Argument(..., help="A run folder.")):
     _print_hall_of_fame(summary["hall_of_fame"], summary["objectives"], summary["finished"])
     for path in summary["figures"]:
         console.print(f"wrote {path}")
+    for name, why in summary.get("skipped", {}).items():
+        _say(f"warning: could not draw {name}: {why}")
 
 
 def _print_result(result) -> None:
@@ -377,6 +525,9 @@ def _print_result(result) -> None:
 
 
 def _print_hall_of_fame(entries, objectives, finished) -> None:
+    if not entries:
+        console.print("hall of fame: empty — every candidate so far diverged")
+        return
     table = Table(title="hall of fame" + ("" if finished else " (search not finished)"))
     for col in ("#", "setup", *objectives, "val error"):
         table.add_column(col, justify="left" if col == "setup" else "right")
@@ -386,16 +537,29 @@ def _print_hall_of_fame(entries, objectives, finished) -> None:
     for e in entries:
         row = [str(e["rank"]), e["text"], *[_fmt(e["fitness"][o]) for o in objectives], _fmt(e["val_error"])]
         if finished and "test" in e:
-            row.append(_fmt(e["test"]["error"]["mean"]))
+            row.append(_fmt(_dig(e, "test", "error", "mean")))
             if "baseline" in e:
-                imp = e["improvement"]["test_error"]
-                ci = f" ± {imp['ci95']:.4f}" if "ci95" in imp else ""
-                row += [f"{_fmt(e['baseline']['test']['error']['mean'])} ({e['baseline']['text'].split()[2]})",
-                        "—" if imp["mean"] is None else f"{imp['mean']:+.4f}{ci}"]
+                init = str(_dig(e, "baseline", "text") or "").split()
+                mean, ci = _dig(e, "improvement", "test_error", "mean"), _dig(e, "improvement", "test_error", "ci95")
+                row += [f"{_fmt(_dig(e, 'baseline', 'test', 'error', 'mean'))} ({init[2] if len(init) > 2 else '?'})",
+                        _fmt(mean, sign=True) + ("" if not _number(ci) or mean is None else f" ± {ci:.4f}")]
             else:
                 row += ["—", "—"]
         table.add_row(*row)
     console.print(table)
+
+
+def _number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _dig(d, *keys):
+    """d[k1][k2]… or None where a level is missing (final scores read back from a checkpoint)."""
+    for k in keys:
+        if not isinstance(d, dict):
+            return None
+        d = d.get(k)
+    return d
 
 
 # -- export ----------------------------------------------------------------------------------------
@@ -459,12 +623,76 @@ def export(
 # -- entry point -----------------------------------------------------------------------------------
 
 
-def main() -> None:
+def main(args=None) -> None:
+    """The console entry point: run the app, and turn what the user can fix — or chose — into
+    one line on stderr and an exit code (see the module docstring)."""
+    _signals.install()
     try:
-        app()
-    except EvoinitError as e:
-        err_console.print(f"error: {e}", markup=False, highlight=False, soft_wrap=True)
-        sys.exit(e.exit_code)
+        code = app(args=args, prog_name="evoinit", standalone_mode=False)
+    except BaseException as e:
+        _signals.done = True  # from here on, a signal exits at once
+        code = _exit_code(e)
+    _signals.done = True
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _exit_code(e: BaseException) -> int:
+    """Say what went wrong in one line and give the exit code; re-raise anything else (a bug)."""
+    if isinstance(e, _CLICK_ERROR):  # typer/click's own: bad option value, missing argument, …
+        if type(e).__name__ == "NoArgsIsHelpError":  # `evoinit` alone: the help, as click does
+            e.show()
+        else:
+            _say(f"error: {e.format_message()}{_try_help(e)}")
+        return e.exit_code
+    if isinstance(e, typer.Abort):  # EOF at a prompt
+        _say("error: aborted")
+        return 1
+    if isinstance(e, EvoinitError):
+        _say(f"error: {e}")
+        return e.exit_code
+    if isinstance(e, Interrupted):
+        _say(_interrupted(e))
+        return 128 + e.signum
+    if isinstance(e, MemoryError):
+        _say("error: out of memory; try fewer or narrower layers (--widths, --layers), a smaller "
+             "--population or fewer --n-jobs")
+        return 1
+    if isinstance(e, OSError) and e.errno == errno.EPIPE:  # `evoinit list inits | head`: say nothing
+        sys.stderr = open(os.devnull, "w")
+        os._exit(1)
+    if isinstance(e, OSError):  # a full disk, a folder not ours
+        where = f" {e.filename}" if e.filename else ""
+        _say(f"error: cannot use{where}: {e.strerror or e}")
+        return 1
+    raise e
+
+
+def _say(line: str) -> None:
+    err_console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def _try_help(e) -> str:
+    ctx = getattr(e, "ctx", None)
+    return f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+
+
+def _interrupted(e: Interrupted) -> str:
+    name = signal.Signals(e.signum).name
+    if e.run is None:
+        return f"interrupted ({name})"
+    from evoinit.rundir import RunFolder
+
+    folder = RunFolder(e.run)
+    try:
+        ck = folder.read_checkpoint()
+        last = ck["config"]["generations"]
+        saved = ("the run is complete" if ck["finished"] else f"generation {ck['generation']} of {last} is saved"
+                 + (" (the final scoring will be redone)" if ck["generation"] == last else ""))
+    except (EvoinitError, KeyError, TypeError):
+        if not folder.holds_run():
+            return f"interrupted ({name}) before the run folder {e.run} was made"
+        saved = "no generation had ended yet"
+    return f"interrupted ({name}): {saved} in {e.run}; continue with: {_hint(e.run)}"
 
 
 if __name__ == "__main__":

@@ -106,20 +106,29 @@ class SearchConfig:
 #: Execution settings: how a search runs, not what it finds.
 EXECUTION = {"n_jobs": int, "scheduler": str, "out": str}
 _TOP = {"dataset": str, "target": str, "population": int, "offspring": int, "generations": int,
-        "repeats": int, "seed": int, "seed_policy": str, "objectives": list, "cxpb": float,
+        "repeats": int, "seed": int, "seed_policy": str, "objectives": list[str], "cxpb": float,
         "mutpb": float, "indpb": float, "tournament": int, "hall_of_fame": int, "baselines": bool,
         "epochs": int} | EXECUTION
 _TABLES = {
-    "space": {"layers": list, "widths": list, "activations": list, "inits": list, "scales": list,
-              "learning_rates": list},
+    "space": {"layers": list[int], "widths": list[int], "activations": list[str], "inits": list[str],
+              "scales": list[float], "learning_rates": list[float]},
     "train": {f.name: f.type for f in fields(TrainSettings)},
     "data": {"val_size": float, "test_size": float, "n_samples": int, "noise": float, "seed": int},
 }
+_PAIRS = ("layers", "widths", "scales", "learning_rates")   # [min, max]
 _TYPES = {"int": int, "float": float, "bool": bool, "str": str}
+#: Bounds of the search space the CLI and config files accept: beyond them a network is no longer
+#: "small" and one population of them would not fit in memory.
+MAX_WIDTH = 4096
+MAX_LAYERS = 16
 
 
 def _type_ok(value, expected) -> bool:
-    expected = _TYPES.get(expected, expected) if isinstance(expected, str) else expected
+    """``value`` is of ``expected``: a type, ``list[T]``, or a TrainSettings annotation string."""
+    if isinstance(expected, str):
+        return any(_type_ok(value, _TYPES.get(t.strip(), type(None))) for t in expected.split("|"))
+    if hasattr(expected, "__origin__"):  # list[T]
+        return isinstance(value, list) and all(_type_ok(v, expected.__args__[0]) for v in value)
     if expected is float:
         return isinstance(value, (int, float)) and not isinstance(value, bool)
     if expected is int:
@@ -127,8 +136,17 @@ def _type_ok(value, expected) -> bool:
     return isinstance(value, expected)
 
 
+def _type_name(expected) -> str:
+    if isinstance(expected, str):
+        return expected.replace("str", "string").replace("int", "integer").replace("float", "number")
+    if hasattr(expected, "__origin__"):
+        return f"a list of {_type_name(expected.__args__[0])}s"
+    return {int: "integer", float: "number", str: "string", bool: "true or false"}.get(expected, expected.__name__)
+
+
 def _line_of(text: str, key: str, table: str | None) -> str:
-    """' (line N)' where ``key =`` is written in the TOML text (inside ``[table]`` if given)."""
+    """' (line N)' where ``key =`` is written in the TOML text (inside ``[table]`` if given, or as
+    ``table.key =``); for ``key=None``, where ``[table]`` starts."""
     import re
 
     in_table = table is None
@@ -139,14 +157,18 @@ def _line_of(text: str, key: str, table: str | None) -> str:
             if table and in_table and key is None:
                 return f" (line {n})"
             continue
-        if in_table and key and re.match(rf"\s*{re.escape(key)}\s*=", line):
+        if key and in_table and re.match(rf"\s*[\"']?{re.escape(key)}[\"']?\s*=", line):
+            return f" (line {n})"
+        if key and table and re.match(rf"\s*{re.escape(table)}\s*\.\s*{re.escape(key)}\s*=", line):
             return f" (line {n})"
     return ""
 
 
 def load_toml(path) -> dict:
-    """Options from a TOML file, checked: syntax, unknown keys and wrong types name the key and
-    the line. Returns a flat dict (tables nested as dicts) for ``build``."""
+    """Options from a TOML file, checked: syntax, unknown keys (with a suggestion), wrong types
+    (also inside lists) and [min, max] pairs of the wrong length name the key and the line.
+    Returns a flat dict (tables nested as dicts) for ``build``."""
+    import difflib
     import tomllib
     from pathlib import Path
 
@@ -157,35 +179,48 @@ def load_toml(path) -> dict:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"cannot read config file {path}: {e}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {path} is not UTF-8 text; is it a TOML file?") from None
+    except OSError as e:
+        raise ConfigError(f"cannot read config file {path}: {e.strerror or e}") from None
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: TOML syntax error: {e}") from None
+
+    def fail(key, table, message):
+        where = _line_of(text, key, table) or (_line_of(text, None, table) if table else "")
+        return ConfigError(f"{path}{where}: {message}")
+
+    def unknown_key(key, known, table=None):
+        close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        inside = f" in [{table}]" if table else ""
+        listing = ", ".join(list(known) + ([] if table else [f"[{t}]" for t in _TABLES]))
+        return fail(key, table, f"unknown key '{key}'{inside}{hint}; known: {listing}")
+
+    def check(key, value, expected, table=None):
+        name = f"[{table}] {key}" if table else key
+        if not _type_ok(value, expected):
+            raise fail(key, table, f"{name} has the wrong type ({type(value).__name__}: {value!r}; "
+                                   f"expected {_type_name(expected)})")
+        if table == "space" and key in _PAIRS and len(value) != 2:
+            raise fail(key, table, f"{name} must be [min, max], got {value!r}")
+
     for key, value in raw.items():
-        if isinstance(value, dict) and key in _TABLES:
+        if key in _TABLES:
+            if not isinstance(value, dict):
+                raise fail(key, None, f"{key} must be a table ([{key}] with keys "
+                                      f"{', '.join(_TABLES[key])}), got {type(value).__name__}")
             for sub, v in value.items():
                 if sub not in _TABLES[key]:
-                    raise ConfigError(f"{path}{_line_of(text, sub, key)}: unknown key '{sub}' in [{key}]; "
-                                      f"known: {', '.join(_TABLES[key])}")
-                if v is not None and not _type_ok(v, _TABLES[key][sub]) and not _optional_ok(v, _TABLES[key][sub]):
-                    raise ConfigError(f"{path}{_line_of(text, sub, key)}: [{key}] {sub} has the wrong type "
-                                      f"({type(v).__name__}: {v!r})")
+                    raise unknown_key(sub, _TABLES[key], key)
+                check(sub, v, _TABLES[key][sub], key)
         elif key in _TOP:
-            if not _type_ok(value, _TOP[key]):
-                raise ConfigError(f"{path}{_line_of(text, key, None)}: {key} has the wrong type "
-                                  f"({type(value).__name__}: {value!r}; expected {_TOP[key].__name__})")
+            check(key, value, _TOP[key])
         else:
-            known = ", ".join(list(_TOP) + [f"[{t}]" for t in _TABLES])
-            raise ConfigError(f"{path}{_line_of(text, key, None) or _line_of(text, None, key)}: "
-                              f"unknown key '{key}'; known: {known}")
+            raise unknown_key(key, _TOP)
     return raw
-
-
-def _optional_ok(value, annotation) -> bool:
-    """TrainSettings annotations are strings like 'float' or 'int'."""
-    return isinstance(annotation, str) and any(_type_ok(value, t) for t in annotation.split(" | "))
 
 
 def build(options: dict) -> tuple[SearchConfig, dict]:
@@ -208,9 +243,12 @@ def build(options: dict) -> tuple[SearchConfig, dict]:
             if key in ("layers", "widths", "scales", "learning_rates") and len(space[key]) != 2:
                 raise UsageError(f"space {key} must be [min, max], got {list(space[key])}")
     try:
+        for key, most in (("widths", MAX_WIDTH), ("layers", MAX_LAYERS)):
+            if space.get(key) is not None and not max(space[key]) <= most:
+                raise UsageError(f"{key} must be at most {most}, got {list(space[key])}")
         config = SearchConfig(dataset=DataSpec(dataset, target=target, **data),
                               space=SearchSpace(**space), train=TrainSettings(**{"epochs": 30} | train),
                               **options)
-    except TypeError as e:
+    except (TypeError, ValueError) as e:
         raise UsageError(f"bad search settings: {e}") from None
     return config, execution

@@ -12,6 +12,12 @@ Layout (schema 1)::
     figures/            PNGs from ``evoinit report``
 
 JSON and CSV only: opening somebody's run folder never runs their code.
+
+Interruptions: every log is appended whole lines at a time and every other file is replaced
+atomically, the checkpoint last, inside ``critical()`` — a block that SIGINT and SIGTERM do not cut
+(they are held until it ends). So a folder stopped by a signal is consistent, and one stopped by
+SIGKILL or a power cut holds a consistent checkpoint and logs at most one generation ahead of it,
+which ``rewind`` cuts back on resume.
 """
 
 from __future__ import annotations
@@ -19,11 +25,63 @@ from __future__ import annotations
 import json
 import math
 import os
+import signal
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 from evoinit.errors import RunFolderError
 
 SCHEMA = 1
+
+#: Signals ``critical()`` holds back: the polite ways to stop a process.
+HELD_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM") if hasattr(signal, name))
+_depth = 0  # nesting of critical() in the main thread
+
+
+@contextmanager
+def critical():
+    """Run a block of writes that SIGINT and SIGTERM must not cut in the middle.
+
+    A signal arriving inside the block is held; when the block ends, the handlers in place before
+    are restored and the signal is raised again, so whatever they do (KeyboardInterrupt, the CLI's
+    clean stop, the default termination) happens after the writes, never between them. Only the
+    main thread receives signals in Python, so elsewhere this is a plain block. SIGKILL cannot be
+    held: the writes are atomic for that.
+    """
+    global _depth
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    if _depth:  # nested: the outermost block holds the signals
+        _depth += 1
+        try:
+            yield
+        finally:
+            _depth -= 1
+        return
+    held: list[int] = []
+    previous = []
+    _depth = 1
+    try:
+        for signum in HELD_SIGNALS:
+            if signal.getsignal(signum) is not None:  # None: set outside Python, cannot be put back
+                previous.append((signum, signal.signal(signum, lambda s, frame: held.append(s))))
+        yield
+    finally:
+        _depth = 0
+        _restore(previous)
+        for signum in dict.fromkeys(held):
+            signal.raise_signal(signum)
+
+
+def _restore(handlers: list) -> None:
+    """Put back (signal, handler) pairs; each one even if a signal raises while the others are."""
+    if handlers:
+        try:
+            signal.signal(*handlers[0])
+        finally:
+            _restore(handlers[1:])
 
 
 def _clean(obj):
@@ -42,14 +100,19 @@ def dumps(obj) -> str:
 
 
 def atomic_write(path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temp file in the same folder, fsync and rename."""
+    """Write ``text`` to ``path`` via a temp file in the same folder, fsync and rename: readers
+    (and a folder killed at any instant) see the old file or the new one, never a mix."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def write_json(path, obj) -> None:
@@ -69,6 +132,13 @@ def read_json(path, what: str = "file") -> dict:
     except json.JSONDecodeError as e:
         raise RunFolderError(f"{what} {path} is damaged (not valid JSON at line {e.lineno}, "
                              f"column {e.colno})") from None
+    except (ValueError, RecursionError) as e:  # e.g. a 5000-digit number, nesting 10⁵ deep
+        raise RunFolderError(f"{what} {path} is damaged ({_short(e)})") from None
+
+
+def _short(e: BaseException) -> str:
+    text = " ".join(str(e).split()) or type(e).__name__
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 FILES = ("config.json", "evaluations.jsonl", "timings.jsonl", "generations.jsonl", "logbook.csv",
@@ -106,10 +176,12 @@ class RunFolder:
         write_json(self / "config.json", {"schema": SCHEMA} | config)
 
     def append_lines(self, name: str, rows: list) -> None:
+        """Append one JSON line per row, in one write, flushed and fsynced, inside ``critical()``."""
         if not rows:
             return
-        with open(self / name, "a", encoding="utf-8") as f:
-            f.write("".join(dumps(r) + "\n" for r in rows))
+        text = "".join(dumps(r) + "\n" for r in rows)
+        with critical(), open(self / name, "a", encoding="utf-8") as f:
+            f.write(text)
             f.flush()
             os.fsync(f.fileno())
 
@@ -132,36 +204,95 @@ class RunFolder:
     def read_checkpoint(self) -> dict:
         return _checked(read_json(self / "checkpoint.json", "checkpoint"), self / "checkpoint.json")
 
-    def read_lines(self, name: str) -> list[dict]:
-        """The complete JSON lines of a log; a half-written last line is ignored."""
+    def has_checkpoint(self) -> bool:
+        return (self / "checkpoint.json").exists()
+
+    def _lines(self, name: str, limit: int | None = None) -> list[str]:
+        """The complete lines of a log (at most ``limit``); a half-written last line — cut by a
+        kill mid-write — is left out. A missing log has none."""
         path = self / name
-        if not path.exists():
-            return []
+        lines: list[str] = []
+        try:
+            with open(path, encoding="utf-8") as f:
+                for line in f:
+                    if len(lines) == limit or not line.endswith("\n"):
+                        break
+                    lines.append(line)
+        except FileNotFoundError:
+            pass
+        except UnicodeDecodeError:
+            raise RunFolderError(f"{path} is damaged (not UTF-8 text after line {len(lines)})") from None
+        except OSError as e:
+            raise RunFolderError(f"cannot read {path}: {e.strerror or e}") from None
+        return lines
+
+    def read_lines(self, name: str, limit: int | None = None) -> list:
+        """The complete JSON lines of a log (the first ``limit``); a half-written last line is
+        ignored, a damaged one is a ``RunFolderError`` naming it."""
         rows = []
-        with open(path, encoding="utf-8") as f:
-            for n, line in enumerate(f, 1):
-                if not line.endswith("\n"):
-                    break  # cut by a kill mid-write
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError:
-                    raise RunFolderError(f"{path} line {n} is damaged (not valid JSON)") from None
+        for n, line in enumerate(self._lines(name, limit), 1):
+            try:
+                rows.append(json.loads(line))
+            except (ValueError, RecursionError):
+                raise RunFolderError(f"{self / name} line {n} is damaged (not valid JSON)") from None
         return rows
 
     def rewind(self, name: str, keep: int) -> None:
         """Keep only the first ``keep`` complete lines of a log (atomically)."""
         path = self / name
-        lines = []
-        if path.exists():
-            with open(path, encoding="utf-8") as f:
-                for line in f:
-                    if len(lines) == keep or not line.endswith("\n"):
-                        break
-                    lines.append(line)
+        lines = self._lines(name, keep)
         if len(lines) < keep:
             raise RunFolderError(f"{path} has {len(lines)} complete lines but the checkpoint "
                                  f"counts {keep}: the folder is damaged")
         atomic_write(path, "".join(lines))
+
+    def clean(self) -> None:
+        """Remove temp files left by a write that was killed before its rename."""
+        for name in FILES:
+            for tmp in self.path.glob(f".{name}.*.tmp"):
+                tmp.unlink(missing_ok=True)
+
+    @contextmanager
+    def lock(self, *, create: bool = False):
+        """Hold this folder for one search: a second ``search``/``resume`` on it while the first
+        runs would interleave their writes, so it is refused. The lock (``flock`` on ``.lock``)
+        dies with the process, however it ends. ``create`` makes the folder first (a new search);
+        otherwise a missing folder is left for the reader to report. No-op without ``fcntl``."""
+        try:
+            import fcntl
+        except ImportError:  # Windows
+            yield
+            return
+        if self.path.exists() and not self.path.is_dir():
+            raise RunFolderError(f"{self.path} exists and is not a folder")
+        if not self.path.is_dir():
+            if not create:
+                yield
+                return
+            try:
+                self.path.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise RunFolderError(f"cannot create the run folder {self.path}: {e.strerror or e}") from None
+        try:
+            f = open(self / ".lock", "a+", encoding="utf-8")
+        except OSError as e:
+            raise RunFolderError(f"cannot write in the run folder {self.path}: {e.strerror or e}") from None
+        with f:
+            try:
+                fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                f.seek(0)
+                holder = f.read().strip() or "another process"
+                raise RunFolderError(f"{self.path} is in use by a running search ({holder}); wait for "
+                                     "it to end or stop it first") from None
+            f.seek(0)
+            f.truncate()
+            f.write(f"pid {os.getpid()}\n")
+            f.flush()
+            try:
+                yield
+            finally:
+                fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
 
 def _cell(v) -> str:

@@ -9,14 +9,16 @@ against canonical baselines trained from the same seeds.
 
 DEAP stays inside this module: its ``creator``-style classes are plain top-level classes here and
 never travel to workers, which receive ``Genome`` values and seed keys. DEAP draws from Python's
-``random``; the search seeds it from the run seed, checkpoints its state, and gives the caller's
-own ``random`` state back when it returns.
+``random`` module; the search points it at a private ``random.Random`` seeded from the run seed and
+checkpoints its state, so neither the caller's ``random`` nor another thread's draws touch the GA.
 """
 
 from __future__ import annotations
 
 import math
 import random
+import sys
+import types
 import statistics
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
@@ -26,13 +28,13 @@ from typing import Callable
 import numpy as np
 from deap import algorithms, base, tools
 
-from evoinit import seeding
+from evoinit import backends, seeding
 from evoinit.config import CANONICAL_INIT, OBJECTIVES, WORST, SearchConfig
 from evoinit.data import DataSpec
-from evoinit.errors import RunFolderError, UsageError, unknown
+from evoinit.errors import EvoinitError, RunFolderError, UsageError, unknown
 from evoinit.evaluate import Evaluation, dataset_of, run_tasks
 from evoinit.genome import Genome
-from evoinit.rundir import RunFolder
+from evoinit.rundir import RunFolder, critical, write_json
 
 # -- DEAP's pieces: plain classes, local to this module ---------------------------------------------
 
@@ -61,15 +63,26 @@ class Individual(list):
         return any(e.diverged for e in self.evals)
 
 
+#: DEAP's modules that draw from ``random`` (``varOr``, tournaments, crossovers, NSGA-II).
+_DEAP_MODULES = (algorithms, tools.selection, tools.crossover, tools.mutation, tools.emo)
+
+
 @contextmanager
 def _python_random(state):
-    """Run with Python's ``random`` at ``state``; give the caller's own state back afterwards."""
-    saved = random.getstate()
-    random.setstate(state)
+    """Run DEAP on a private ``random.Random`` at ``state`` (yielded): its modules are pointed at
+    it for the duration, never at the shared global ``random``, which other threads draw from
+    while a generation is evaluated (a Dask scheduler in this process picks workers with
+    ``random.choice``) — that would shift the GA's stream. The caller's ``random`` is untouched."""
+    rng = random.Random()
+    rng.setstate(state)
+    saved = [m.random for m in _DEAP_MODULES]
+    for m in _DEAP_MODULES:
+        m.random = rng
     try:
-        yield
+        yield rng
     finally:
-        random.setstate(saved)
+        for m, r in zip(_DEAP_MODULES, saved):
+            m.random = r
 
 
 def _random_state_to_json(state) -> list:
@@ -78,6 +91,13 @@ def _random_state_to_json(state) -> list:
 
 def _random_state_from_json(d) -> tuple:
     return (d[0], tuple(d[1]), d[2])
+
+
+def _why(e: BaseException) -> str:
+    """An exception as a short parenthesis for a message about a damaged file."""
+    text = " ".join(str(e).split())
+    text = text if len(text) <= 100 else text[:97] + "..."
+    return f"{type(e).__name__}: {text}" if not isinstance(e, EvoinitError) else text
 
 
 # -- results ----------------------------------------------------------------------------------------
@@ -170,51 +190,127 @@ class Search:
                 overwrite=overwrite)
 
     @classmethod
-    def from_folder(cls, folder: RunFolder, **kw) -> "Search":
-        """A search restored from a run folder's last checkpoint (logs cut back to match it)."""
+    def from_folder(cls, folder: RunFolder, *, read_only: bool = False, **kw) -> "Search":
+        """A search restored from a run folder's last checkpoint, everything checked before any
+        file is touched; then (unless ``read_only``, as for ``report``) the logs are cut back to
+        the checkpoint, leftover temp files removed, and the dataset checked to be the one the
+        run started on. A folder killed before its first checkpoint starts over (nothing is lost:
+        no generation was complete). Anything missing, damaged, from another version or another
+        search is a ``RunFolderError`` naming the file."""
         config_file = folder.read_config()
-        if config_file["search"].get("dataset") is None:
+        search = config_file.get("search")
+        if not isinstance(search, dict):
+            raise RunFolderError(f"{folder / 'config.json'} is damaged (no search settings)")
+        if search.get("dataset") is None and not read_only:
             raise RunFolderError(f"{folder.path} was a search on in-memory data; it cannot be resumed")
         try:
-            config = SearchConfig.from_json(config_file["search"])
-        except (KeyError, TypeError, ValueError) as e:
-            raise RunFolderError(f"{folder / 'config.json'} is damaged: {e}") from None
+            config = SearchConfig.from_json(search)
+        except (KeyError, TypeError, ValueError, AttributeError, EvoinitError) as e:
+            raise RunFolderError(f"{folder / 'config.json'} is damaged ({_why(e)})") from None
         run = cls(config, **kw)
         run.folder = folder
+        if not read_only:
+            run._check_dataset(config_file.get("dataset"))
+        if not folder.has_checkpoint():
+            return run._start_over(read_only)
         ck = folder.read_checkpoint()
-        if ck.get("config") != config_file["search"]:
+        if ck.get("config") != search:
             raise RunFolderError(f"{folder / 'checkpoint.json'} belongs to another search than "
                                  f"{folder / 'config.json'}")
         try:
             run._restore(ck)
-        except (KeyError, TypeError, ValueError, IndexError) as e:
-            raise RunFolderError(f"{folder / 'checkpoint.json'} is damaged ({type(e).__name__}: {e})") from None
+        except RunFolderError:
+            raise
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError,
+                EvoinitError) as e:
+            raise RunFolderError(f"{folder / 'checkpoint.json'} is damaged ({_why(e)})") from None
+        if not read_only:
+            folder.clean()
+            for name, keep in (("evaluations.jsonl", run.n_logged), ("timings.jsonl", run.n_logged),
+                               ("generations.jsonl", run.generation + 1)):
+                folder.rewind(name, keep)
         return run
 
+    def _check_dataset(self, summary) -> None:
+        """The dataset must be the one the run started on (a CSV edited since would silently
+        change every later evaluation)."""
+        import json
+
+        now = dataset_of(self.config.dataset).summary()
+        if json.loads(json.dumps(now)) != summary:
+            changed = sorted(k for k in now if not isinstance(summary, dict) or summary.get(k) != now[k])
+            raise RunFolderError(f"the dataset {self.config.dataset.name} is not the one {self.folder.path} "
+                                 f"started on ({', '.join(changed) or 'summary'} differ from config.json); "
+                                 "resuming needs the same data")
+
+    def _start_over(self, read_only: bool) -> "Search":
+        """No checkpoint: the first generation never ended. Its logs are dropped and it starts over —
+        unless they hold more than one generation could have written: then the checkpoint is lost."""
+        folder, c = self.folder, self.config
+        generations = len(folder.read_lines("generations.jsonl", 2))
+        evaluations = len(folder.read_lines("evaluations.jsonl", c.population * c.repeats + 1))
+        if generations > 1 or evaluations > c.population * c.repeats:
+            raise RunFolderError(f"{folder / 'checkpoint.json'} is missing but the logs hold more than the "
+                                 "first generation: the folder is damaged")
+        if read_only:
+            raise RunFolderError(f"{folder.path} has no checkpoint yet: the search stopped before its first "
+                                 f"generation ended; continue it with `evoinit resume {folder.path}`")
+        folder.clean()
+        for name in ("evaluations.jsonl", "timings.jsonl", "generations.jsonl"):
+            folder.rewind(name, 0)
+        return self
+
     def _restore(self, ck: dict) -> None:
-        folder = self.folder
-        folder.rewind("evaluations.jsonl", ck["n_evaluations"])
-        folder.rewind("timings.jsonl", ck["n_evaluations"])
-        folder.rewind("generations.jsonl", ck["generation"] + 1)
-        for row in folder.read_lines("evaluations.jsonl"):
-            e = Evaluation.from_json(row)
+        """The state in checkpoint ``ck``, checked against the config and the evaluations log (read,
+        not yet cut back: nothing is written here)."""
+        c, folder = self.config, self.folder
+        where = folder / "checkpoint.json"
+        n_evals, g, counter = ck["n_evaluations"], ck["generation"], ck["counter"]
+        for name, value in (("n_evaluations", n_evals), ("generation", g), ("counter", counter)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise RunFolderError(f"{where} is damaged ({name} is {value!r})")
+        if g > c.generations or not isinstance(ck["finished"], bool):
+            raise RunFolderError(f"{where} is damaged (generation {g} of {c.generations}, "
+                                 f"finished {ck['finished']!r})")
+        if not isinstance(ck["logbook"], list) or len(ck["logbook"]) != g + 1 or \
+                not all(isinstance(row, dict) for row in ck["logbook"]):
+            raise RunFolderError(f"{where} is damaged (its logbook does not have {g + 1} generations)")
+        if len(ck["population"]) != c.population:
+            raise RunFolderError(f"{where} is damaged (a population of {len(ck['population'])}, "
+                                 f"not {c.population})")
+        final = ck.get("final", [])
+        if not isinstance(final, list) or not all(isinstance(x, dict) for x in final):
+            raise RunFolderError(f"{where} is damaged (its final scores are not a list of records)")
+        log = folder / "evaluations.jsonl"
+        rows = folder.read_lines("evaluations.jsonl", n_evals)
+        if len(rows) < n_evals:
+            raise RunFolderError(f"{log} has {len(rows)} complete lines but the checkpoint counts "
+                                 f"{n_evals}: the folder is damaged")
+        for n, row in enumerate(rows):
+            try:
+                if row["n"] != n:
+                    raise ValueError(f"numbered {row['n']!r}")
+                e = Evaluation.from_json(row)
+            except (KeyError, TypeError, ValueError, IndexError, AttributeError, EvoinitError) as exc:
+                raise RunFolderError(f"{log} line {n + 1} is damaged ({_why(exc)})") from None
             self.cache[(e.genome, e.seed)] = e
-        self.n_logged = ck["n_evaluations"]
-        self.generation, self.counter, self.finished = ck["generation"], ck["counter"], ck["finished"]
+        self.n_logged = n_evals
+        self.generation, self.counter, self.finished = g, counter, ck["finished"]
         self.py_state = _random_state_from_json(ck["python_random"])
+        random.Random().setstate(self.py_state)  # a damaged state fails here, not generations later
         self.rng.bit_generator.state = ck["numpy_random"]
         self.population = [self._from_json(d) for d in ck["population"]]
         self.hof.items = [self._from_json(d) for d in ck["hall_of_fame"]]
         self.hof.keys = [ind.fitness for ind in reversed(self.hof.items)]
         for row in ck["logbook"]:
             self.logbook.record(**row)
-        self.final = ck.get("final", [])
+        self.final = final
 
     # -- the loop ----------------------------------------------------------------------------------
 
     def loop(self, stop_after: int | None = None) -> SearchResult:
         c = self.config
-        with _parallel(self.n_jobs, self.scheduler) as parallel:
+        with backends.parallel(self.n_jobs, self.scheduler, run_dir=self.folder and self.folder.path) as parallel:
             self.parallel = parallel
             self._emit("start")
             if self.generation < 0:
@@ -236,14 +332,14 @@ class Search:
 
     def _next_generation(self) -> None:
         c, g = self.config, self.generation + 1
-        with _python_random(self.py_state):
+        with _python_random(self.py_state) as deap_random:
             # parents by tournament (one objective) or uniformly (NSGA-II ranks the survivors)
             pool = (self.toolbox.parents(self.population, len(self.population)) if self.n_obj == 1
                     else self.population)
             offspring = algorithms.varOr(pool, self.toolbox, c.offspring, c.cxpb, c.mutpb)
             nevals = self._evaluate(offspring, g)
             self.population[:] = self._survivors(self.population + offspring)
-            self.py_state = random.getstate()
+            self.py_state = deap_random.getstate()
         self._close_generation(g, nevals)
 
     def _survivors(self, candidates: list) -> list:
@@ -355,29 +451,35 @@ class Search:
         return entries
 
     def _write_state(self) -> None:
+        """Logbook, hall of fame, then the checkpoint — each atomically, all three inside
+        ``critical()`` so SIGINT/SIGTERM land before or after them, never between."""
         f = self.folder
-        f.write_csv("logbook.csv", list(self.logbook))
-        from evoinit.rundir import write_json
-
-        write_json(f / "hall_of_fame.json", {"schema": 1, "objectives": list(self.config.objectives),
-                                              "generation": self.generation, "final": self.finished,
-                                              "entries": self.hall_of_fame()})
-        write_json(f / "checkpoint.json", {
+        hall_of_fame = {"schema": 1, "objectives": list(self.config.objectives),
+                        "generation": self.generation, "final": self.finished,
+                        "entries": self.hall_of_fame()}
+        checkpoint = {
             "schema": 1, "config": self.config.to_json(), "generation": self.generation,
             "finished": self.finished, "counter": self.counter, "n_evaluations": self.n_logged,
             "population": [self._to_json(ind) for ind in self.population],
             "hall_of_fame": [self._to_json(ind) for ind in self.hof.items],
             "logbook": list(self.logbook), "final": self.final,
             "python_random": _random_state_to_json(self.py_state),
-            "numpy_random": self.rng.bit_generator.state})
+            "numpy_random": self.rng.bit_generator.state}
+        with critical():
+            f.write_csv("logbook.csv", list(self.logbook))
+            write_json(f / "hall_of_fame.json", hall_of_fame)
+            write_json(f / "checkpoint.json", checkpoint)
 
     @staticmethod
     def _to_json(ind: Individual) -> dict:
         return {"genes": list(ind), "fitness": list(ind.fitness.values), "keys": [list(k) for k in ind.keys]}
 
     def _from_json(self, d: dict) -> Individual:
+        if len(d["genes"]) != self.config.space.n_genes or len(d["fitness"]) != self.n_obj:
+            raise ValueError(f"an individual with {len(d['genes'])} genes and {len(d['fitness'])} "
+                             f"fitness values, not {self.config.space.n_genes} and {self.n_obj}")
         ind = Individual(d["genes"], self.n_obj)
-        ind.fitness.values = tuple(d["fitness"])
+        ind.fitness.values = tuple(float(v) for v in d["fitness"])
         ind.keys = tuple(tuple(k) for k in d["keys"])
         genome = self.config.space.decode(ind)
         ind.evals = tuple(self.cache[(genome, k)] for k in ind.keys)
@@ -430,6 +532,7 @@ def search(dataset="digits", *, config: SearchConfig | None = None, n_jobs: int 
         config = SearchConfig(dataset=spec, **options)
     else:
         memory = dataset if hasattr(dataset, "X_train") else None
+    backends.check(scheduler)  # before anything is written
     run = Search(config, data=memory, n_jobs=n_jobs, scheduler=scheduler, progress=progress)
     run.start(out, overwrite=overwrite, command=command)
     return run.loop(stop_after=stop_after)
@@ -439,6 +542,7 @@ def resume(run_dir, *, n_jobs: int = -1, scheduler: str | None = None,
            progress: Callable[[Progress], None] | None = None,
            stop_after: int | None = None) -> SearchResult:
     """Continue a stopped run from its last checkpoint; it ends exactly as an uninterrupted run."""
+    backends.check(scheduler)
     run = Search.from_folder(RunFolder(run_dir), n_jobs=n_jobs, scheduler=scheduler, progress=progress)
     return run.loop(stop_after=stop_after)
 
@@ -450,7 +554,7 @@ def random_search(config: SearchConfig, n_genomes: int, *, n_jobs: int = 1) -> l
     genomes = [config.space.sample(rng) for _ in range(n_genomes)]
     tasks = [(g, (seeding.DISTINCT, 10**9 + i, r)) for i, g in enumerate(genomes)
              for r in range(config.repeats)]
-    with _parallel(n_jobs, None) as parallel:
+    with backends.parallel(n_jobs) as parallel:
         evals = run_tasks(tasks, config.dataset, config.train, config.seed, parallel=parallel)
     out = []
     for i, g in enumerate(genomes):
@@ -471,38 +575,59 @@ def objective_values(genome: Genome, evals, objectives) -> tuple:
     return tuple(float(min(values[o], WORST)) if math.isfinite(values[o]) else WORST for o in objectives)
 
 
-@contextmanager
-def _parallel(n_jobs: int, scheduler: str | None):
-    """A joblib Parallel kept open for the whole search (workers are started once)."""
-    from joblib import Parallel
-
-    if scheduler is None and n_jobs == 1:
-        yield None
-        return
-    with Parallel(n_jobs=n_jobs, return_as="generator") as parallel:
-        yield parallel
-
-
 def report(run_dir) -> dict:
     """Write a run folder's figures into ``figures/`` and return its summary: hall of fame,
-    objectives, whether it finished, the logbook and the figure paths."""
+    objectives, whether it finished, the logbook, the figure paths, and the figures that could not
+    be drawn with the reason (``skipped``, e.g. a scale plot when every candidate diverged).
+
+    The state comes from the checkpoint, restored and checked as for ``resume`` but read-only
+    (the hall of fame is rebuilt from it, so it always matches the logbook); a damaged or
+    missing file is a ``RunFolderError`` naming it, and nothing in the folder but ``figures/``
+    is written."""
     from evoinit import plots
 
     folder = RunFolder(run_dir)
-    config = folder.read_config()
-    ck = folder.read_checkpoint()
-    from evoinit.rundir import read_json
-
-    hof = read_json(folder / "hall_of_fame.json", "hall of fame")
-    evaluations = folder.read_lines("evaluations.jsonl")[:ck["n_evaluations"]]
-    generations = folder.read_lines("generations.jsonl")[:ck["generation"] + 1]
-    objectives = config["search"]["objectives"]
+    run = Search.from_folder(folder, read_only=True, n_jobs=1)
+    evaluations = folder.read_lines("evaluations.jsonl", run.n_logged)
+    generations = folder.read_lines("generations.jsonl", run.generation + 1)
+    _check_generations(generations, folder / "generations.jsonl", run.generation + 1)
+    hof = {"schema": 1, "objectives": list(run.config.objectives), "generation": run.generation,
+           "final": run.finished, "entries": run.hall_of_fame()}
+    logbook = list(run.logbook)
+    objectives = list(run.config.objectives)
     figures = folder.path / "figures"
-    paths = [plots.fitness_per_generation(ck["logbook"], objectives[0], figures / "fitness.png"),
-             plots.frequencies_per_generation(generations, figures / "frequencies.png"),
-             plots.scale_vs_fitness(evaluations, figures / "scale_vs_fitness.png"),
-             plots.diversity_in_error_space(generations, figures / "diversity.png"),
-             plots.top_vs_baselines(evaluations, hof, figures / "top_vs_baselines.png")]
-    return {"hall_of_fame": hof["entries"], "objectives": objectives, "finished": ck["finished"],
-            "logbook": ck["logbook"], "figures": [p for p in paths if p is not None]}
+    drawings = [("fitness", lambda p: plots.fitness_per_generation(logbook, objectives[0], p)),
+                ("frequencies", lambda p: plots.frequencies_per_generation(generations, p)),
+                ("scale_vs_fitness", lambda p: plots.scale_vs_fitness(evaluations, p)),
+                ("diversity", lambda p: plots.diversity_in_error_space(generations, p)),
+                ("top_vs_baselines", lambda p: plots.top_vs_baselines(evaluations, hof, p))]
+    paths, skipped = [], {}
+    for name, draw in drawings:
+        try:
+            path = draw(figures / f"{name}.png")
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:
+            skipped[f"{name}.png"] = _why(e)  # one figure that cannot be drawn does not stop the others
+            continue
+        except OSError as e:
+            raise RunFolderError(f"cannot write {figures / (name + '.png')}: {e.strerror or e}") from None
+        if path is not None:
+            paths.append(path)
+    return {"hall_of_fame": hof["entries"], "objectives": objectives, "finished": run.finished,
+            "logbook": logbook, "figures": paths, "skipped": skipped}
 
+
+def _check_generations(rows: list, path, expected: int) -> None:
+    """generations.jsonl as the report reads it: ``expected`` lines ``{"gen", "population": [{"genome",
+    "val_error"}, …]}``."""
+    if len(rows) < expected:
+        raise RunFolderError(f"{path} has {len(rows)} complete lines but the checkpoint counts {expected}: "
+                             "the folder is damaged")
+    for n, row in enumerate(rows, 1):
+        ok = (isinstance(row, dict) and row.get("gen") == n - 1 and isinstance(row.get("population"), list)
+              and all(isinstance(ind, dict) and isinstance(ind.get("genome"), dict)
+                      and isinstance(ind["genome"].get("activation"), str)
+                      and isinstance(ind["genome"].get("init"), str)
+                      and (ind.get("val_error") is None or isinstance(ind.get("val_error"), (int, float)))
+                      for ind in row["population"]))
+        if not ok:
+            raise RunFolderError(f"{path} line {n} is damaged (not a generation's population)")

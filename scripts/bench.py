@@ -4,20 +4,35 @@ Usage:
     python scripts/bench.py                # trainer table (tanh and ReLU cases)
     python scripts/bench.py --repeats 7    # more repeats, tighter medians
     python scripts/bench.py --quick        # a smoke run: fewer repeats, P up to 64
+    python scripts/bench.py --scaling      # scaling table: 1 and 2 loky processes, a local Dask cluster
+    python scripts/bench.py --scaling --population 32 --epochs 30   # the same with longer generations
 
 Every figure is a median over repeats, run alternating (sklearn, then evoinit at each P) so that
 machine noise hits both; BLAS is pinned to one thread for both. The trainer's GFLOP/s count only
 the matrix products of the whole training loop (forward, backward, weight gradients and the
 per-epoch validation pass) and are reported as a fraction of the single-thread float32 GEMM peak
 measured here, in the same run.
+
+The scaling table runs one small search (digits) with ``n_jobs=1``, ``n_jobs=2`` and on a local
+Dask cluster of 2 single-threaded worker processes, alternating, after one untimed warm-up run each
+(workers started, modules imported, the dataset loaded in every worker). It reports evaluations
+per second of wall-clock time (the whole search: GA, files, the final scoring), how busy the
+workers were (training time summed over evaluations / (wall time × workers)), the 2-process
+speedup and the Dask path's overhead against loky — and checks that every run wrote the same
+evaluations log, bit for bit.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
+import os
 import statistics
 import sys
+import tempfile
 import time
+from pathlib import Path
 import tracemalloc
 import warnings
 
@@ -142,13 +157,93 @@ def trainer_table(repeats: int, populations, out=sys.stdout) -> dict:
     return report
 
 
+# -- scaling: the same search on 1 and 2 processes and on a local Dask cluster ----------------------
+
+
+def scaling_config(quick: bool, **sizes):
+    """The search the scaling table times; ``sizes`` (population, generations, epochs) override
+    the defaults, to see how the figures move with the length of a generation."""
+    from evoinit.config import SearchConfig
+
+    base = (dict(population=12, generations=2, repeats=2, epochs=8) if quick
+            else dict(population=24, generations=4, repeats=2, epochs=15))
+    base |= {k: v for k, v in sizes.items() if v is not None}
+    epochs = base.pop("epochs")
+    return SearchConfig(dataset="digits", seed=1, hall_of_fame=3, train=TrainSettings(epochs=epochs), **base)
+
+
+def time_search(cfg, *, n_jobs: int = 1, scheduler: str | None = None) -> dict:
+    """One whole search into a temporary run folder: wall time, evaluations, summed training time
+    (timings.jsonl) and a digest of the evaluations log."""
+    from evoinit.search import search
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "run"
+        t0 = time.perf_counter()
+        result = search(cfg.dataset, config=cfg, n_jobs=n_jobs, scheduler=scheduler, out=out)
+        wall = time.perf_counter() - t0
+        with open(out / "timings.jsonl") as f:
+            compute = sum(json.loads(line)["seconds"] for line in f)
+        digest = hashlib.sha256((out / "evaluations.jsonl").read_bytes()).hexdigest()[:16]
+    return {"wall": wall, "evaluations": result.evaluations, "compute": compute, "digest": digest}
+
+
+def scaling_table(repeats: int, quick: bool, out=sys.stdout, **sizes) -> dict:
+    from distributed import LocalCluster
+
+    cfg = scaling_config(quick, **sizes)
+    print(f"search: digits, population {cfg.population}, {cfg.generations} generations after the first, "
+          f"{cfg.repeats} seeds each, {cfg.train.epochs} epochs, hall of fame {cfg.hall_of_fame} "
+          f"(+ baselines); median of {repeats} after one warm-up run each", file=out)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
+        backends = {"loky, 1 process (n_jobs=1)": dict(n_jobs=1), "loky, 2 processes (n_jobs=2)": dict(n_jobs=2),
+                    "Dask LocalCluster, 2 workers × 1 thread": dict(scheduler=cluster.scheduler_address)}
+        workers = {name: kw.get("n_jobs", 2) for name, kw in backends.items()}
+        runs = {name: [] for name in backends}
+        for name, kw in backends.items():
+            time_search(cfg, **kw)                    # warm-up
+        for _ in range(repeats):
+            for name, kw in backends.items():
+                runs[name].append(time_search(cfg, **kw))
+    digests = {r["digest"] for rs in runs.values() for r in rs}
+    rows = {}
+    print(f"{'backend':<42} {'wall s':>7} {'evals':>6} {'evals/s':>8} {'busy':>6}", file=out)
+    for name, rs in runs.items():
+        wall = statistics.median(r["wall"] for r in rs)
+        n = rs[0]["evaluations"]
+        busy = statistics.median(r["compute"] / (r["wall"] * workers[name]) for r in rs)
+        rows[name] = {"wall_s": wall, "evaluations": n, "evals_per_s": n / wall, "busy": busy,
+                      "walls": [r["wall"] for r in rs]}
+        print(f"{name:<42} {wall:>7.2f} {n:>6} {n / wall:>8.1f} {100 * busy:>5.0f}%", file=out)
+    one, two, dask = (rows[name]["evals_per_s"] for name in backends)
+    speedup, overhead = two / one, two / dask - 1
+    print(f"2 processes / 1 process: {speedup:.2f}× (target ≥ 1.8×)", file=out)
+    print(f"Dask against loky (2 workers each): {100 * overhead:+.1f}% wall time (target within 15%)", file=out)
+    print("evaluations logs: " + ("identical across all runs" if len(digests) == 1
+                                  else f"DIFFER ({len(digests)} distinct)"), file=out)
+    return {"rows": rows, "speedup_2_vs_1": speedup, "dask_overhead_vs_loky": overhead,
+            "identical": len(digests) == 1}
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--quick", action="store_true", help="2 repeats, P up to 64")
+    ap.add_argument("--repeats", type=int, default=None, help="repeats per figure [5; 3 with --scaling]")
+    ap.add_argument("--quick", action="store_true", help="2 repeats, P up to 64, a smaller search")
+    ap.add_argument("--scaling", action="store_true", help="the scaling table instead of the trainer table")
+    for name in ("population", "generations", "epochs"):
+        ap.add_argument(f"--{name}", type=int, default=None, help=f"the scaling search's {name}")
     args = ap.parse_args(argv)
     populations = (1, 16, 64) if args.quick else (1, 16, 64, 256)
-    repeats = 2 if args.quick else args.repeats
+    if args.scaling:
+        # evaluations are single-threaded: parallelism comes from processes, which inherit this
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ.setdefault(var, "1")
+        repeats = 2 if args.quick else (args.repeats or 3)
+        with threadpool_limits(limits=1):
+            scaling_table(repeats, args.quick, population=args.population, generations=args.generations,
+                          epochs=args.epochs)
+        return
+    repeats = 2 if args.quick else (args.repeats or 5)
     with threadpool_limits(limits=1):
         trainer_table(repeats, populations)
 

@@ -19,7 +19,9 @@ ALLOWED = {
     "evaluate": {"network", "genome", "data", "initializers", "activations"},
     "config": {"data", "genome", "network"},
     "baselines": {"config", "evaluate", "genome"},
-    "search": {"evaluate", "genome", "rundir", "data", "network", "config", "baselines", "plots"},
+    "backends": set(),
+    "search": {"evaluate", "genome", "rundir", "data", "network", "config", "baselines", "plots",
+               "backends"},
     "plots": set(),
 }
 EVERYWHERE = {"errors", "seeding"}

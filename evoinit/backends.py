@@ -1,0 +1,195 @@
+"""Where evaluations run: in this process, on local loky processes, or on a Dask cluster.
+
+Everything goes through joblib. ``parallel(n_jobs, scheduler)`` opens it once for a whole search
+and yields a ``Workers`` that ``evaluate.run_tasks`` calls like a ``joblib.Parallel``: jobs in,
+results out in job order as they finish. Evaluations are pure functions of their arguments, so
+work lost with a worker can simply be done again, with the same result:
+
+- on Dask, the scheduler reschedules a lost worker's tasks by itself; a task that keeps killing
+  the workers it runs on (``KilledWorker``) stops the run with a ``WorkerError``;
+- on loky, a crashed worker process breaks the whole pool (``TerminatedWorkerError``); the jobs
+  not yet returned run once more on a fresh pool, and a second crash in the same batch stops the
+  run with a ``WorkerError`` that says how to resume.
+
+A search writes its checkpoint only once a generation's evaluations have all come back, so a
+stop here leaves the last finished generation's checkpoint as it was. ``distributed`` is
+imported only when a scheduler is given: evoinit works without the ``dask`` extra.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
+
+from joblib import Parallel, parallel_config
+from joblib.externals.loky.process_executor import BrokenProcessPool
+
+from evoinit.errors import UsageError, WorkerError
+
+#: Seconds to reach a Dask scheduler before giving up.
+CONNECT_TIMEOUT = 10.0
+#: Seconds to wait for a reachable scheduler to have a worker that answers.
+WAIT_FOR_WORKERS = 60.0
+
+log = logging.getLogger(__name__)
+
+
+def _connect(address: str):
+    """A ``distributed.Client`` for the scheduler at ``address``, or one clear error within
+    about ``CONNECT_TIMEOUT`` seconds."""
+    try:
+        from distributed import Client
+        from distributed.comm import get_address_host_port
+    except ImportError:
+        raise UsageError("running on a Dask scheduler needs Dask: pip install 'evoinit[dask]'") from None
+    try:
+        get_address_host_port(address)
+    except ValueError as e:
+        raise UsageError(f"bad Dask scheduler address {address!r} ({e}); expected tcp://HOST:PORT") from None
+    kind = _identity(address)["type"]
+    if kind != "Scheduler":
+        raise WorkerError(f"{address} is a Dask {kind.lower()}, not a scheduler; give the address "
+                          "`dask scheduler` prints (port 8786 by default)")
+    return Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
+
+
+def _identity(address: str) -> dict:
+    """Ask ``address`` who it is, over Dask's protocol, without a Client: a Client half-built on
+    something that is not a scheduler (a dashboard's HTTP port) hangs for 20 s at exit."""
+    from distributed.core import rpc
+
+    async def ask():
+        async with rpc(address, timeout=CONNECT_TIMEOUT) as server:
+            return await server.identity()
+
+    def run():
+        return asyncio.run(asyncio.wait_for(ask(), CONNECT_TIMEOUT + 1))
+
+    with ThreadPoolExecutor(1) as pool:   # an event loop of its own, even under Jupyter's
+        try:
+            return pool.submit(run).result()
+        except TimeoutError:
+            raise WorkerError(f"something at {address} took the connection but did not answer as a "
+                              "Dask scheduler (a dashboard port? `dask scheduler` listens on 8786 by "
+                              "default)") from None
+        except OSError as e:
+            raise WorkerError(f"cannot reach the Dask scheduler at {address} ({e}); is `dask scheduler` "
+                              "running there, and the port open?") from None
+        except Exception as e:
+            raise WorkerError(f"something at {address} does not speak Dask's protocol "
+                              f"({type(e).__name__}: {e})") from None
+
+
+def _evoinit_version() -> str:
+    """Run on a worker: proves it can import evoinit, and which version."""
+    import evoinit
+
+    return evoinit.__version__
+
+
+def check(scheduler: str | None) -> None:
+    """Fail now, before anything is written, if the Dask scheduler cannot be reached or its
+    workers cannot run evoinit (the same version as here: results must match bit for bit)."""
+    if scheduler is None:
+        return
+    with _connect(scheduler) as client:
+        probe = client.submit(_evoinit_version, pure=False)
+        try:
+            theirs = probe.result(timeout=WAIT_FOR_WORKERS)
+        except TimeoutError:
+            raise WorkerError(_no_workers(scheduler)) from None
+        except Exception as e:
+            raise WorkerError(f"the Dask workers of {scheduler} cannot run evoinit ({type(e).__name__}: "
+                              f"{e}); install it on every worker") from None
+    ours = _evoinit_version()
+    if theirs != ours:
+        raise WorkerError(f"the Dask workers of {scheduler} run evoinit {theirs}, this machine {ours}; "
+                          "install the same version everywhere")
+
+
+def _no_workers(scheduler: str) -> str:
+    return (f"the Dask scheduler at {scheduler} has no worker after {WAIT_FOR_WORKERS:g} s; "
+            f"start some with `dask worker {scheduler} --nthreads 1`")
+
+
+@contextmanager
+def parallel(n_jobs: int = -1, scheduler: str | None = None, *, run_dir=None):
+    """Workers for a whole search: ``n_jobs`` loky processes (-1: all cores), or every worker
+    thread of the Dask cluster at ``scheduler`` (``n_jobs`` is then ignored). Yields None for
+    ``n_jobs=1`` without a scheduler: ``run_tasks`` then runs everything in this process.
+    ``run_dir`` is named in the error that stops a run, so the user knows what to resume."""
+    if scheduler is None and n_jobs == 1:
+        yield None
+        return
+    with ExitStack() as stack:
+        if scheduler is not None:
+            client = stack.enter_context(_connect(scheduler))
+            stack.enter_context(parallel_config(backend="dask", client=client,
+                                                wait_for_workers_timeout=WAIT_FOR_WORKERS))
+        workers = stack.enter_context(Workers(-1 if scheduler else n_jobs, scheduler, run_dir))
+        yield workers
+
+
+class Workers:
+    """A ``joblib.Parallel`` (``return_as="generator"``) kept open, replaced by a fresh one when a
+    local worker process crashes. Calling it runs a batch of jobs and yields their results in
+    order."""
+
+    def __init__(self, n_jobs: int, scheduler: str | None = None, run_dir=None):
+        self.n_jobs, self.scheduler, self.run_dir = n_jobs, scheduler, run_dir
+        self._parallel = None
+        self._fatal: tuple = ()     # errors that stop the run at once
+        if scheduler is not None:
+            from distributed import KilledWorker
+
+            self._fatal = (KilledWorker,)
+
+    def __enter__(self) -> "Workers":
+        self._open()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._parallel.__exit__(None, None, None)
+
+    def _open(self) -> None:
+        self._parallel = Parallel(n_jobs=self.n_jobs, return_as="generator")
+        try:
+            self._parallel.__enter__()  # on Dask: waits for a worker
+        except TimeoutError:
+            raise WorkerError(_no_workers(self.scheduler)) from None
+
+    def __call__(self, jobs):
+        jobs, done = list(jobs), 0
+        for attempt in (1, 2):
+            try:
+                for out in self._parallel(jobs[done:]):
+                    done += 1
+                    yield out
+                return
+            except BrokenProcessPool as e:
+                why = _why(e)
+                if attempt == 2:
+                    raise WorkerError(f"a worker process died again while its work was being redone "
+                                      f"({why}); {self._stopped()}") from None
+                log.warning("a worker process died (%s); running the %d unfinished jobs again on "
+                            "fresh workers", why, len(jobs) - done)
+                self._parallel.__exit__(None, None, None)
+                self._open()
+            except self._fatal as e:
+                raise WorkerError(f"Dask workers kept dying on the same task ({e}); "
+                                  f"{self._stopped()}") from None
+
+    def _stopped(self) -> str:
+        if self.run_dir is None:
+            return "the search stopped; it kept no run folder, so run it again"
+        return f"the search stopped at its last checkpoint; continue it with `evoinit resume {self.run_dir}`"
+
+
+def _why(e: BaseException) -> str:
+    """The useful part of loky's many-line message: the workers' exit codes (-9: SIGKILL)."""
+    for line in str(e).splitlines():
+        if "exit codes" in line:
+            return "exit codes " + line.rsplit(" ", 1)[-1]
+    return str(e).split(". ")[0]
