@@ -28,7 +28,6 @@ Weights are in Keras/scikit-learn orientation: ``coefs_[l]`` is ``(fan_in, fan_o
 
 from __future__ import annotations
 
-import importlib
 import math
 import numbers
 from dataclasses import replace
@@ -357,17 +356,14 @@ def _search_best(dataset, *, settings: TrainSettings, budget: dict, seed: int, n
     ``data.from_arrays``, features as given): the budget's population, generations, repeats and
     space, trained with the estimator's settings (the budget's epochs, if any), seeded from the
     fit's seed, in memory (no run folder, no baselines)."""
-    try:
-        search = importlib.import_module("evoinit.search")
-    except ImportError:
-        raise NotImplementedError("search=True needs evoinit.search, which this installation does not "
-                                  "have yet; give a genome instead") from None
+    from evoinit.search import search  # here: an estimator given a genome never loads DEAP
+
     options = {"population": budget["population"], "generations": budget["generations"],
                "repeats": budget["repeats"], "seed": seed, "baselines": False,
                "train": replace(settings, epochs=int(budget.get("epochs") or settings.epochs))}
     if budget.get("space") is not None:
         options["space"] = budget["space"]
-    result = search.search(dataset, n_jobs=n_jobs or 1, out=None, **options)
+    result = search(dataset, n_jobs=n_jobs or 1, out=None, **options)
     if not result.hall_of_fame:
         raise ValueError("the search found no setup that trains without diverging; try a smaller "
                          "learning_rate, or scale the inputs (e.g. with StandardScaler in a Pipeline)")

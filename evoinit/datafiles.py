@@ -1,0 +1,171 @@
+"""Reading a user's CSV or NPZ file into plain arrays, with one clear error for each way it can be wrong.
+
+``read_csv`` and ``read_npz`` return ``(X float64, y float64 or str labels, feature names, source)``;
+``evoinit.data`` decides the task, splits and scales. The rules (header row, target column, what
+counts as missing, ``allow_pickle=False``) are in ``evoinit.data``'s docstring.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+
+import numpy as np
+
+from evoinit.errors import DataError, UsageError
+
+#: Cells read as missing values (compared lower-cased, stripped): rejected, never imputed.
+MISSING = {"", "na", "n/a", "nan", "null", "none", "?"}
+
+
+def columns(d: int) -> tuple[str, ...]:
+    """Default feature names x0, x1, …"""
+    return tuple(f"x{j}" for j in range(d))
+
+
+def one_line(e: Exception) -> str:
+    return " ".join(str(e).split())
+
+
+def read_csv(path: str, target: str | None):
+    """(X, y labels as float64 or str, feature names, source) from a CSV file with a header row."""
+    rows, lines = [], []
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            reader = csv.reader(f)
+            for row in reader:
+                if row and (len(row) > 1 or row[0].strip()):  # blank lines are skipped
+                    rows.append(row)
+                    lines.append(reader.line_num)
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: not UTF-8 text; is it really a CSV file?") from None
+    except csv.Error as e:
+        raise DataError(f"{path}: line {reader.line_num}: {one_line(e)}") from None
+    except OSError as e:
+        raise DataError(f"cannot read {path}: {e.strerror}") from None
+    if not rows:
+        raise DataError(f"{path}: the file is empty; expected a header row and data rows")
+    header = [h.strip() for h in rows[0]]
+    for j, h in enumerate(header):
+        if not h:
+            raise DataError(f"{path}: column {j + 1} has no name in the header row")
+        if header.index(h) != j:
+            raise DataError(f"{path}: column name '{h}' appears twice in the header row")
+    data, lines = rows[1:], lines[1:]
+    if not data:
+        raise DataError(f"{path}: no data rows, only a header")
+    for row, line in zip(data, lines):
+        if len(row) != len(header):
+            raise DataError(f"{path}: line {line} has {len(row)} values but the header has {len(header)} columns")
+    if target is None:
+        t = header.index("target") if "target" in header else len(header) - 1
+    elif target in header:
+        t = header.index(target)
+    else:
+        raise DataError(f"{path}: no target column '{target}'; columns: {', '.join(header)}")
+    if len(header) < 2:
+        raise DataError(f"{path}: only the target column '{header[t]}' was found; features are needed too "
+                        "(is the file comma-separated?)")
+    columns = [[c.strip() for c in col] for col in zip(*data)]
+
+    def at(j, i):
+        return f"column '{header[j]}' at line {lines[i]} (data row {i + 1})"
+
+    for i, v in enumerate(columns[t]):
+        if v.lower() in MISSING:
+            raise DataError(f"{path}: missing value {v!r} in the target {at(t, i)}")
+    features = [j for j in range(len(header)) if j != t]
+    X = np.column_stack([_floats(columns[j], lambda i, what, j=j: f"{path}: {what} in {at(j, i)}") for j in features])
+    try:
+        y = np.array([float(v) for v in columns[t]])
+    except ValueError:
+        y = np.array(columns[t], dtype=str)
+    else:
+        bad = np.flatnonzero(~np.isfinite(y))
+        if bad.size:
+            raise DataError(f"{path}: non-finite value {columns[t][bad[0]]!r} in the target {at(t, bad[0])}")
+    return X, y, tuple(header[j] for j in features), f"file {path} (target '{header[t]}')"
+
+
+def _floats(cells: list[str], where) -> np.ndarray:
+    """One feature column as float64. NumPy parses the column at once; if that fails or gives a
+    NaN/inf, a cell-by-cell pass names the first bad cell (``where(i, what)`` words the message)."""
+    try:
+        values = np.array(cells, dtype=np.float64)
+        if np.isfinite(values).all():
+            return values
+    except ValueError:
+        pass
+    for i, v in enumerate(cells):
+        if v.lower() in MISSING:
+            raise DataError(where(i, f"missing value {v!r}"))
+        try:
+            x = float(v)
+        except ValueError:
+            raise DataError(where(i, f"non-numeric value {v!r}") + "; features must be numeric "
+                            "(only the target column may hold text labels)") from None
+        if not math.isfinite(x):
+            raise DataError(where(i, f"{'NaN' if x != x else 'infinite'} value {v!r}"))
+    return np.array([float(v) for v in cells])  # NumPy and Python disagreed; Python's reading wins
+
+
+def read_npz(path: str, target: str | None):
+    """(X, y, feature names, source) from an .npz archive of plain arrays X, y[, feature_names]."""
+    if target is not None:
+        raise UsageError(f"target names a CSV column; the target of {path} is its array 'y'")
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except EOFError:
+        raise DataError(f"{path}: the file is empty") from None
+    except (ValueError, OSError) as e:
+        raise DataError(f"{path}: not a NumPy .npz archive of plain arrays ({one_line(e)})") from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise DataError(f"{path}: holds a single .npy array, not an .npz archive with arrays X and y")
+    with archive:
+        if not {"X", "y"} <= set(archive.files):
+            raise DataError(f"{path}: needs arrays 'X' and 'y'; found: {', '.join(archive.files) or 'none'}")
+        arrays = {}
+        for name in ("X", "y", "feature_names"):
+            if name in archive.files:
+                try:
+                    arrays[name] = archive[name]
+                except Exception as e:  # zip, format and pickle errors alike: the file is unusable
+                    raise DataError(f"{path}: cannot read array '{name}': {one_line(e)}") from None
+                if not isinstance(arrays[name], np.ndarray):
+                    raise DataError(f"{path}: '{name}' is not a NumPy array")
+    X, y = arrays["X"], arrays["y"]
+    if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
+        raise DataError(f"{path}: X must be 2-D (samples × features) with data, got shape {X.shape}")
+    if X.dtype.kind not in "biuf":
+        raise DataError(f"{path}: X has dtype {X.dtype}; features must be numeric")
+    d = X.shape[1]
+    names = arrays.get("feature_names")
+    if names is None:
+        feature_names = columns(d)
+    elif names.ndim != 1 or len(names) != d or names.dtype.kind not in "US":
+        raise DataError(f"{path}: feature_names must be {d} strings, got {names.dtype} of shape {names.shape}")
+    else:
+        feature_names = tuple(map(str, names.astype(str)))
+    X = X.astype(np.float64)
+    bad = np.argwhere(~np.isfinite(X))
+    if bad.size:
+        i, j = bad[0]
+        raise DataError(f"{path}: {'NaN' if np.isnan(X[i, j]) else 'infinite'} value at X[{i}, {j}] "
+                        f"(column '{feature_names[j]}')")
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim not in (1, 2) or len(y) != len(X):
+        raise DataError(f"{path}: X has {len(X)} rows but y has shape {y.shape}; y needs one row per row of X")
+    if y.dtype.kind in "US" and y.ndim == 1:
+        y = y.astype(str)
+        empty = np.flatnonzero(np.char.strip(y) == "")
+        if empty.size:
+            raise DataError(f"{path}: missing (empty) label at y[{empty[0]}]")
+    elif y.dtype.kind in "biuf":
+        y = y.astype(np.float64)
+        bad = np.argwhere(~np.isfinite(y))
+        if bad.size:
+            raise DataError(f"{path}: non-finite value at y[{', '.join(map(str, bad[0]))}]")
+    else:
+        raise DataError(f"{path}: y has dtype {y.dtype} and shape {y.shape}; use numbers, or one text label per row")
+    return X, y, feature_names, f"file {path} (arrays X, y)"
