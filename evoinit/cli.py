@@ -390,7 +390,7 @@ def search(
 
       evoinit search --objectives val_error,n_params --inits glorot_uniform,he_normal,orthogonal
 
-      evoinit search --config experiments/search.toml --n-jobs 2 --out runs/exp --resume
+      evoinit search --config experiments/search_digits.toml --n-jobs 2 --out runs/exp --resume
 
       evoinit search --scheduler tcp://10.0.0.5:8786 --out runs/cluster
     """

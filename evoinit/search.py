@@ -631,3 +631,14 @@ def _check_generations(rows: list, path, expected: int) -> None:
                       for ind in row["population"]))
         if not ok:
             raise RunFolderError(f"{path} line {n} is damaged (not a generation's population)")
+
+
+class _CallableModule(types.ModuleType):
+    """``evoinit.search(...)`` runs a search, as the CLI's ``evoinit search`` does, while
+    ``evoinit.search.resume``, ``.SearchResult`` and the rest stay reachable on the module."""
+
+    def __call__(self, *args, **kwargs) -> SearchResult:
+        return search(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
