@@ -231,7 +231,8 @@ def train(
 def _print_train(report) -> None:
     s = report.summary()
     metric = "validation error" if s["metric"] == "val_error" else "validation 1 − R²"
-    table = Table(title=f"{s['genome']} — {s['seeds']} seeds, {s['diverged']} diverged")
+    dead = f", {s['degenerate']} constant predictors" if s["degenerate"] else ""
+    table = Table(title=f"{s['genome']} — {s['seeds']} seeds, {s['diverged']} diverged{dead}")
     for col in ("final", "mean ± std", "best", "worst"):
         table.add_column(col, justify="right" if col != "final" else "left")
     for label, key in (("validation loss", "val_loss"), (metric, "val_error")):
@@ -303,6 +304,7 @@ class _Live:
             self.bar.console.print(
                 f"gen {r['gen']:>3}  evals {r['nevals']:>4}  best {self.objective} {best}  "
                 f"median {median}  best error {err}  diverged {r['diverged']}  "
+                f"degenerate {r.get('degenerate', 0)}  "
                 f"distinct {r['unique']}  best: {r['best']}", highlight=False)
         elif p.kind == "final":
             self.bar.update(self.task, status=f"scoring the hall of fame ({p.total}) and baselines on test")

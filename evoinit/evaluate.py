@@ -21,7 +21,7 @@ from evoinit import data as _data
 from evoinit import seeding
 from evoinit.genome import Genome
 from evoinit.network import (TrainResult, TrainSettings, initial_start, layer_sizes, n_params,
-                             score, train_population)
+                             predict, score, train_population)
 
 #: Networks per population sent to a worker. Fixed (not derived from the number of workers) so
 #: that the grouping — and anything that could depend on it — is the same on every backend.
@@ -34,7 +34,7 @@ class Evaluation:
 
     genome: Genome
     seed: tuple
-    status: str                     # "ok" or "diverged"
+    status: str                     # "ok", "degenerate" (constant predictions) or "diverged"
     metric: str                     # "val_error" or "val_r2"
     train_loss: tuple
     val_loss: tuple
@@ -104,14 +104,31 @@ def train_genomes(genomes: Sequence[Genome], keys: Sequence[tuple], dataset, set
                             settings=settings, learning_rates=lrs)
 
 
-def to_evaluation(genome: Genome, key: tuple, result: TrainResult, n_weights: int,
-                  seconds: float = 0.0, dataset=None) -> Evaluation:
-    """The record of one trained network; scored on ``dataset``'s test split if one is given."""
+def status(genome: Genome, result: TrainResult, dataset) -> str:
+    """The status: "diverged"; "degenerate" when the trained network predicts the same thing for every
+    validation row (one class for all, or outputs constant to 1e-6 of the standardised targets:
+    a zero start, dead units, saturation); else "ok". A degenerate network is a result like any
+    other — scored by its loss, kept in the statistics — the status says why it scores badly."""
+    if result.diverged:
+        return "diverged"
+    X = dataset.X_val if len(dataset.X_val) else dataset.X_train
+    with np.errstate(all="ignore"):
+        out = predict(result.weights, result.biases, X, activation=genome.activation)
+    if dataset.task == "classification":
+        constant = len(out) > 1 and bool((out.argmax(axis=1) == out[0].argmax()).all())
+    else:
+        constant = len(out) > 1 and float(np.ptp(out, axis=0).max()) <= 1e-6
+    return "degenerate" if constant else "ok"
+
+
+def to_evaluation(genome: Genome, key: tuple, result: TrainResult, n_weights: int, dataset,
+                  seconds: float = 0.0, test: bool = False) -> Evaluation:
+    """The record of one network trained on ``dataset``; also scored on its test split if ``test``."""
     test_loss = test_metric = None
-    if dataset is not None and not result.diverged:
+    if test and not result.diverged:
         test_loss, test_metric = score(result.weights, result.biases, dataset.X_test, dataset.y_test,
                                        activation=genome.activation, task=dataset.task)
-    return Evaluation(genome, tuple(key), "diverged" if result.diverged else "ok", result.metric,
+    return Evaluation(genome, tuple(key), status(genome, result, dataset), result.metric,
                       tuple(map(float, result.train_loss)), tuple(map(float, result.val_loss)),
                       tuple(map(float, result.val_metric)), result.diverged_epoch, n_weights,
                       test_loss, test_metric, seconds)
@@ -139,7 +156,7 @@ def _run_population(items: list, spec, settings: dict, run_seed: int, test: bool
     results = train_genomes(genomes, keys, dataset, TrainSettings.from_json(settings), run_seed)
     seconds = (time.perf_counter() - t0) / len(items)
     weights = n_params(layer_sizes(dataset.n_features, genomes[0].hidden, dataset.n_outputs))
-    return [to_evaluation(g, k, r, weights, dataset=dataset if test else None).to_json() | {"seconds": seconds}
+    return [to_evaluation(g, k, r, weights, dataset, test=test).to_json() | {"seconds": seconds}
             for g, k, r in zip(genomes, keys, results)]
 
 
@@ -213,7 +230,8 @@ class TrainReport:
         stat = lambda a: ({"mean": float(a.mean()), "std": float(a.std()), "best": float(a.min()),  # noqa: E731
                            "worst": float(a.max())} if len(a) else None)
         return {"genome": str(self.genome), "seeds": len(self.evaluations),
-                "diverged": len(self.evaluations) - len(ok), "val_loss": stat(losses),
+                "diverged": len(self.evaluations) - len(ok),
+                "degenerate": sum(e.status == "degenerate" for e in ok), "val_loss": stat(losses),
                 "val_error": stat(errors),
                 "metric": self.evaluations[0].metric if self.evaluations else None}
 
@@ -243,5 +261,5 @@ def train(genome: Genome | str, dataset="digits", *, seeds: int = 10, seed: int 
     results = train_genomes([genome] * seeds, keys, ds, settings, seed)
     seconds = (time.perf_counter() - t0) / seeds
     weights = n_params(layer_sizes(ds.n_features, genome.hidden, ds.n_outputs))
-    evaluations = tuple(to_evaluation(genome, k, r, weights, seconds) for k, r in zip(keys, results))
+    evaluations = tuple(to_evaluation(genome, k, r, weights, ds, seconds) for k, r in zip(keys, results))
     return TrainReport(genome, ds.summary(), settings, seed, evaluations, tuple(results))

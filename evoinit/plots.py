@@ -131,7 +131,7 @@ def scale_vs_fitness(evaluations: list[dict], path) -> Path:
     for e in evaluations:
         if e.get("stage") == "final":
             continue
-        loss = e["val_loss"][-1] if e["status"] == "ok" and e["val_loss"] else np.nan
+        loss = e["val_loss"][-1] if e["status"] != "diverged" and e["val_loss"] else np.nan
         by_init.setdefault(e["genome"]["init"], []).append((e["genome"]["scale"], loss))
     colors = _palette(len(by_init))
     for k, (init, points) in enumerate(sorted(by_init.items())):

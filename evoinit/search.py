@@ -154,6 +154,7 @@ class Search:
         self.n_logged = 0             # lines in evaluations.jsonl
         self.finished = False
         self.new_diverged = 0         # diverged among the last generation's new evaluations
+        self.new_degenerate = 0       # constant predictors among them
         self.final: list[dict] = []
         self.folder: RunFolder | None = None
         self.parallel = None
@@ -380,6 +381,7 @@ class Search:
         evals = run_tasks(tasks, self.data, c.train, c.seed, parallel=self.parallel, progress=report)
         self._log(evals, generation=generation)
         self.new_diverged = sum(e.diverged for e in evals)
+        self.new_degenerate = sum(e.status == "degenerate" for e in evals)
         for task, e in zip(tasks, evals):
             self.cache[task] = e
         for ind, genome, keys in plans:
@@ -403,6 +405,7 @@ class Search:
         f0 = [ind.fitness.values[0] for ind in valid]
         errors = [statistics.fmean(e.final_val_error for e in ind.evals) for ind in valid]
         row = {"gen": g, "nevals": nevals, "diverged": self.new_diverged,
+               "degenerate": self.new_degenerate,
                "min": min(f0, default=None), "median": statistics.median(f0) if f0 else None,
                "mean": statistics.fmean(f0) if f0 else None, "max": max(f0, default=None),
                "std": statistics.pstdev(f0) if f0 else None,

@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import evoinit
 from evoinit import data
 from evoinit import search as S
 from evoinit.config import _TABLES, _TOP, SearchConfig, build, load_toml
@@ -381,11 +382,12 @@ def test_exploding_and_never_learning_candidates_are_scored_logged_and_kept_out(
     search = [x for x in lines if x.get("stage") != "final"]
     by_init = {init: [x for x in search if x["genome"]["init"] == init] for init in ("zeros", "he_normal")}
     assert by_init["he_normal"] and all(x["status"] == "diverged" for x in by_init["he_normal"])
-    assert by_init["zeros"] and all(x["status"] == "ok" for x in by_init["zeros"])
+    assert by_init["zeros"] and all(x["status"] == "degenerate" for x in by_init["zeros"])
     assert all(abs(x["val_loss"][-1] - math.log(3)) < 0.01 for x in by_init["zeros"])  # chance level
     assert [e["genome"]["init"] for e in result.hall_of_fame] == ["zeros"] * len(result.hall_of_fame)
     for row in result.logbook:
         assert row["diverged"] > 0 or row["nevals"] == 0
+        assert row["degenerate"] > 0 or row["nevals"] == 0
         assert row["max"] is None or row["max"] < 10  # WORST (1e12) never enters the statistics
     # a run where every candidate diverges finishes too, and reports
     cfg = SearchConfig(dataset="iris", population=3, generations=1, repeats=1,
@@ -396,3 +398,15 @@ def test_exploding_and_never_learning_candidates_are_scored_logged_and_kept_out(
     assert result.finished and result.hall_of_fame == [] and all(row["min"] is None for row in result.logbook)
     summary = S.report(tmp_path / "all")
     assert summary["hall_of_fame"] == [] and (tmp_path / "all" / "figures" / "fitness.png").exists()
+
+
+@pytest.mark.parametrize("dataset", ["iris", "diabetes"])
+def test_constant_predictors_are_marked_degenerate_and_learners_are_not(dataset):
+    """Zeros with ReLU: no hidden unit ever activates, every row gets the same output (one class,
+    or one value) — "degenerate". The same net from He's start learns and is "ok"."""
+    settings = TrainSettings(epochs=3)
+    dead = evoinit.train("16 relu zeros ×1", dataset, seeds=2, settings=settings)
+    live = evoinit.train("16 relu he_normal ×1", dataset, seeds=2, settings=settings)
+    assert [e.status for e in dead.evaluations] == ["degenerate"] * 2
+    assert [e.status for e in live.evaluations] == ["ok"] * 2
+    assert all(math.isfinite(e.final_val_loss) for e in dead.evaluations)  # scored, not excluded
