@@ -13,17 +13,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from distributed import Client  # the dev extra brings dask[distributed]: no skip hides this file
 
-pytest.importorskip("distributed")
-
-from distributed import Client  # noqa: E402
-
-from evoinit import backends  # noqa: E402
-from evoinit.config import SearchConfig, build, load_toml  # noqa: E402
-from evoinit.errors import UsageError, WorkerError  # noqa: E402
-from evoinit.genome import SearchSpace  # noqa: E402
-from evoinit.network import TrainSettings  # noqa: E402
-from evoinit.search import resume, search  # noqa: E402
+from evoinit import backends
+from evoinit.config import SearchConfig, build, load_toml
+from evoinit.errors import UsageError, WorkerError
+from evoinit.genome import SearchSpace
+from evoinit.network import TrainSettings
+from evoinit.search import resume, search
 
 RESULT_FILES = ("evaluations.jsonl", "hall_of_fame.json", "logbook.csv", "checkpoint.json",
                 "generations.jsonl")

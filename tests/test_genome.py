@@ -53,8 +53,10 @@ def test_mutation_and_crossover_always_give_valid_genomes(space_i, seed, indpb):
         space.check(space.decode(a))
     import random
 
-    random.seed(seed)
-    c, d = tools.cxUniform(list(a), list(b), indpb=0.5)
+    from evoinit.search import _python_random
+
+    with _python_random(random.Random(seed).getstate()):  # as the search runs DEAP's crossover
+        c, d = tools.cxUniform(list(a), list(b), indpb=0.5)
     for genes in (c, d):
         genome = space.check(space.decode(genes))
         assert (genome.seed is not None) == space.seed_gene
