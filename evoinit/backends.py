@@ -162,6 +162,8 @@ class Workers:
 
     def __call__(self, jobs):
         jobs, done = list(jobs), 0
+        if self.scheduler is None:  # local processes: each one quits if this process is killed
+            jobs = [(_Orphaned(fn), args, kwargs) for fn, args, kwargs in jobs]
         for attempt in (1, 2):
             try:
                 for out in self._parallel(jobs[done:]):
@@ -185,6 +187,44 @@ class Workers:
         if self.run_dir is None:
             return "the search stopped; it kept no run folder, so run it again"
         return f"the search stopped at its last checkpoint; continue it with `evoinit resume {self.run_dir}`"
+
+
+class _Orphaned:
+    """A job for a local worker process that first makes sure the worker will not outlive the
+    search: a thread watches the parent process and ends the worker (exit 1) once it is gone —
+    otherwise a search killed with SIGKILL leaves its loky workers finishing their populations
+    and then idling until loky's 300-second timeout. Dask workers are left to their nanny."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __call__(self, *args, **kwargs):
+        _watch_parent()
+        return self.fn(*args, **kwargs)
+
+
+_watching = False
+
+
+def _watch_parent(interval: float = 0.5) -> None:
+    """Start, once per process, a daemon thread that exits this process when its parent dies
+    (the parent pid changes: the process was re-parented)."""
+    global _watching
+    if _watching:
+        return
+    _watching = True
+    import os
+    import threading
+    import time
+
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="evoinit-parent-watch", daemon=True).start()
 
 
 def _why(e: BaseException) -> str:

@@ -7,6 +7,9 @@ import json
 import logging
 import os
 import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -28,10 +31,11 @@ def files(folder) -> dict:
     return {name: (folder / name).read_bytes() for name in RESULT_FILES}
 
 
-def loky_workers() -> list[int]:
-    """PIDs of this process's loky worker processes (not its resource trackers)."""
+def loky_workers(parent: int | None = None) -> list[int]:
+    """PIDs of the loky worker processes of ``parent`` (default: this process), not its resource
+    trackers."""
     pids = []
-    for path in glob.glob(f"/proc/{os.getpid()}/task/*/children"):
+    for path in glob.glob(f"/proc/{parent or os.getpid()}/task/*/children"):
         with open(path) as f:
             pids += [int(p) for p in f.read().split()]
     workers = []
@@ -93,3 +97,27 @@ def test_a_second_crash_stops_the_run_resumably(tmp_path, undisturbed):
     # and resuming it finishes exactly as the undisturbed run
     assert resume(out, n_jobs=2).finished
     assert files(out) == undisturbed
+
+
+def test_a_search_killed_with_sigkill_takes_its_worker_processes_with_it(tmp_path):
+    """SIGKILL gives the search no chance to stop its loky workers; they notice their parent is
+    gone and quit within about a second, instead of idling for loky's 300-second timeout."""
+    cmd = [sys.executable, "-m", "evoinit", "search", "--dataset", "digits", "--population", "8",
+           "--generations", "30", "--epochs", "20", "--n-jobs", "2", "--out", str(tmp_path / "run")]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while len(workers := loky_workers(proc.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(workers) == 2, "the search never started its two workers"
+        time.sleep(1.0)  # let them take work
+    finally:
+        proc.kill()
+        proc.wait()
+    deadline = time.monotonic() + 10
+    while (alive := [pid for pid in workers if os.path.exists(f"/proc/{pid}")
+                     and open(f"/proc/{pid}/stat").read().split()[2] != "Z"]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for pid in alive:
+        os.kill(pid, signal.SIGKILL)  # do not leave them behind for the next test
+    assert not alive, f"loky workers {alive} outlived their killed search"
