@@ -7,19 +7,40 @@ The Python API under the CLI::
     print(result.best, result.hall_of_fame[0]["test"])
     report = evoinit.train("64-32 tanh glorot_uniform ×1", "digits", seeds=10)  # evoinit train
     evoinit.initializers.names(), evoinit.activations.names(), evoinit.data.names()
+
+Names are imported on first use (PEP 562), so ``import evoinit`` — and the start of the
+``evoinit`` command, which must answer Ctrl-C from its first instant — costs nothing until
+NumPy, scikit-learn or DEAP is needed.
 """
 
-from evoinit import activations, data, initializers, search  # evoinit.search(...) runs a search
-from evoinit.config import SearchConfig
-from evoinit.data import DataSpec, Dataset, load
-from evoinit.evaluate import Evaluation, TrainReport, train
-from evoinit.genome import Genome, SearchSpace
-from evoinit.network import Start, TrainResult, TrainSettings, train_population
-from evoinit.search import SearchResult, random_search, report, resume
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = ["DataSpec", "Dataset", "Evaluation", "Genome", "SearchConfig", "SearchResult",
-           "SearchSpace", "Start", "TrainReport", "TrainResult", "TrainSettings", "activations",
-           "data", "initializers", "load", "random_search", "report", "resume", "search", "train",
-           "train_population", "__version__"]
+#: Submodules reachable as attributes (``evoinit.search(...)`` runs a search: the module is callable).
+_MODULES = ("activations", "data", "initializers", "search")
+#: Public names and the module each comes from.
+_NAMES = {
+    "SearchConfig": "config",
+    "DataSpec": "data", "Dataset": "data", "load": "data",
+    "Evaluation": "evaluate", "TrainReport": "evaluate", "train": "evaluate",
+    "Genome": "genome", "SearchSpace": "genome",
+    "Start": "network", "TrainResult": "network", "TrainSettings": "network", "train_population": "network",
+    "SearchResult": "search", "random_search": "search", "report": "search", "resume": "search",
+}
+
+__all__ = sorted([*_MODULES, *_NAMES, "__version__"])
+
+
+def __getattr__(name: str):
+    if name in _MODULES:
+        return importlib.import_module(f"evoinit.{name}")
+    if name in _NAMES:
+        value = getattr(importlib.import_module(f"evoinit.{_NAMES[name]}"), name)
+        globals()[name] = value  # once is enough
+        return value
+    raise AttributeError(f"module 'evoinit' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

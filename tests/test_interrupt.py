@@ -247,3 +247,18 @@ def test_a_run_folder_in_use_is_refused(tmp_path, paused):
                            text=True, env=ENV, timeout=120)
     assert r.returncode == 1 and "in use by a running search" in r.stderr and "Traceback" not in r.stderr
     assert files(folder) == files(paused / "paused")
+
+
+@POSIX
+@pytest.mark.parametrize("delay", [0.15, 0.3, 0.6])
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_while_the_command_starts_is_one_line_and_no_traceback(tmp_path, delay, signum):
+    """Ctrl-C in the first second — Python still importing NumPy, scikit-learn, DEAP — ends the
+    command with 128 + the signal and one line, as a stop later on does."""
+    cmd = [sys.executable, "-m", "evoinit", "search", *ARGS, f"--out={tmp_path / 'run'}"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV, text=True)
+    time.sleep(delay)
+    proc.send_signal(signum)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signum, (out, err)
+    assert "Traceback" not in out + err and len(err.strip().splitlines()) == 1, err
