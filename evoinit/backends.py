@@ -19,6 +19,7 @@ imported only when a scheduler is given: evoinit works without the ``dask`` extr
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
@@ -203,16 +204,11 @@ class _Orphaned:
         return self.fn(*args, **kwargs)
 
 
-_watching = False
-
-
-def _watch_parent(interval: float = 0.5) -> None:
+@functools.cache
+def _watch_parent() -> None:
     """Start, once per process, a daemon thread that exits this process when its parent dies
-    (the parent pid changes: the process was re-parented)."""
-    global _watching
-    if _watching:
-        return
-    _watching = True
+    (the parent pid changes: the process was re-parented). A worker watches from its first job
+    on: one that never got a job still waits for loky's timeout."""
     import os
     import threading
     import time
@@ -221,7 +217,7 @@ def _watch_parent(interval: float = 0.5) -> None:
 
     def watch():
         while os.getppid() == parent:
-            time.sleep(interval)
+            time.sleep(0.5)
         os._exit(1)
 
     threading.Thread(target=watch, name="evoinit-parent-watch", daemon=True).start()

@@ -19,6 +19,7 @@ import os
 import shlex
 import signal
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
@@ -100,7 +101,7 @@ _signals = _Signals()
 
 
 def _fmt(x, digits: int = 4, sign: bool = False) -> str:
-    if not isinstance(x, (int, float)) or isinstance(x, bool):
+    if not _number(x):
         return "—"
     return f"{x:+.{digits}f}" if sign else f"{x:.{digits}f}"
 
@@ -268,11 +269,11 @@ class _Live:
     """Rich progress for a search: a bar over generations, the evaluations of the current one,
     the best so far and an ETA, plus one printed line per generation."""
 
-    def __init__(self, objective: str):
+    def __init__(self, objective: str, resumed: bool = False):
         from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                                    TimeElapsedColumn, TimeRemainingColumn)
 
-        self.objective = objective
+        self.objective, self.resumed = objective, resumed
         self.bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                             TextColumn("{task.fields[status]}"), TimeElapsedColumn(),
                             TextColumn("ETA"), TimeRemainingColumn(), console=console, transient=False)
@@ -291,19 +292,17 @@ class _Live:
             self.task = self.bar.add_task("generations", total=p.generations + 1, status="starting…")
             self.bar.update(self.task, completed=p.generation + 1 if p.kind != "start" else 0)
         if p.kind == "start":
-            done = 0 if p.generation == 0 and not getattr(self, "resumed", False) else p.generation + 1
+            done = 0 if p.generation == 0 and not self.resumed else p.generation + 1
             self.bar.update(self.task, completed=min(done, p.generations + 1))
         elif p.kind == "evaluated":
             self.bar.update(self.task, status=f"evaluations {p.done}/{p.total}")
         elif p.kind == "generation":
             r = p.row
-            best = "—" if r["min"] is None else f"{r['min']:.4f}"
+            best = _fmt(r["min"])
             self.bar.update(self.task, completed=r["gen"] + 1, status=f"best {self.objective} {best}")
-            err = "—" if r["best_error"] is None else f"{r['best_error']:.4f}"
-            median = "—" if r["median"] is None else f"{r['median']:.4f}"
             self.bar.console.print(
                 f"gen {r['gen']:>3}  evals {r['nevals']:>4}  best {self.objective} {best}  "
-                f"median {median}  best error {err}  diverged {r['diverged']}  "
+                f"median {_fmt(r['median'])}  best error {_fmt(r['best_error'])}  diverged {r['diverged']}  "
                 f"degenerate {r.get('degenerate', 0)}  "
                 f"distinct {r['unique']}  best: {r['best']}", highlight=False)
         elif p.kind == "final":
@@ -322,24 +321,26 @@ def _check_stop_after(stop_after) -> None:
 
 
 def _same_search(cfg, folder) -> None:
-    """With --resume and settings given: they must be the run's own."""
-    from evoinit.rundir import RunFolder
-
-    stored = RunFolder(folder).read_config().get("search")
+    """With --resume and settings given: they must be the run's own (``folder``: a RunFolder)."""
+    stored = folder.read_config().get("search")
     mine = cfg.to_json()
     if stored != mine:
         differ = sorted(k for k in mine if not isinstance(stored, dict) or stored.get(k) != mine[k])
-        raise UsageError(f"{folder} holds a search with other settings ({', '.join(differ) or 'all'} "
+        raise UsageError(f"{folder.path} holds a search with other settings ({', '.join(differ) or 'all'} "
                          f"differ); --resume continues it as it was: drop those options, or pass "
                          f"--overwrite to start a new search there")
 
 
-def _stopped(e: BaseException, folder) -> Interrupted:
-    """``Interrupted`` naming the run folder (a KeyboardInterrupt re-raised from a worker that got
-    the terminal's Ctrl-C first counts as SIGINT)."""
-    stop = e if isinstance(e, Interrupted) else Interrupted(signal.SIGINT)
-    stop.run = folder
-    return stop
+@contextmanager
+def _stopping(folder):
+    """A signal inside becomes ``Interrupted`` naming the run folder (a KeyboardInterrupt
+    re-raised from a worker that got the terminal's Ctrl-C first counts as SIGINT)."""
+    try:
+        yield
+    except (Interrupted, KeyboardInterrupt) as e:
+        stop = e if isinstance(e, Interrupted) else Interrupted(signal.SIGINT)
+        stop.run = folder
+        raise stop from None
 
 
 def _hint(folder) -> str:
@@ -431,32 +432,31 @@ def search(
         folder = Path("runs") / f"{Path(cfg.dataset.name).stem}-{stamp}"
     folder = Path(folder)
     _data.load(cfg.dataset)  # a bad dataset is reported before any folder is made
-    backends.check(execution.get("scheduler"))  # and so is a scheduler that cannot be reached
-    with RunFolder(folder).lock(create=True):
-        continuing = resume and RunFolder(folder).holds_run()
-        if RunFolder(folder).holds_run() and not (resume or overwrite):
+    scheduler = execution.get("scheduler")
+    backends.check(scheduler)  # and so is a scheduler that cannot be reached
+    run_folder = RunFolder(folder)
+    with run_folder.lock(create=True):
+        held = run_folder.holds_run()
+        if held and not (resume or overwrite):
             raise RunFolderError(f"{folder} already holds a run; continue it with `{_hint(folder)}` (or this "
                                  "command with --resume), or pass --overwrite to replace it")
-        if continuing and explicit:
-            _same_search(cfg, folder)
+        continuing = resume and held
         if continuing:
+            if explicit:
+                _same_search(cfg, run_folder)
             console.print(f"evoinit search --resume: continuing {folder}")
         else:
             console.print(f"evoinit search on [bold]{cfg.dataset.name}[/]: population {cfg.population}, "
                           f"{cfg.generations} generations, {cfg.repeats} seeds each, {cfg.train.epochs} epochs, "
                           f"seed policy {cfg.seed_policy}, objectives {', '.join(cfg.objectives)} → {folder}")
-        try:
-            with _Live(cfg.objectives[0]) as live:
-                if continuing:
-                    live.resumed = True
-                    result = _search.resume(folder, n_jobs=n, scheduler=execution.get("scheduler"),
-                                            progress=live, stop_after=stop_after)
-                else:
-                    result = _search.search(cfg.dataset, config=cfg, n_jobs=n, out=folder, overwrite=overwrite,
-                                            scheduler=execution.get("scheduler"), progress=live,
-                                            stop_after=stop_after, command=" ".join(["evoinit"] + sys.argv[1:]))
-        except (Interrupted, KeyboardInterrupt) as e:
-            raise _stopped(e, folder) from None
+        # The steps of search.search/resume, without their scheduler check: it was done above.
+        with _stopping(folder), _Live("fitness" if continuing else cfg.objectives[0], continuing) as live:
+            if continuing:
+                run = _search.Search.from_folder(run_folder, n_jobs=n, scheduler=scheduler, progress=live)
+            else:
+                run = _search.Search(cfg, n_jobs=n, scheduler=scheduler, progress=live)
+                run.start(folder, overwrite=overwrite, command=" ".join(["evoinit"] + sys.argv[1:]))
+            result = run.loop(stop_after=stop_after)
     _print_result(result)
 
 
@@ -484,14 +484,8 @@ def resume(
 
     _check_jobs(n_jobs)
     _check_stop_after(stop_after)
-    with RunFolder(run).lock():
-        try:
-            with _Live("fitness") as live:
-                live.resumed = True
-                result = _search.resume(run, n_jobs=n_jobs, scheduler=scheduler, progress=live,
-                                        stop_after=stop_after)
-        except (Interrupted, KeyboardInterrupt) as e:
-            raise _stopped(e, run) from None
+    with RunFolder(run).lock(), _stopping(run), _Live("fitness", resumed=True) as live:
+        result = _search.resume(run, n_jobs=n_jobs, scheduler=scheduler, progress=live, stop_after=stop_after)
     _print_result(result)
 
 
@@ -523,7 +517,7 @@ def _print_result(result) -> None:
         if result.finished:
             console.print(f"run folder: {result.run_dir}  (figures: evoinit report {result.run_dir})")
         else:
-            console.print(f"paused; continue with: evoinit resume {result.run_dir}")
+            console.print(f"paused; continue with: {_hint(result.run_dir)}")
 
 
 def _print_hall_of_fame(entries, objectives, finished) -> None:
@@ -541,10 +535,10 @@ def _print_hall_of_fame(entries, objectives, finished) -> None:
         if finished and "test" in e:
             row.append(_fmt(_dig(e, "test", "error", "mean")))
             if "baseline" in e:
-                init = str(_dig(e, "baseline", "text") or "").split()
+                init = _dig(e, "baseline", "genome", "init") or "?"
                 mean, ci = _dig(e, "improvement", "test_error", "mean"), _dig(e, "improvement", "test_error", "ci95")
-                row += [f"{_fmt(_dig(e, 'baseline', 'test', 'error', 'mean'))} ({init[2] if len(init) > 2 else '?'})",
-                        _fmt(mean, sign=True) + ("" if not _number(ci) or mean is None else f" ± {ci:.4f}")]
+                row += [f"{_fmt(_dig(e, 'baseline', 'test', 'error', 'mean'))} ({init})",
+                        _fmt(mean, sign=True) + (f" ± {ci:.4f}" if _number(mean) and _number(ci) else "")]
             else:
                 row += ["—", "—"]
         table.add_row(*row)
@@ -625,12 +619,12 @@ def export(
 # -- entry point -----------------------------------------------------------------------------------
 
 
-def main(args=None) -> None:
+def main() -> None:
     """The console entry point: run the app, and turn what the user can fix — or chose — into
     one line on stderr and an exit code (see the module docstring)."""
     _signals.install()
     try:
-        code = app(args=args, prog_name="evoinit", standalone_mode=False)
+        code = app(prog_name="evoinit", standalone_mode=False)
     except BaseException as e:
         _signals.done = True  # from here on, a signal exits at once
         code = _exit_code(e)
@@ -660,8 +654,7 @@ def _exit_code(e: BaseException) -> int:
              "--population or fewer --n-jobs")
         return 1
     if isinstance(e, OSError) and e.errno == errno.EPIPE:  # `evoinit list inits | head`: say nothing
-        sys.stderr = open(os.devnull, "w")
-        os._exit(1)
+        os._exit(1)  # at once: flushing the closed pipe at exit would print a traceback
     if isinstance(e, OSError):  # a full disk, a folder not ours
         where = f" {e.filename}" if e.filename else ""
         _say(f"error: cannot use{where}: {e.strerror or e}")
@@ -696,6 +689,3 @@ def _interrupted(e: Interrupted) -> str:
         saved = "no generation had ended yet"
     return f"interrupted ({name}): {saved} in {e.run}; continue with: {_hint(e.run)}"
 
-
-if __name__ == "__main__":
-    main()

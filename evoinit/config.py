@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 
 from evoinit.data import DataSpec
-from evoinit.errors import UsageError, unknown
+from evoinit.errors import UsageError, did_you_mean, unknown
 from evoinit.genome import SearchSpace
 from evoinit.network import TrainSettings
 
@@ -168,7 +168,6 @@ def load_toml(path) -> dict:
     """Options from a TOML file, checked: syntax, unknown keys (with a suggestion), wrong types
     (also inside lists) and [min, max] pairs of the wrong length name the key and the line.
     Returns a flat dict (tables nested as dicts) for ``build``."""
-    import difflib
     import tomllib
     from pathlib import Path
 
@@ -193,8 +192,7 @@ def load_toml(path) -> dict:
         return ConfigError(f"{path}{where}: {message}")
 
     def unknown_key(key, known, table=None):
-        close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        hint = did_you_mean(key, known)
         inside = f" in [{table}]" if table else ""
         listing = ", ".join(list(known) + ([] if table else [f"[{t}]" for t in _TABLES]))
         return fail(key, table, f"unknown key '{key}'{inside}{hint}; known: {listing}")
@@ -237,10 +235,10 @@ def build(options: dict) -> tuple[SearchConfig, dict]:
     target = options.pop("target", None)
     if "objectives" in options:
         options["objectives"] = tuple(options["objectives"])
-    for key in ("layers", "widths", "scales", "learning_rates", "activations", "inits"):
+    for key in _TABLES["space"]:
         if key in space and space[key] is not None:
             space[key] = tuple(space[key])
-            if key in ("layers", "widths", "scales", "learning_rates") and len(space[key]) != 2:
+            if key in _PAIRS and len(space[key]) != 2:
                 raise UsageError(f"space {key} must be [min, max], got {list(space[key])}")
     try:
         for key, most in (("widths", MAX_WIDTH), ("layers", MAX_LAYERS)):

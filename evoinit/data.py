@@ -38,10 +38,9 @@ from sklearn import datasets as skd
 from sklearn.model_selection import train_test_split
 
 from evoinit.datafiles import columns as _columns
-from evoinit.datafiles import one_line as _one_line
 from evoinit.datafiles import read_csv as _read_csv
 from evoinit.datafiles import read_npz as _read_npz
-from evoinit.errors import DataError, UsageError, unknown
+from evoinit.errors import DataError, UsageError, one_line, unknown
 
 TASKS = ("classification", "regression")
 MAX_CLASSES = 20  # an integer-valued numeric target with more distinct values is regression
@@ -311,7 +310,7 @@ def _load(spec: DataSpec, stamp) -> Dataset:
         try:
             X, y, feature_names, class_names, source = b.make(spec.n_samples, spec.noise, spec.seed)
         except ValueError as e:
-            raise UsageError(f"{spec.name}: {_one_line(e)}") from None
+            raise UsageError(f"{spec.name}: {one_line(e)}") from None
         return _build(spec, spec.name, source, b.task, X, y, feature_names, class_names)
     path = spec.name
     if not os.path.exists(path):
@@ -374,7 +373,7 @@ def _build(spec, origin, source, task, X, y, feature_names, class_names, *,
         parts = split(y, seed=spec.seed, val_size=spec.val_size, test_size=spec.test_size,
                       stratify=task == C)
     except ValueError as e:
-        raise DataError(f"{origin}: cannot make a {plan}: {_one_line(e)}") from None
+        raise DataError(f"{origin}: cannot make a {plan}: {one_line(e)}") from None
     if scale_features:
         x_mean, x_scale = _standard(X[parts[0]])
     else:

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from evoinit.errors import DataError, UsageError
+from evoinit.errors import DataError, UsageError, one_line
 
 #: Cells read as missing values (compared lower-cased, stripped): rejected, never imputed.
 MISSING = {"", "na", "n/a", "nan", "null", "none", "?"}
@@ -21,10 +21,6 @@ MISSING = {"", "na", "n/a", "nan", "null", "none", "?"}
 def columns(d: int) -> tuple[str, ...]:
     """Default feature names x0, x1, …"""
     return tuple(f"x{j}" for j in range(d))
-
-
-def one_line(e: Exception) -> str:
-    return " ".join(str(e).split())
 
 
 def read_csv(path: str, target: str | None):

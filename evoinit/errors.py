@@ -46,7 +46,16 @@ class WorkerError(EvoinitError):
 def unknown(kind: str, name: str, known) -> UsageError:
     """`unknown init 'glorot_unifrom' (did you mean 'glorot_uniform'?); known: ...`"""
     known = sorted(known)
-    close = difflib.get_close_matches(str(name), known, n=1, cutoff=0.6)
-    hint = f" (did you mean '{close[0]}'?)" if close else ""
-    listing = ", ".join(known)
-    return UsageError(f"unknown {kind} '{name}'{hint}; known: {listing}")
+    return UsageError(f"unknown {kind} '{name}'{did_you_mean(name, known)}; known: {', '.join(known)}")
+
+
+def one_line(e: BaseException, width: int | None = None) -> str:
+    """An exception's message on one line, cut to ``width`` characters (ending "...") if given."""
+    text = " ".join(str(e).split())
+    return text if width is None or len(text) <= width else text[:width - 3] + "..."
+
+
+def did_you_mean(name: str, known) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``known``, or ''."""
+    close = difflib.get_close_matches(str(name), list(known), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from evoinit import activations as _activations
 from evoinit import initializers as _initializers
-from evoinit.errors import RunFolderError, UsageError
+from evoinit.errors import RunFolderError, UsageError, one_line
 from evoinit.genome import Genome
 from evoinit.network import TrainSettings
 
@@ -381,7 +381,7 @@ def _read_json(path: Path, what: str):
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as e:
-        raise RunFolderError(f"{path}: damaged ({' '.join(str(e).split())})") from None
+        raise RunFolderError(f"{path}: damaged ({one_line(e)})") from None
 
 
 def read_run(folder, rank: int = 1) -> RunSetup:

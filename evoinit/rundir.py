@@ -30,13 +30,12 @@ import threading
 from contextlib import contextmanager
 from pathlib import Path
 
-from evoinit.errors import RunFolderError
+from evoinit.errors import RunFolderError, one_line
 
 SCHEMA = 1
 
 #: Signals ``critical()`` holds back: the polite ways to stop a process.
 HELD_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM") if hasattr(signal, name))
-_depth = 0  # nesting of critical() in the main thread
 
 
 @contextmanager
@@ -49,27 +48,17 @@ def critical():
     main thread receives signals in Python, so elsewhere this is a plain block. SIGKILL cannot be
     held: the writes are atomic for that.
     """
-    global _depth
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    if _depth:  # nested: the outermost block holds the signals
-        _depth += 1
-        try:
-            yield
-        finally:
-            _depth -= 1
-        return
     held: list[int] = []
     previous = []
-    _depth = 1
     try:
         for signum in HELD_SIGNALS:
             if signal.getsignal(signum) is not None:  # None: set outside Python, cannot be put back
                 previous.append((signum, signal.signal(signum, lambda s, frame: held.append(s))))
         yield
     finally:
-        _depth = 0
         _restore(previous)
         for signum in dict.fromkeys(held):
             signal.raise_signal(signum)
@@ -133,12 +122,7 @@ def read_json(path, what: str = "file") -> dict:
         raise RunFolderError(f"{what} {path} is damaged (not valid JSON at line {e.lineno}, "
                              f"column {e.colno})") from None
     except (ValueError, RecursionError) as e:  # e.g. a 5000-digit number, nesting 10⁵ deep
-        raise RunFolderError(f"{what} {path} is damaged ({_short(e)})") from None
-
-
-def _short(e: BaseException) -> str:
-    text = " ".join(str(e).split()) or type(e).__name__
-    return text if len(text) <= 120 else text[:117] + "..."
+        raise RunFolderError(f"{what} {path} is damaged ({one_line(e, 120) or type(e).__name__})") from None
 
 
 FILES = ("config.json", "evaluations.jsonl", "timings.jsonl", "generations.jsonl", "logbook.csv",
@@ -226,7 +210,7 @@ class RunFolder:
             raise RunFolderError(f"cannot read {path}: {e.strerror or e}") from None
         return lines
 
-    def read_lines(self, name: str, limit: int | None = None) -> list:
+    def read_lines(self, name: str, limit: int | None = None, *, exact: bool = False) -> list:
         """The complete JSON lines of a log (the first ``limit``); a half-written last line is
         ignored, a damaged one is a ``RunFolderError`` naming it."""
         rows = []
@@ -235,16 +219,15 @@ class RunFolder:
                 rows.append(json.loads(line))
             except (ValueError, RecursionError):
                 raise RunFolderError(f"{self / name} line {n} is damaged (not valid JSON)") from None
+        if exact:
+            _expect(self / name, len(rows), limit)
         return rows
 
     def rewind(self, name: str, keep: int) -> None:
         """Keep only the first ``keep`` complete lines of a log (atomically)."""
-        path = self / name
         lines = self._lines(name, keep)
-        if len(lines) < keep:
-            raise RunFolderError(f"{path} has {len(lines)} complete lines but the checkpoint "
-                                 f"counts {keep}: the folder is damaged")
-        atomic_write(path, "".join(lines))
+        _expect(self / name, len(lines), keep)
+        atomic_write(self / name, "".join(lines))
 
     def clean(self) -> None:
         """Remove temp files left by a write that was killed before its rename."""
@@ -293,6 +276,12 @@ class RunFolder:
                 yield
             finally:
                 fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
+def _expect(path, have: int, want: int) -> None:
+    if have < want:
+        raise RunFolderError(f"{path} has {have} complete lines but the checkpoint counts {want}: "
+                             "the folder is damaged")
 
 
 def _cell(v) -> str:

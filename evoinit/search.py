@@ -29,9 +29,9 @@ import numpy as np
 from deap import algorithms, base, tools
 
 from evoinit import backends, seeding
-from evoinit.config import CANONICAL_INIT, OBJECTIVES, WORST, SearchConfig
+from evoinit.config import WORST, SearchConfig
 from evoinit.data import DataSpec
-from evoinit.errors import EvoinitError, RunFolderError, UsageError, unknown
+from evoinit.errors import EvoinitError, RunFolderError, one_line, unknown
 from evoinit.evaluate import Evaluation, dataset_of, run_tasks
 from evoinit.genome import Genome
 from evoinit.rundir import RunFolder, critical, write_json
@@ -95,8 +95,7 @@ def _random_state_from_json(d) -> tuple:
 
 def _why(e: BaseException) -> str:
     """An exception as a short parenthesis for a message about a damaged file."""
-    text = " ".join(str(e).split())
-    text = text if len(text) <= 100 else text[:97] + "..."
+    text = one_line(e, 100)
     return f"{type(e).__name__}: {text}" if not isinstance(e, EvoinitError) else text
 
 
@@ -153,8 +152,6 @@ class Search:
         self.cache: dict[tuple, Evaluation] = {}
         self.n_logged = 0             # lines in evaluations.jsonl
         self.finished = False
-        self.new_diverged = 0         # diverged among the last generation's new evaluations
-        self.new_degenerate = 0       # constant predictors among them
         self.final: list[dict] = []
         self.folder: RunFolder | None = None
         self.parallel = None
@@ -170,7 +167,6 @@ class Search:
         dataset = dataset_of(self.data)
         if out is not None:
             import datetime
-            import sys
 
             import deap
             import joblib
@@ -219,13 +215,15 @@ class Search:
             raise RunFolderError(f"{folder / 'checkpoint.json'} belongs to another search than "
                                  f"{folder / 'config.json'}")
         try:
-            run._restore(ck)
+            rows = run._restore(ck)
         except RunFolderError:
             raise
         except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError,
                 EvoinitError) as e:
             raise RunFolderError(f"{folder / 'checkpoint.json'} is damaged ({_why(e)})") from None
-        if not read_only:
+        if read_only:
+            run.log_rows = rows  # the evaluations log, for report
+        else:
             folder.clean()
             for name, keep in (("evaluations.jsonl", run.n_logged), ("timings.jsonl", run.n_logged),
                                ("generations.jsonl", run.generation + 1)):
@@ -283,10 +281,7 @@ class Search:
         if not isinstance(final, list) or not all(isinstance(x, dict) for x in final):
             raise RunFolderError(f"{where} is damaged (its final scores are not a list of records)")
         log = folder / "evaluations.jsonl"
-        rows = folder.read_lines("evaluations.jsonl", n_evals)
-        if len(rows) < n_evals:
-            raise RunFolderError(f"{log} has {len(rows)} complete lines but the checkpoint counts "
-                                 f"{n_evals}: the folder is damaged")
+        rows = folder.read_lines("evaluations.jsonl", n_evals, exact=True)
         for n, row in enumerate(rows):
             try:
                 if row["n"] != n:
@@ -306,6 +301,7 @@ class Search:
         for row in ck["logbook"]:
             self.logbook.record(**row)
         self.final = final
+        return rows
 
     # -- the loop ----------------------------------------------------------------------------------
 
@@ -328,8 +324,7 @@ class Search:
         space = self.config.space
         self.population = [Individual(space.encode(space.sample(self.rng), self.rng), self.n_obj)
                            for _ in range(self.config.population)]
-        nevals = self._evaluate(self.population, 0)
-        self._close_generation(0, nevals)
+        self._close_generation(0, self._evaluate(self.population, 0))
 
     def _next_generation(self) -> None:
         c, g = self.config, self.generation + 1
@@ -338,10 +333,10 @@ class Search:
             pool = (self.toolbox.parents(self.population, len(self.population)) if self.n_obj == 1
                     else self.population)
             offspring = algorithms.varOr(pool, self.toolbox, c.offspring, c.cxpb, c.mutpb)
-            nevals = self._evaluate(offspring, g)
+            evals = self._evaluate(offspring, g)
             self.population[:] = self._survivors(self.population + offspring)
             self.py_state = deap_random.getstate()
-        self._close_generation(g, nevals)
+        self._close_generation(g, evals)
 
     def _survivors(self, candidates: list) -> list:
         """The next population from parents + offspring: the best μ (NSGA-II for several
@@ -367,8 +362,8 @@ class Search:
             return [(seeding.SHARED, r) for r in range(c.repeats)]
         return [(seeding.INHERITED, genome.seed, r) for r in range(c.repeats)]
 
-    def _evaluate(self, individuals, generation: int) -> int:
-        """Evaluate the individuals without a valid fitness; returns the new evaluations' count."""
+    def _evaluate(self, individuals, generation: int) -> list[Evaluation]:
+        """Evaluate the individuals without a valid fitness; returns the new evaluations."""
         space, c = self.config.space, self.config
         plans = []
         for ind in individuals:
@@ -380,15 +375,13 @@ class Search:
         report = lambda done, total: self._emit("evaluated", done=done, total=total)  # noqa: E731
         evals = run_tasks(tasks, self.data, c.train, c.seed, parallel=self.parallel, progress=report)
         self._log(evals, generation=generation)
-        self.new_diverged = sum(e.diverged for e in evals)
-        self.new_degenerate = sum(e.status == "degenerate" for e in evals)
         for task, e in zip(tasks, evals):
             self.cache[task] = e
         for ind, genome, keys in plans:
             ind.keys = tuple(keys)
             ind.evals = tuple(self.cache[(genome, k)] for k in keys)
             ind.fitness.values = objective_values(genome, ind.evals, c.objectives)
-        return len(tasks)
+        return evals
 
     def _log(self, evals, **extra) -> None:
         if self.folder is not None:
@@ -398,14 +391,14 @@ class Search:
             self.folder.append_lines("timings.jsonl", times)
         self.n_logged += len(evals)
 
-    def _close_generation(self, g: int, nevals: int) -> None:
+    def _close_generation(self, g: int, evals: list[Evaluation]) -> None:
         """Hall of fame, statistics, files and checkpoint once generation ``g`` is evaluated."""
         self.hof.update([ind for ind in self.population if not ind.diverged])
         valid = [ind for ind in self.population if not ind.diverged]
         f0 = [ind.fitness.values[0] for ind in valid]
         errors = [statistics.fmean(e.final_val_error for e in ind.evals) for ind in valid]
-        row = {"gen": g, "nevals": nevals, "diverged": self.new_diverged,
-               "degenerate": self.new_degenerate,
+        row = {"gen": g, "nevals": len(evals), "diverged": sum(e.diverged for e in evals),
+               "degenerate": sum(e.status == "degenerate" for e in evals),
                "min": min(f0, default=None), "median": statistics.median(f0) if f0 else None,
                "mean": statistics.fmean(f0) if f0 else None, "max": max(f0, default=None),
                "std": statistics.pstdev(f0) if f0 else None,
@@ -457,9 +450,7 @@ class Search:
         """Logbook, hall of fame, then the checkpoint — each atomically, all three inside
         ``critical()`` so SIGINT/SIGTERM land before or after them, never between."""
         f = self.folder
-        hall_of_fame = {"schema": 1, "objectives": list(self.config.objectives),
-                        "generation": self.generation, "final": self.finished,
-                        "entries": self.hall_of_fame()}
+        hall_of_fame = self._hall_of_fame_file()
         checkpoint = {
             "schema": 1, "config": self.config.to_json(), "generation": self.generation,
             "finished": self.finished, "counter": self.counter, "n_evaluations": self.n_logged,
@@ -472,6 +463,11 @@ class Search:
             f.write_csv("logbook.csv", list(self.logbook))
             write_json(f / "hall_of_fame.json", hall_of_fame)
             write_json(f / "checkpoint.json", checkpoint)
+
+    def _hall_of_fame_file(self) -> dict:
+        """The content of hall_of_fame.json."""
+        return {"schema": 1, "objectives": list(self.config.objectives), "generation": self.generation,
+                "final": self.finished, "entries": self.hall_of_fame()}
 
     @staticmethod
     def _to_json(ind: Individual) -> dict:
@@ -523,6 +519,7 @@ def search(dataset="digits", *, config: SearchConfig | None = None, n_jobs: int 
     (None: no files, the result only). ``stop_after=k`` pauses after generation k; ``resume``
     continues. ``n_jobs`` worker processes (-1: all cores); ``scheduler`` a Dask address.
     """
+    memory = dataset if hasattr(dataset, "X_train") else None
     if config is None:
         if "epochs" in options:
             options["train"] = replace(options.get("train", SearchConfig.train), epochs=options.pop("epochs"))
@@ -530,11 +527,8 @@ def search(dataset="digits", *, config: SearchConfig | None = None, n_jobs: int 
         for key in options:
             if key not in names:
                 raise unknown("search option", key, names | {"epochs"})
-        memory = dataset if hasattr(dataset, "X_train") else None
         spec = None if memory is not None else (dataset if isinstance(dataset, DataSpec) else DataSpec(str(dataset)))
         config = SearchConfig(dataset=spec, **options)
-    else:
-        memory = dataset if hasattr(dataset, "X_train") else None
     backends.check(scheduler)  # before anything is written
     run = Search(config, data=memory, n_jobs=n_jobs, scheduler=scheduler, progress=progress)
     run.start(out, overwrite=overwrite, command=command)
@@ -591,11 +585,10 @@ def report(run_dir) -> dict:
 
     folder = RunFolder(run_dir)
     run = Search.from_folder(folder, read_only=True, n_jobs=1)
-    evaluations = folder.read_lines("evaluations.jsonl", run.n_logged)
-    generations = folder.read_lines("generations.jsonl", run.generation + 1)
-    _check_generations(generations, folder / "generations.jsonl", run.generation + 1)
-    hof = {"schema": 1, "objectives": list(run.config.objectives), "generation": run.generation,
-           "final": run.finished, "entries": run.hall_of_fame()}
+    evaluations = run.log_rows
+    generations = folder.read_lines("generations.jsonl", run.generation + 1, exact=True)
+    _check_generations(generations, folder / "generations.jsonl")
+    hof = run._hall_of_fame_file()
     logbook = list(run.logbook)
     objectives = list(run.config.objectives)
     figures = folder.path / "figures"
@@ -619,12 +612,9 @@ def report(run_dir) -> dict:
             "logbook": logbook, "figures": paths, "skipped": skipped}
 
 
-def _check_generations(rows: list, path, expected: int) -> None:
-    """generations.jsonl as the report reads it: ``expected`` lines ``{"gen", "population": [{"genome",
+def _check_generations(rows: list, path) -> None:
+    """generations.jsonl as the report reads it: lines ``{"gen", "population": [{"genome",
     "val_error"}, …]}``."""
-    if len(rows) < expected:
-        raise RunFolderError(f"{path} has {len(rows)} complete lines but the checkpoint counts {expected}: "
-                             "the folder is damaged")
     for n, row in enumerate(rows, 1):
         ok = (isinstance(row, dict) and row.get("gen") == n - 1 and isinstance(row.get("population"), list)
               and all(isinstance(ind, dict) and isinstance(ind.get("genome"), dict)

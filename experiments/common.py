@@ -25,6 +25,7 @@ from threadpoolctl import threadpool_limits
 
 import evoinit
 from evoinit import plots, seeding
+from evoinit.network import initial_start
 from evoinit.rundir import write_json
 
 HERE = Path(__file__).resolve().parent
@@ -83,3 +84,22 @@ def stream(seed: int, *key: int) -> np.random.SeedSequence:
 def short(values, digits: int = 4) -> list[float]:
     """Curve values to ``digits`` significant digits, so result files stay small (NaN/inf kept)."""
     return [float(f"{float(v):.{digits}g}") for v in values]
+
+
+def starts_and_orders(sizes, scheme: str, seed: int, keys, params: dict | None = None) -> tuple[list, list]:
+    """One start (scheme ``scheme``) and one data order per key, both drawn from ``stream(seed, *key)``."""
+    starts, orders = [], []
+    for key in keys:
+        seq = stream(seed, *key)
+        starts.append(initial_start(sizes, scheme, seeding.weight_rng(seq), params=params))
+        orders.append(seeding.order_rng(seq))
+    return starts, orders
+
+
+def padded(curves, n: int) -> np.ndarray:
+    """Curves of at most ``n`` values as an array ``(len(curves), n)``, NaN after a curve ends
+    (a network that diverged)."""
+    out = np.full((len(curves), n), np.nan)
+    for i, c in enumerate(curves):
+        out[i, :len(c)] = c
+    return out

@@ -61,11 +61,7 @@ def statistics(dataset, sizes, activation: str, init: str, seeds: int, seed: int
 
 def learning(dataset, sizes, activation: str, init: str, seeds: int, epochs: int, seed: int) -> dict:
     """Validation error per epoch of ``seeds`` networks (mean and each)."""
-    starts, orders = [], []
-    for k in range(seeds):
-        seq = common.stream(seed, 1, k)
-        starts.append(initial_start(sizes, init, seeding.weight_rng(seq)))
-        orders.append(seeding.order_rng(seq))
+    starts, orders = common.starts_and_orders(sizes, init, seed, [(1, k) for k in range(seeds)])
     settings = TrainSettings(epochs=epochs, batch_size=32, learning_rate=0.05, momentum=0.0)
     results = train_population(starts, orders, dataset, activation=activation, settings=settings)
     curves = [r.val_metric.tolist() for r in results]

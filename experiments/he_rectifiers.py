@@ -71,15 +71,9 @@ def _predicted(scheme: str, params: dict, a: float) -> float:
 
 def learning(dataset, sizes, a: float, scheme: str, params: dict, settings: TrainSettings,
              seeds: int, seed: int) -> dict:
-    starts, orders = [], []
-    for k in range(seeds):
-        seq = common.stream(seed, 2, k)
-        starts.append(initial_start(sizes, scheme, seeding.weight_rng(seq), params=params))
-        orders.append(seeding.order_rng(seq))
+    starts, orders = common.starts_and_orders(sizes, scheme, seed, [(2, k) for k in range(seeds)], params)
     results = train_population(starts, orders, dataset, activation=_act(a), settings=settings)
-    curves = np.full((seeds, settings.epochs), np.nan)
-    for k, r in enumerate(results):
-        curves[k, :len(r.val_metric)] = r.val_metric
+    curves = common.padded([r.val_metric for r in results], settings.epochs)
     final = curves[:, -1]
     return {"val_error": curves.tolist(), "mean_val_error": np.nanmean(curves, axis=0).tolist(),
             "final_val_error": final.tolist(), "mean_final_val_error": float(np.nanmean(final)),

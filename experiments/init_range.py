@@ -75,9 +75,7 @@ def learning(dataset, sizes, activation: str, ranges, seeds: int, settings: Trai
     out = {}
     for i, r in enumerate(ranges):
         group = results[i * seeds:(i + 1) * seeds]
-        curves = np.full((seeds, settings.epochs), np.nan)
-        for k, res in enumerate(group):
-            curves[k, :len(res.val_metric)] = res.val_metric
+        curves = common.padded([res.val_metric for res in group], settings.epochs)
         hits = [np.flatnonzero(c < TARGET) for c in curves]
         epochs = [float(h[0] + 1) if len(h) else np.inf for h in hits]
         out[f"{r:g}"] = {"mean_val_error": common.short(np.nanmean(curves, axis=0)),

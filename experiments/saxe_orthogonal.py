@@ -25,7 +25,7 @@ import numpy as np
 
 import common
 from evoinit import seeding
-from evoinit.network import TrainSettings, initial_start, train_population
+from evoinit.network import TrainSettings, train_population
 
 NAME = "saxe_orthogonal"
 CLAIM = ("In deep linear networks the epochs needed to reach a loss threshold grow with depth from a "
@@ -56,13 +56,10 @@ def sweep(task, hidden: int, scheme: str, params: dict, rates, seeds: int, epoch
     median epochs to threshold, and the best rate."""
     sizes = (WIDTH,) * (hidden + 2)
     zero_loss = 0.5 * float((task.y_val ** 2).sum(axis=1).mean())
-    starts, orders, lrs = [], [], []
-    for lr in rates:
-        for k in range(seeds):
-            seq = common.stream(seed, 2, hidden, k)  # the same starts and orders at every rate
-            starts.append(initial_start(sizes, scheme, seeding.weight_rng(seq), params=params))
-            orders.append(seeding.order_rng(seq))
-            lrs.append(lr)
+    # the same starts and orders at every rate
+    starts, orders = common.starts_and_orders(sizes, scheme, seed,
+                                              [(2, hidden, k) for _ in rates for k in range(seeds)], params)
+    lrs = [lr for lr in rates for _ in range(seeds)]
     settings = TrainSettings(epochs=epochs, batch_size=32, learning_rate=rates[0], momentum=0.0,
                              weight_limit=1e4)
     results = train_population(starts, orders, task, activation="linear", settings=settings,
@@ -73,8 +70,8 @@ def sweep(task, hidden: int, scheme: str, params: dict, rates, seeds: int, epoch
         e = [epochs_to_threshold(r, zero_loss) for r in group]
         per_rate[f"{lr:g}"] = {"epochs": e, "median_epochs": float(np.median(e)),
                                "diverged": int(sum(r.diverged for r in group)),
-                               "mean_val_curve": common.short(np.mean([_padded(r.val_loss, epochs)
-                                                                       for r in group], axis=0))}
+                               "mean_val_curve": common.short(np.mean(common.padded([r.val_loss for r in group],
+                                                                                     epochs), axis=0))}
     # fewest epochs; if no rate gets there, the lowest final loss (a diverged curve ends in NaN)
     best = min(per_rate, key=lambda k: (per_rate[k]["median_epochs"], _final(per_rate[k]["mean_val_curve"])))
     return {"per_rate": per_rate, "best_rate": float(best),
@@ -85,12 +82,6 @@ def sweep(task, hidden: int, scheme: str, params: dict, rates, seeds: int, epoch
 def _final(curve) -> float:
     last = curve[-1]
     return last if np.isfinite(last) else np.inf
-
-
-def _padded(curve, n: int) -> np.ndarray:
-    out = np.full(n, np.nan)
-    out[:len(curve)] = curve
-    return out
 
 
 def summary(results: dict, epochs: int) -> list[str]:

@@ -17,3 +17,15 @@ from threadpoolctl import threadpool_limits  # noqa: E402
 def one_blas_thread():
     with threadpool_limits(limits=1):
         yield
+
+
+@pytest.fixture(scope="session")
+def undisturbed_digits(tmp_path_factory):
+    """The result files of ``helpers.DIGITS`` run in one process: what a run that lost workers
+    must still write (test_workers, test_dask)."""
+    from evoinit.search import search
+    from helpers import DIGITS, files
+
+    out = tmp_path_factory.mktemp("undisturbed") / "run"
+    search(DIGITS.dataset, config=DIGITS, n_jobs=1, out=out)
+    return files(out)

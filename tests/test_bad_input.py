@@ -24,8 +24,8 @@ from evoinit.errors import ConfigError, DataError, RunFolderError, UsageError
 from evoinit.genome import SearchSpace
 from evoinit.network import TrainSettings
 from evoinit.rundir import RunFolder
+from helpers import ENV, RESULT_FILES, copy_run, files
 
-ENV = {**os.environ, "COLUMNS": "200", "OPENBLAS_NUM_THREADS": "1"}
 # A tiny search: if a row's check were missing, its command would run (quickly) and exit 0.
 TINY = ["--dataset=iris", "--population=2", "--generations=0", "--epochs=1", "--repeats=1", "--n-jobs=1"]
 SMALL = SearchConfig(dataset="iris", population=4, generations=1, repeats=2, seed=2, train=TrainSettings(epochs=2))
@@ -160,12 +160,7 @@ def battery(tmp_path_factory):
         (w / name).write_text(text)
     S.search(SMALL.dataset, config=SMALL, n_jobs=1, out=w / "run-ok")
     for how in DAMAGES:
-        copy = w / f"run-{how}"
-        copy.mkdir()
-        for f in (w / "run-ok").iterdir():
-            if f.is_file():
-                (copy / f.name).write_bytes(f.read_bytes())
-        _damage(copy, how)
+        _damage(copy_run(w / "run-ok", w / f"run-{how}"), how)
 
     def run(row):
         args, _, _ = ROWS[row]
@@ -197,7 +192,7 @@ def test_refused_commands_leave_run_folders_as_they_were(battery):
     w, _ = battery
     fresh = w / "fresh"
     S.search(SMALL.dataset, config=SMALL, n_jobs=1, out=fresh)
-    for name in ("evaluations.jsonl", "hall_of_fame.json", "logbook.csv", "checkpoint.json", "generations.jsonl"):
+    for name in RESULT_FILES:
         assert (w / "run-ok" / name).read_bytes() == (fresh / name).read_bytes(), name
     for how in DAMAGES:  # the damaged copies: only what _damage changed differs
         for f in (w / "run-ok").iterdir():
@@ -354,7 +349,7 @@ def test_a_damaged_checkpoint_is_a_run_folder_error(checkpoint, data):
                 parent[at[-1]] = data.draw(ANY | st.none() | st.integers())
         except (KeyError, IndexError, TypeError):  # an earlier change removed this place
             pass
-    logs = {name: (folder / name).read_bytes() for name in ("evaluations.jsonl", "generations.jsonl")}
+    logs = files(folder, ("evaluations.jsonl", "generations.jsonl"))
     (folder / "checkpoint.json").write_text(json.dumps(bad))
     try:
         S.Search.from_folder(RunFolder(folder), n_jobs=1)
@@ -362,7 +357,7 @@ def test_a_damaged_checkpoint_is_a_run_folder_error(checkpoint, data):
         assert str(e) and "\n" not in str(e)
     finally:
         (folder / "checkpoint.json").write_text(json.dumps(ck))
-    assert {name: (folder / name).read_bytes() for name in logs} == logs
+    assert files(folder, logs) == logs
 
 
 # -- diverging and degenerate candidates ----------------------------------------------------------

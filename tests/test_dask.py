@@ -16,23 +16,12 @@ import pytest
 from distributed import Client  # the dev extra brings dask[distributed]: no skip hides this file
 
 from evoinit import backends
-from evoinit.config import SearchConfig, build, load_toml
+from evoinit.config import build, load_toml
 from evoinit.errors import UsageError, WorkerError
-from evoinit.genome import SearchSpace
-from evoinit.network import TrainSettings
 from evoinit.search import resume, search
+from helpers import DIGITS as CONFIG, files
 
-RESULT_FILES = ("evaluations.jsonl", "hall_of_fame.json", "logbook.csv", "checkpoint.json",
-                "generations.jsonl")
-# Populations of 0.1-0.4 s each, several per generation, so a worker killed after the first
-# result of a generation is still holding work.
-CONFIG = SearchConfig(dataset="digits", population=8, generations=2, repeats=2, seed=5, hall_of_fame=3,
-                      space=SearchSpace(layers=(1, 2), widths=(16, 64)), train=TrainSettings(epochs=60))
 DASK = str(Path(sys.executable).with_name("dask"))
-
-
-def files(folder) -> dict:
-    return {name: (folder / name).read_bytes() for name in RESULT_FILES}
 
 
 def free_port() -> int:
@@ -100,17 +89,10 @@ def cluster(tmp_path_factory):
         yield c
 
 
-@pytest.fixture(scope="module")
-def undisturbed(tmp_path_factory):
-    out = tmp_path_factory.mktemp("undisturbed") / "run"
-    search(CONFIG.dataset, config=CONFIG, n_jobs=1, out=out)
-    return files(out)
-
-
-def test_a_cluster_run_equals_a_one_process_run(cluster, undisturbed, tmp_path):
+def test_a_cluster_run_equals_a_one_process_run(cluster, undisturbed_digits, tmp_path):
     result = search(CONFIG.dataset, config=CONFIG, scheduler=cluster.address, out=tmp_path / "run")
     assert result.finished
-    assert files(tmp_path / "run") == undisturbed
+    assert files(tmp_path / "run") == undisturbed_digits
     executed = cluster.monitor.run(lambda dask_worker: dask_worker.state.executed_count)
     assert len(executed) == 2 and min(executed.values()) > 0 and sum(executed.values()) > 10, executed
     config = json.loads((tmp_path / "run" / "config.json").read_text())
@@ -118,10 +100,10 @@ def test_a_cluster_run_equals_a_one_process_run(cluster, undisturbed, tmp_path):
     # paused on the cluster and resumed on it: the same files again
     search(CONFIG.dataset, config=CONFIG, scheduler=cluster.address, out=tmp_path / "part", stop_after=0)
     resume(tmp_path / "part", scheduler=cluster.address)
-    assert files(tmp_path / "part") == undisturbed
+    assert files(tmp_path / "part") == undisturbed_digits
 
 
-def test_a_worker_killed_mid_generation_changes_nothing(undisturbed, tmp_path):
+def test_a_worker_killed_mid_generation_changes_nothing(undisturbed_digits, tmp_path):
     with running_cluster(tmp_path) as c:
         seen = {"closed": 0, "killed": None}
 
@@ -140,10 +122,10 @@ def test_a_worker_killed_mid_generation_changes_nothing(undisturbed, tmp_path):
         assert seen["killed"] is not None and c.workers[seen["killed"]].poll() is not None
         assert list(c.monitor.scheduler_info()["workers"]) == [w for w in c.workers if w != seen["killed"]]
         assert result.finished
-        assert files(tmp_path / "run") == undisturbed
+        assert files(tmp_path / "run") == undisturbed_digits
 
 
-def test_a_scheduler_in_this_process_does_not_shift_the_ga(undisturbed, tmp_path):
+def test_a_scheduler_in_this_process_does_not_shift_the_ga(undisturbed_digits, tmp_path):
     """A LocalCluster's scheduler runs in the search's own process and draws from the global
     ``random`` (it picks workers with ``random.choice``) while generations are evaluated: DEAP's
     stream must not be that one."""
@@ -151,7 +133,7 @@ def test_a_scheduler_in_this_process_does_not_shift_the_ga(undisturbed, tmp_path
 
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as local:
         search(CONFIG.dataset, config=CONFIG, scheduler=local.scheduler_address, out=tmp_path / "run")
-    assert files(tmp_path / "run") == undisturbed
+    assert files(tmp_path / "run") == undisturbed_digits
 
 
 def test_an_unreachable_scheduler_is_one_clear_error_quickly(tmp_path):

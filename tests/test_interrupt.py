@@ -19,9 +19,8 @@ from evoinit.config import SearchConfig
 from evoinit.errors import RunFolderError
 from evoinit.network import TrainSettings
 from evoinit.rundir import RunFolder
+from helpers import ENV, copy_run, files
 
-ENV = {**os.environ, "COLUMNS": "200", "OPENBLAS_NUM_THREADS": "1"}
-RESULT_FILES = ("evaluations.jsonl", "hall_of_fame.json", "logbook.csv", "checkpoint.json", "generations.jsonl")
 # ~1.5 s of training at --n-jobs 1, spread evenly over 5 generations and the final scoring
 OPTIONS = dict(dataset="iris", population=6, generations=4, repeats=2, seed=5, epochs=150)
 ARGS = [f"--{k.replace('_', '-')}={v}" for k, v in OPTIONS.items()]
@@ -31,10 +30,6 @@ POSIX = pytest.mark.skipif(os.name != "posix", reason="POSIX signals and process
 def config() -> SearchConfig:
     o = dict(OPTIONS)
     return SearchConfig(train=TrainSettings(epochs=o.pop("epochs")), **o)
-
-
-def files(folder) -> dict:
-    return {name: (Path(folder) / name).read_bytes() for name in RESULT_FILES}
 
 
 @pytest.fixture(scope="module")
@@ -193,24 +188,16 @@ def paused(tmp_path_factory):
     return base
 
 
-def _copy(src: Path, dst: Path) -> Path:
-    dst.mkdir()
-    for f in src.iterdir():
-        if f.is_file():
-            (dst / f.name).write_bytes(f.read_bytes())
-    return dst
-
-
 def test_a_checkpoint_cut_at_every_tenth_is_a_clear_error_and_costs_nothing(tmp_path, paused):
-    folder = _copy(paused / "paused", tmp_path / "r")
+    folder = copy_run(paused / "paused", tmp_path / "r")
     text = (folder / "checkpoint.json").read_bytes()
-    logs = {name: (folder / name).read_bytes() for name in ("evaluations.jsonl", "timings.jsonl", "generations.jsonl")}
+    logs = files(folder, ("evaluations.jsonl", "timings.jsonl", "generations.jsonl"))
     for tenth in range(10):
         (folder / "checkpoint.json").write_bytes(text[:len(text) * tenth // 10])
         for call in (lambda: S.resume(folder, n_jobs=1), lambda: S.report(folder)):
             with pytest.raises(RunFolderError, match=r"checkpoint\.json is damaged"):
                 call()
-        assert {name: (folder / name).read_bytes() for name in logs} == logs, tenth  # nothing lost
+        assert files(folder, logs) == logs, tenth  # nothing lost
     # and through the CLI: one line, exit 1, for resume and report
     for command in ("resume", "report"):
         r = subprocess.run([sys.executable, "-m", "evoinit", command, str(folder)], capture_output=True,
@@ -227,7 +214,7 @@ def test_a_checkpoint_cut_at_every_tenth_is_a_clear_error_and_costs_nothing(tmp_
 def test_killed_before_the_first_checkpoint_starts_over(tmp_path, paused):
     """A kill during generation 0 leaves config.json and partial logs but no checkpoint: resume
     starts the run over (nothing was complete) and ends as the undisturbed run."""
-    folder = _copy(paused / "paused", tmp_path / "r")
+    folder = copy_run(paused / "paused", tmp_path / "r")
     (folder / "checkpoint.json").unlink()
     first = (folder / "evaluations.jsonl").read_text().splitlines(keepends=True)[:5]
     (folder / "evaluations.jsonl").write_text("".join(first) + '{"n": 5, "gen')
@@ -241,7 +228,7 @@ def test_killed_before_the_first_checkpoint_starts_over(tmp_path, paused):
 
 
 def test_a_run_folder_in_use_is_refused(tmp_path, paused):
-    folder = _copy(paused / "paused", tmp_path / "r")
+    folder = copy_run(paused / "paused", tmp_path / "r")
     with RunFolder(folder).lock():
         r = subprocess.run([sys.executable, "-m", "evoinit", "resume", str(folder)], capture_output=True,
                            text=True, env=ENV, timeout=120)

@@ -27,5 +27,12 @@ def test_seed_policy_fast(tmp_path):
     # seeds would spend as many
     assert stats["shared"]["evaluations"]["mean"] < stats["distinct"]["evaluations"]["mean"]
     assert all(s["best_val_error"]["ci95"] is not None for s in stats.values())
+    # the verdict says "apart" exactly where the 95% intervals do not overlap, once per comparison
+    parts, apart = result["verdict"].split("; "), 0
     for other in ("shared", "inherited"):
-        assert f"distinct vs {other}" in result["verdict"] or f"than {other}'s" in result["verdict"]
+        for key in ("best_val_error", "test_error", "error_std"):
+            d, o = stats["distinct"][key], stats[other][key]
+            apart += (d["ci95"] is not None and o["ci95"] is not None
+                      and (d["mean"] + d["ci95"] < o["mean"] - o["ci95"] or o["mean"] + o["ci95"] < d["mean"] - d["ci95"]))
+            assert sum(f"{d['mean']:.4f} vs {o['mean']:.4f}" in part and other in part for part in parts) >= 1
+    assert len(parts) == 6 and sum("intervals apart" in part for part in parts) == apart

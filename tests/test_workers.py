@@ -10,25 +10,13 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
-from evoinit.config import SearchConfig
 from evoinit.errors import WorkerError
-from evoinit.genome import SearchSpace
-from evoinit.network import TrainSettings
 from evoinit.search import resume, search
-
-RESULT_FILES = ("evaluations.jsonl", "hall_of_fame.json", "logbook.csv", "checkpoint.json",
-                "generations.jsonl")
-# Populations of 0.1-0.4 s each, several per generation: a kill after the first result of a
-# generation lands while its other populations are still being trained.
-CONFIG = SearchConfig(dataset="digits", population=8, generations=2, repeats=2, seed=5, hall_of_fame=3,
-                      space=SearchSpace(layers=(1, 2), widths=(16, 64)), train=TrainSettings(epochs=60))
-
-
-def files(folder) -> dict:
-    return {name: (folder / name).read_bytes() for name in RESULT_FILES}
+from helpers import DIGITS as CONFIG, files
 
 
 def loky_workers(parent: int | None = None) -> list[int]:
@@ -66,24 +54,17 @@ class Killer:
                 self.killed.append(workers[0])
 
 
-@pytest.fixture(scope="module")
-def undisturbed(tmp_path_factory):
-    out = tmp_path_factory.mktemp("undisturbed") / "run"
-    search(CONFIG.dataset, config=CONFIG, n_jobs=1, out=out)
-    return files(out)
-
-
-def test_a_killed_worker_is_retried_and_the_result_is_unchanged(tmp_path, undisturbed, caplog):
+def test_a_killed_worker_is_retried_and_the_result_is_unchanged(tmp_path, undisturbed_digits, caplog):
     killer = Killer(times=1)
     with caplog.at_level(logging.WARNING, logger="evoinit.backends"):
         result = search(CONFIG.dataset, config=CONFIG, n_jobs=2, out=tmp_path / "run", progress=killer)
     assert len(killer.killed) == 1
     assert any("worker process died" in r.getMessage() for r in caplog.records)  # the retry ran
     assert result.finished
-    assert files(tmp_path / "run") == undisturbed
+    assert files(tmp_path / "run") == undisturbed_digits
 
 
-def test_a_second_crash_stops_the_run_resumably(tmp_path, undisturbed):
+def test_a_second_crash_stops_the_run_resumably(tmp_path, undisturbed_digits):
     out = tmp_path / "run"
     killer = Killer(times=10)   # kill again while the retry runs
     with pytest.raises(WorkerError, match=f"continue it with `evoinit resume {out}`"):
@@ -96,7 +77,7 @@ def test_a_second_crash_stops_the_run_resumably(tmp_path, undisturbed):
     assert stopped == (tmp_path / "paused" / "checkpoint.json").read_bytes()
     # and resuming it finishes exactly as the undisturbed run
     assert resume(out, n_jobs=2).finished
-    assert files(out) == undisturbed
+    assert files(out) == undisturbed_digits
 
 
 def test_a_search_killed_with_sigkill_takes_its_worker_processes_with_it(tmp_path):
@@ -110,13 +91,15 @@ def test_a_search_killed_with_sigkill_takes_its_worker_processes_with_it(tmp_pat
         while len(workers := loky_workers(proc.pid)) < 2 and time.monotonic() < deadline:
             time.sleep(0.1)
         assert len(workers) == 2, "the search never started its two workers"
-        time.sleep(1.0)  # let them take work
+        log = tmp_path / "run" / "evaluations.jsonl"  # generation 0 written: both workers had jobs
+        while not (log.exists() and log.stat().st_size) and time.monotonic() < deadline:
+            time.sleep(0.1)
     finally:
         proc.kill()
         proc.wait()
     deadline = time.monotonic() + 10
     while (alive := [pid for pid in workers if os.path.exists(f"/proc/{pid}")
-                     and open(f"/proc/{pid}/stat").read().split()[2] != "Z"]) and time.monotonic() < deadline:
+                     and Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"]) and time.monotonic() < deadline:
         time.sleep(0.1)
     for pid in alive:
         os.kill(pid, signal.SIGKILL)  # do not leave them behind for the next test
