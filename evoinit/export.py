@@ -38,8 +38,6 @@ from evoinit.network import TrainSettings
 FRAMEWORKS = ("torch", "keras")
 TASKS = ("classification", "regression")
 TRUNCATED_STD = _initializers.TRUNCATED_STD
-#: evoinit's default training settings, used in the snippets' optimizer lines.
-_DEFAULT_LR, _DEFAULT_MOMENTUM = 0.05, 0.9
 
 
 def _num(x: float) -> str:
@@ -49,67 +47,13 @@ def _num(x: float) -> str:
 
 # -- the schemes, as numbers of one layer ---------------------------------------------------------
 
-#: Scheme -> (Keras preset class at scale 1 or None, variance factor, mode, distribution) for the
-#: schemes that are variance scaling (Kwon's ranges and standard_uniform are too, exactly).
-_VS = {
-    "lecun_uniform": ("LecunUniform", 1.0, "fan_in", "uniform"),
-    "lecun_normal": ("LecunNormal", 1.0, "fan_in", "truncated_normal"),
-    "glorot_uniform": ("GlorotUniform", 1.0, "fan_avg", "uniform"),
-    "glorot_normal": ("GlorotNormal", 1.0, "fan_avg", "truncated_normal"),
-    "he_uniform": ("HeUniform", 2.0, "fan_in", "uniform"),
-    "he_normal": ("HeNormal", 2.0, "fan_in", "truncated_normal"),
-    # U[-r, r], r = 1/sqrt(fan_in) = sqrt(3·f/fan_in) with f = 1/3
-    "standard_uniform": (None, 1.0 / 3.0, "fan_in", "uniform"),
-    # Kwon et al.: k·sqrt(6/(fan_in+fan_out)) = sqrt(3·f/n), n = (fan_in+fan_out)/2, f = k²
-    "kwon_logistic_uniform": (None, 16.0, "fan_avg", "uniform"),
-    "kwon_logistic_normal": (None, 16.0, "fan_avg", "untruncated_normal"),
-    "kwon_tanh_uniform": (None, 1.0, "fan_avg", "uniform"),
-    "kwon_tanh_normal": (None, 1.0, "fan_avg", "untruncated_normal"),
-    "kwon_relu_uniform": (None, 2.0, "fan_avg", "uniform"),
-    "kwon_relu_normal": (None, 2.0, "fan_avg", "untruncated_normal"),
-}
-
-
-def _variance_scaling(init: str, params: dict) -> tuple[str | None, float, str, str]:
-    """(Keras preset, factor, mode, distribution) of a variance-scaling scheme with ``params``."""
-    if init in _VS:
-        return _VS[init]
-    if init == "variance_scaling":
-        dist = {"normal": "truncated_normal"}.get(params["distribution"], params["distribution"])
-        return None, float(params["factor"]), params["mode"], dist
-    # he_general_*: gain² = 2/(1 + a²), untruncated as PyTorch's kaiming_*
-    a = float(params["a"])
-    dist = "uniform" if init == "he_general_uniform" else "untruncated_normal"
-    return None, 2.0 / (1.0 + a * a), params["mode"], dist
-
-
-def _fan(mode: str, fan_in: int, fan_out: int) -> float:
-    return {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[mode]
-
 
 def _resolve(genome, init_params) -> tuple[Genome, dict]:
     if isinstance(genome, str):
         genome = Genome.parse(genome)
     if not isinstance(genome, Genome):
         raise UsageError(f"genome must be a Genome or its string form, got {genome!r}")
-    scheme = _initializers.get(genome.init)
-    params = dict(scheme.params)
-    unknown = sorted(set(init_params or {}) - set(params))
-    if unknown:
-        raise UsageError(f"init '{genome.init}' has no parameter {', '.join(unknown)}; "
-                         f"its parameters: {', '.join(params) or 'none'}")
-    params.update(init_params or {})
-    if genome.init == "variance_scaling":
-        params["distribution"] = str(params["distribution"]).lower()
-        if params["distribution"] not in _initializers.DISTRIBUTIONS:
-            raise UsageError(f"init 'variance_scaling': distribution must be one of "
-                             f"{', '.join(_initializers.DISTRIBUTIONS)}, got {params['distribution']!r}")
-    if "mode" in params:
-        allowed = _initializers.MODES if genome.init == "variance_scaling" else _initializers.MODES[:2]
-        if params["mode"] not in allowed:
-            raise UsageError(f"init '{genome.init}': mode must be one of {', '.join(allowed)}, "
-                             f"got {params['mode']!r}")
-    return genome, params
+    return genome, _initializers.parameters(genome.init, init_params)
 
 
 def _check_sizes(n_in, n_out, task) -> None:
@@ -131,7 +75,7 @@ def _header(genome: Genome, sizes: tuple, task: str, framework: str) -> list[str
 def _learning_rate(genome: Genome, settings) -> float:
     if genome.learning_rate is not None:
         return genome.learning_rate
-    return settings.learning_rate if settings is not None else _DEFAULT_LR
+    return (settings or TrainSettings()).learning_rate
 
 
 # -- PyTorch --------------------------------------------------------------------------------------
@@ -184,13 +128,13 @@ def _torch_init(init: str, params: dict, s: float, w: str, fan_in: int, fan_out:
         return _torch_scaled(f'nn.init.kaiming_{kind}_({w}, a={_num(params["a"])}, mode="{params["mode"]}", '
                              f'nonlinearity="leaky_relu")', w, s)
     # the rest is variance scaling PyTorch has no function for: numbers for this shape
-    _, factor, mode, dist = _variance_scaling(init, params)
-    std = s * math.sqrt(factor / _fan(mode, fan_in, fan_out))
-    if dist == "truncated_normal":
+    vs = _initializers.as_preset(init, params)
+    std = s * math.sqrt(vs.factor / _initializers.fan((fan_in, fan_out), vs.mode))
+    if vs.distribution == "truncated_normal":
         cut = std / TRUNCATED_STD
         return [f"# realised std {std:.6g}: a normal of std {cut:.6g} = {std:.6g}/0.8796…, cut at ±2 of it",
                 f"nn.init.trunc_normal_({w}, std={_num(cut)}, a={_num(-2 * cut)}, b={_num(2 * cut)})"]
-    if dist == "untruncated_normal":
+    if vs.distribution == "untruncated_normal":
         return [f"nn.init.normal_({w}, std={_num(std)})"]
     limit = math.sqrt(3.0) * std
     return [f"nn.init.uniform_({w}, a={_num(-limit)}, b={_num(limit)})"]
@@ -240,7 +184,7 @@ def to_torch(genome, n_in: int, n_out: int, task: str = "classification", *,
         lines.append(f"optimizer = torch.optim.Adam(model.parameters(), lr={_num(lr)}, "
                      f"betas=({_num(settings.beta1)}, {_num(settings.beta2)}), eps={_num(settings.epsilon)})")
     else:
-        momentum = settings.momentum if settings is not None else _DEFAULT_MOMENTUM
+        momentum = (settings or TrainSettings()).momentum
         nesterov = ", nesterov=True" if settings is not None and settings.nesterov else ""
         lines.append(f"optimizer = torch.optim.SGD(model.parameters(), lr={_num(lr)}, "
                      f"momentum={_num(momentum)}{nesterov})")
@@ -270,10 +214,11 @@ def _keras_init(init: str, params: dict, s: float) -> str:
         return k + f"Orthogonal(gain={_num(s * float(params['gain']))})"
     if init == "identity":
         return k + f"Identity(gain={_num(s * float(params['gain']))})"
-    preset, factor, mode, dist = _variance_scaling(init, params)
-    if preset is not None and s == 1.0:
-        return k + f"{preset}()"
-    return k + f'VarianceScaling(scale={_num(factor * s * s)}, mode="{mode}", distribution="{dist}")'
+    vs = _initializers.as_preset(init, params)
+    if vs.keras is not None and s == 1.0:
+        return k + f"{vs.keras}()"
+    return k + (f'VarianceScaling(scale={_num(vs.factor * s * s)}, mode="{vs.mode}", '
+                f'distribution="{vs.distribution}")')
 
 
 def _keras_activation(act) -> tuple[str | None, str | None]:
@@ -338,7 +283,7 @@ def to_keras(genome, n_in: int, n_out: int, task: str = "classification", *,
         optimizer = (f"keras.optimizers.Adam(learning_rate={_num(lr)}, beta_1={_num(settings.beta1)}, "
                      f"beta_2={_num(settings.beta2)}, epsilon={_num(settings.epsilon)})")
     else:
-        momentum = settings.momentum if settings is not None else _DEFAULT_MOMENTUM
+        momentum = (settings or TrainSettings()).momentum
         nesterov = ", nesterov=True" if settings is not None and settings.nesterov else ""
         optimizer = f"keras.optimizers.SGD(learning_rate={_num(lr)}, momentum={_num(momentum)}{nesterov})"
     if task == "classification":

@@ -66,10 +66,21 @@ def _choice(scheme: str, param: str, value, allowed) -> str:
     return text
 
 
-def _fan(shape, mode: str, scheme: str, allowed=MODES) -> float:
-    """The ``n`` of variance scaling (fan_in, fan_out or their mean), at least 1 as in Keras."""
+#: The parameters that take one of a few words, per scheme; checked (lower-cased) by the draws
+#: and by :func:`parameters`.
+_CHOICES = {
+    "variance_scaling": {"mode": MODES, "distribution": DISTRIBUTIONS},
+    "he_general_normal": {"mode": MODES[:2]},
+    "he_general_uniform": {"mode": MODES[:2]},
+}
+
+
+def fan(shape, mode: str = "fan_in", scheme: str = "variance_scaling") -> float:
+    """The ``n`` of variance scaling: fan_in, fan_out or (fan_in + fan_out)/2 of ``shape`` by
+    ``mode`` (see :func:`fans`), at least 1 as in Keras. A bad ``mode`` names ``scheme``."""
     fan_in, fan_out = fans(shape)
     n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}
+    allowed = _CHOICES.get(scheme, {}).get("mode", MODES)
     return max(1.0, n[_choice(scheme, "mode", mode, allowed)])
 
 
@@ -110,6 +121,13 @@ class Initializer:
 REGISTRY: dict[str, Initializer] = {}
 
 
+def _known(scheme: str, defaults, params) -> None:
+    bad = sorted(set(params) - set(defaults))
+    if bad:
+        raise UsageError(f"init '{scheme}' has no parameter {', '.join(bad)}; "
+                         f"its parameters: {', '.join(defaults) or 'none'}")
+
+
 def _scheme(family: str, formula: str, random: bool = True):
     """Register a scheme and check its calls at the edge: shape, ``scale``, parameter names."""
 
@@ -119,10 +137,7 @@ def _scheme(family: str, formula: str, random: bool = True):
 
         @functools.wraps(fn)
         def checked(shape, rng, *, scale=1.0, **params):
-            bad = sorted(set(params) - set(defaults))
-            if bad:
-                raise UsageError(f"init '{fn.__name__}' has no parameter {', '.join(bad)}; "
-                                 f"its parameters: {', '.join(defaults) or 'none'}")
+            _known(fn.__name__, defaults, params)
             if random and not isinstance(rng, np.random.Generator):
                 raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
             scale = _positive(fn.__name__, "scale", scale, zero_ok=True)
@@ -209,7 +224,7 @@ def variance_scaling(shape, rng, *, scale=1.0, factor=1.0, mode="fan_in",
     - untruncated_normal: N(0, std²);
     - uniform: U[-limit, limit], limit = sqrt(3)·std.
     """
-    n = _fan(shape, mode, "variance_scaling")
+    n = fan(shape, mode)
     std = scale * math.sqrt(_positive("variance_scaling", "factor", factor) / n)
     dist = _choice("variance_scaling", "distribution", distribution, DISTRIBUTIONS)
     dist = _DISTRIBUTION_ALIASES.get(dist, dist)
@@ -220,40 +235,93 @@ def variance_scaling(shape, rng, *, scale=1.0, factor=1.0, mode="fan_in",
     return _uniform(rng, shape, math.sqrt(3.0) * std)
 
 
-@_scheme("variance_scaling", "U[-r, r], r = sqrt(3/fan_in)")
-def lecun_uniform(shape, rng, *, scale=1.0):
-    """U[-limit, limit], limit = scale·sqrt(3 / fan_in) (LeCun et al. 1998)."""
-    return variance_scaling(shape, rng, scale=scale, factor=1.0, mode="fan_in", distribution="uniform")
+@dataclass(frozen=True)
+class Preset:
+    """A preset of :func:`variance_scaling`, as Keras 3 keeps Glorot, He and LeCun: var =
+    factor/n, n by ``mode``, drawn from ``distribution``; ``formula`` and ``source`` make its
+    docstring, ``keras`` is the Keras 3 class that is this preset at scale 1 (None: Keras has
+    none). ``form`` is the arithmetic of the draw, each paper's own so that the bits stay:
+    "keras" calls :func:`variance_scaling`; "kwon" draws k·sqrt(3/n) (uniform limit) or
+    k·sqrt(1/n) (std), k = sqrt(factor); "range" draws U[-r, r], r = sqrt(3·factor)/sqrt(n)."""
+
+    factor: float
+    mode: str
+    distribution: str
+    formula: str = ""
+    source: str = ""
+    keras: str | None = None
+    form: str = "keras"
+
+    @property
+    def family(self) -> str:
+        return "kwon" if self.form == "kwon" else "variance_scaling"
 
 
-@_scheme("variance_scaling", "truncated normal, std = sqrt(1/fan_in)")
-def lecun_normal(shape, rng, *, scale=1.0):
-    """Truncated normal with realised std = scale·sqrt(1 / fan_in) (Keras LecunNormal)."""
-    return variance_scaling(shape, rng, scale=scale, factor=1.0, mode="fan_in")
+_AVG, _TN, _UN, _K = "fan_avg", "truncated_normal", "untruncated_normal", "kwon"
+#: The one table of variance-scaling presets, in registry order; ``evoinit.export`` reads it too.
+#: A truncated normal's std is the realised one. Kwon et al.'s k·sqrt(6/(fan_in+fan_out)) is
+#: sqrt(3·factor/n) with factor k², n = (fan_in+fan_out)/2; standard's 1/sqrt(fan_in) factor 1/3.
+PRESETS: dict[str, Preset] = {
+    "lecun_uniform": Preset(1.0, "fan_in", "uniform", "U[-r, r], r = sqrt(3/fan_in)", "LeCun et al. 1998",
+                            "LecunUniform"),
+    "lecun_normal": Preset(1.0, "fan_in", _TN, "truncated normal, std = sqrt(1/fan_in)", "Keras LecunNormal",
+                           "LecunNormal"),
+    "glorot_uniform": Preset(1.0, _AVG, "uniform", "U[-r, r], r = sqrt(6/(fan_in+fan_out))",
+                             "Glorot & Bengio 2010", "GlorotUniform"),
+    "glorot_normal": Preset(1.0, _AVG, _TN, "truncated normal, std = sqrt(2/(fan_in+fan_out))",
+                            "Keras GlorotNormal", "GlorotNormal"),
+    "he_uniform": Preset(2.0, "fan_in", "uniform", "U[-r, r], r = sqrt(6/fan_in)", "He et al. 2015", "HeUniform"),
+    "he_normal": Preset(2.0, "fan_in", _TN, "truncated normal, std = sqrt(2/fan_in)", "Keras HeNormal",
+                        "HeNormal"),
+    "standard_uniform": Preset(1.0 / 3.0, "fan_in", "uniform", "U[-r, r], r = 1/sqrt(fan_in)",
+                               "Glorot & Bengio 2010's \"standard\" heuristic; PyTorch nn.Linear's default",
+                               form="range"),
+    "kwon_logistic_uniform": Preset(16.0, _AVG, "uniform", "U[-r, r], r = 4*sqrt(6/(fan_in+fan_out))",
+                                    "Kwon et al.; 4 = 1/σ'(0)", form=_K),
+    "kwon_logistic_normal": Preset(16.0, _AVG, _UN, "N(0, s^2), s = 4*sqrt(2/(fan_in+fan_out))", "Kwon et al.",
+                                   form=_K),
+    "kwon_tanh_uniform": Preset(1.0, _AVG, "uniform", "U[-r, r], r = sqrt(6/(fan_in+fan_out))", "Kwon et al.",
+                                form=_K),
+    "kwon_tanh_normal": Preset(1.0, _AVG, _UN, "N(0, s^2), s = sqrt(2/(fan_in+fan_out))", "Kwon et al.",
+                               form=_K),
+    "kwon_relu_uniform": Preset(2.0, _AVG, "uniform", "U[-r, r], r = sqrt(2)*sqrt(6/(fan_in+fan_out))",
+                                "Kwon et al.; not He", form=_K),
+    "kwon_relu_normal": Preset(2.0, _AVG, _UN, "N(0, s^2), s = sqrt(2)*sqrt(2/(fan_in+fan_out))",
+                               "Kwon et al.; not He", form=_K),
+}
 
 
-@_scheme("variance_scaling", "U[-r, r], r = sqrt(6/(fan_in+fan_out))")
-def glorot_uniform(shape, rng, *, scale=1.0):
-    """U[-limit, limit], limit = scale·sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio 2010)."""
-    return variance_scaling(shape, rng, scale=scale, factor=1.0, mode="fan_avg", distribution="uniform")
+def _draw_preset(p: Preset, shape, rng, scale: float) -> np.ndarray:
+    if p.form == "keras":
+        return variance_scaling(shape, rng, scale=scale, factor=p.factor, mode=p.mode,
+                                distribution=p.distribution)
+    n = fan(shape, p.mode)
+    if p.form == "range":
+        return _uniform(rng, shape, scale * math.sqrt(3.0 * p.factor) / math.sqrt(n))
+    k = math.sqrt(p.factor)
+    if p.distribution == "uniform":
+        return _uniform(rng, shape, scale * k * math.sqrt(3.0 / n))
+    return _gauss(rng, shape, scale * k * math.sqrt(1.0 / n))
 
 
-@_scheme("variance_scaling", "truncated normal, std = sqrt(2/(fan_in+fan_out))")
-def glorot_normal(shape, rng, *, scale=1.0):
-    """Truncated normal with realised std = scale·sqrt(2 / (fan_in + fan_out)) (Keras GlorotNormal)."""
-    return variance_scaling(shape, rng, scale=scale, factor=1.0, mode="fan_avg")
+def _preset(name: str) -> Callable:
+    """Register ``PRESETS[name]`` as the scheme ``name(shape, rng, *, scale=1.0)``."""
+    p = PRESETS[name]
+
+    def draw_preset(shape, rng, *, scale=1.0):
+        return _draw_preset(p, shape, rng, scale)
+
+    draw_preset.__name__ = draw_preset.__qualname__ = name
+    draw_preset.__doc__ = f"{p.formula}, × scale ({p.source})."
+    return _scheme(p.family, p.formula)(draw_preset)
 
 
-@_scheme("variance_scaling", "U[-r, r], r = sqrt(6/fan_in)")
-def he_uniform(shape, rng, *, scale=1.0):
-    """U[-limit, limit], limit = scale·sqrt(6 / fan_in) (He et al. 2015)."""
-    return variance_scaling(shape, rng, scale=scale, factor=2.0, mode="fan_in", distribution="uniform")
-
-
-@_scheme("variance_scaling", "truncated normal, std = sqrt(2/fan_in)")
-def he_normal(shape, rng, *, scale=1.0):
-    """Truncated normal with realised std = scale·sqrt(2 / fan_in) (Keras HeNormal)."""
-    return variance_scaling(shape, rng, scale=scale, factor=2.0, mode="fan_in")
+lecun_uniform = _preset("lecun_uniform")
+lecun_normal = _preset("lecun_normal")
+glorot_uniform = _preset("glorot_uniform")
+glorot_normal = _preset("glorot_normal")
+he_uniform = _preset("he_uniform")
+he_normal = _preset("he_normal")
 
 
 @_scheme("variance_scaling", "N(0, s^2), s = sqrt(2/(1+a^2))/sqrt(fan)")
@@ -263,16 +331,16 @@ def he_general_normal(shape, rng, *, scale=1.0, a=0.0, mode="fan_in"):
     He et al. 2015's general form for a rectifier with negative slope ``a``; fan by ``mode``
     (fan_in keeps forward variance, fan_out backward). Untruncated.
     """
-    fan = _fan(shape, mode, "he_general_normal", allowed=MODES[:2])
-    return _gauss(rng, shape, scale * gain("leaky_relu", a) / math.sqrt(fan))
+    n = fan(shape, mode, "he_general_normal")
+    return _gauss(rng, shape, scale * gain("leaky_relu", a) / math.sqrt(n))
 
 
 @_scheme("variance_scaling", "U[-r, r], r = sqrt(2/(1+a^2))*sqrt(3/fan)")
 def he_general_uniform(shape, rng, *, scale=1.0, a=0.0, mode="fan_in"):
     """U[-limit, limit], limit = scale·gain·sqrt(3 / fan), gain = sqrt(2 / (1 + a²)) (PyTorch
     kaiming_uniform_)."""
-    fan = _fan(shape, mode, "he_general_uniform", allowed=MODES[:2])
-    return _uniform(rng, shape, scale * gain("leaky_relu", a) * math.sqrt(3.0 / fan))
+    n = fan(shape, mode, "he_general_uniform")
+    return _uniform(rng, shape, scale * gain("leaky_relu", a) * math.sqrt(3.0 / n))
 
 
 # --- matrix structure --------------------------------------------------------------------------
@@ -302,56 +370,14 @@ def identity(shape, rng, *, scale=1.0, gain=1.0):
     return (scale * float(gain)) * np.eye(*shape)
 
 
-# --- classic ranges ----------------------------------------------------------------------------
-@_scheme("variance_scaling", "U[-r, r], r = 1/sqrt(fan_in)")
-def standard_uniform(shape, rng, *, scale=1.0):
-    """U[-r, r], r = scale / sqrt(fan_in): Glorot & Bengio 2010's "standard" heuristic (also
-    PyTorch nn.Linear's default weight init)."""
-    return _uniform(rng, shape, scale / math.sqrt(_fan(shape, "fan_in", "standard_uniform")))
-
-
-def _kwon(shape, rng, scale, k: float, dist: str) -> np.ndarray:
-    """k·sqrt(2/(fan_in+fan_out)) as std, or k·sqrt(6/(fan_in+fan_out)) as uniform limit."""
-    n = _fan(shape, "fan_avg", "kwon")
-    if dist == "uniform":
-        return _uniform(rng, shape, scale * k * math.sqrt(3.0 / n))
-    return _gauss(rng, shape, scale * k * math.sqrt(1.0 / n))
-
-
-@_scheme("kwon", "U[-r, r], r = 4*sqrt(6/(fan_in+fan_out))")
-def kwon_logistic_uniform(shape, rng, *, scale=1.0):
-    """U[-r, r], r = scale·4·sqrt(6 / (fan_in + fan_out)) (Kwon et al.; 4 = 1/σ'(0))."""
-    return _kwon(shape, rng, scale, 4.0, "uniform")
-
-
-@_scheme("kwon", "N(0, s^2), s = 4*sqrt(2/(fan_in+fan_out))")
-def kwon_logistic_normal(shape, rng, *, scale=1.0):
-    """N(0, σ²), σ = scale·4·sqrt(2 / (fan_in + fan_out)) (Kwon et al.)."""
-    return _kwon(shape, rng, scale, 4.0, "normal")
-
-
-@_scheme("kwon", "U[-r, r], r = sqrt(6/(fan_in+fan_out))")
-def kwon_tanh_uniform(shape, rng, *, scale=1.0):
-    """U[-r, r], r = scale·sqrt(6 / (fan_in + fan_out)) (Kwon et al.)."""
-    return _kwon(shape, rng, scale, 1.0, "uniform")
-
-
-@_scheme("kwon", "N(0, s^2), s = sqrt(2/(fan_in+fan_out))")
-def kwon_tanh_normal(shape, rng, *, scale=1.0):
-    """N(0, σ²), σ = scale·sqrt(2 / (fan_in + fan_out)) (Kwon et al.)."""
-    return _kwon(shape, rng, scale, 1.0, "normal")
-
-
-@_scheme("kwon", "U[-r, r], r = sqrt(2)*sqrt(6/(fan_in+fan_out))")
-def kwon_relu_uniform(shape, rng, *, scale=1.0):
-    """U[-r, r], r = scale·sqrt(2)·sqrt(6 / (fan_in + fan_out)) (Kwon et al.; not He)."""
-    return _kwon(shape, rng, scale, math.sqrt(2.0), "uniform")
-
-
-@_scheme("kwon", "N(0, s^2), s = sqrt(2)*sqrt(2/(fan_in+fan_out))")
-def kwon_relu_normal(shape, rng, *, scale=1.0):
-    """N(0, σ²), σ = scale·sqrt(2)·sqrt(2 / (fan_in + fan_out)) (Kwon et al.; not He)."""
-    return _kwon(shape, rng, scale, math.sqrt(2.0), "normal")
+# --- classic ranges (presets too, in their papers' arithmetic) -------------------------------
+standard_uniform = _preset("standard_uniform")
+kwon_logistic_uniform = _preset("kwon_logistic_uniform")
+kwon_logistic_normal = _preset("kwon_logistic_normal")
+kwon_tanh_uniform = _preset("kwon_tanh_uniform")
+kwon_tanh_normal = _preset("kwon_tanh_normal")
+kwon_relu_uniform = _preset("kwon_relu_uniform")
+kwon_relu_normal = _preset("kwon_relu_normal")
 
 
 # --- registry (REGISTRY is filled by @_scheme above) ----------------------------------------
@@ -394,6 +420,35 @@ def get(identifier) -> Initializer:
 def canonical(name: str) -> str:
     """The canonical registry name of ``name`` (an alias or any capitalisation)."""
     return get(str(name)).name
+
+
+def parameters(identifier, overrides: Mapping | None = None) -> dict:
+    """Scheme ``identifier``'s parameters: its defaults updated by ``overrides``, checked as a
+    draw checks them (no unknown names; ``mode``/``distribution`` lower-cased, one of their words)."""
+    init = get(identifier)
+    params = dict(init.params)
+    _known(init.name, params, overrides or {})
+    params.update(overrides or {})
+    for param, allowed in _CHOICES.get(init.name, {}).items():
+        params[param] = _choice(init.name, param, params[param], allowed)
+    return params
+
+
+def as_preset(name: str, params: Mapping) -> Preset | None:
+    """Scheme ``name`` with :func:`parameters` ``params`` as variance scaling: its ``PRESETS``
+    entry, or the (factor, mode, distribution) of ``variance_scaling`` ("normal" read as
+    truncated, as Keras 3 does) or of He's general form (factor gain² = 2/(1 + a²), untruncated
+    as PyTorch's kaiming_*); None for the schemes that are not variance scaling."""
+    if name in PRESETS:
+        return PRESETS[name]
+    if name == "variance_scaling":
+        dist = _DISTRIBUTION_ALIASES.get(params["distribution"], params["distribution"])
+        return Preset(float(params["factor"]), params["mode"], dist)
+    if name in ("he_general_normal", "he_general_uniform"):
+        a = float(params["a"])
+        dist = "uniform" if name == "he_general_uniform" else "untruncated_normal"
+        return Preset(2.0 / (1.0 + a * a), params["mode"], dist)
+    return None
 
 
 def draw(name, shape, rng: np.random.Generator, *, scale: float = 1.0, **params) -> np.ndarray:

@@ -391,6 +391,35 @@ def test_kwon_and_standard_numbers_in_torch_are_for_each_layer_shape():
     assert float(_torch_call(code, 2, "uniform_")["b"]) == pytest.approx(1 / math.sqrt(32))
 
 
+@pytest.mark.parametrize("name", list(initializers.PRESETS))
+def test_every_preset_is_exported_with_its_own_table_entry(name):
+    """The exporters read the initializers' table: Keras gets the row's (factor·scale², mode,
+    distribution), or its preset class at scale 1; torch's numbers are the row's for each layer."""
+    p = initializers.PRESETS[name]
+    keras = export.to_keras(f"8 tanh {name} ×1.5", 6, 3)
+    assert (f'VarianceScaling(scale={export._num(p.factor * 1.5 * 1.5)}, mode="{p.mode}", '
+            f'distribution="{p.distribution}")') in keras
+    at_one = export.to_keras(f"8 tanh {name}", 6, 3)
+    assert (f"initializers.{p.keras}()" if p.keras else f"VarianceScaling(scale={export._num(p.factor)},") in at_one
+    torch = export.to_torch(f"8 tanh {name} ×1.5", 6, 3)
+    if p.keras is None:  # PyTorch has no function for these: the numbers of Linear(8, 3)
+        n = {"fan_in": 8, "fan_avg": 5.5}[p.mode]
+        std = 1.5 * math.sqrt(p.factor / n)
+        call = _torch_call(torch, 2, "uniform_" if p.distribution == "uniform" else "normal_")
+        if p.distribution == "uniform":
+            assert float(call["b"]) == pytest.approx(math.sqrt(3) * std, rel=1e-14)
+        else:
+            assert float(call["std"]) == pytest.approx(std, rel=1e-14)
+
+
+def test_default_optimizer_line_is_train_settings_default():
+    d = TrainSettings()
+    assert (f"torch.optim.SGD(model.parameters(), lr={export._num(d.learning_rate)}, "
+            f"momentum={export._num(d.momentum)})") in export.to_torch("8 tanh glorot_uniform", 4, 3)
+    assert (f"keras.optimizers.SGD(learning_rate={export._num(d.learning_rate)}, "
+            f"momentum={export._num(d.momentum)})") in export.to_keras("8 tanh glorot_uniform", 4, 3)
+
+
 def test_regression_loss_optimizer_and_learning_rate_gene():
     settings = TrainSettings(optimizer="adam", learning_rate=0.003)
     torch = export.to_torch("16 tanh glorot_uniform ×1 lr=0.02", 5, 2, "regression", settings=settings)

@@ -415,3 +415,43 @@ def test_gain_table():
     assert I.gain("softsign") == 1.0
     with pytest.raises(UsageError, match="did you mean 'tanh'"):
         I.gain("tanhh")
+
+
+# --- the preset table -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", list(I.PRESETS))
+@pytest.mark.parametrize("shape", [(64, 32), (7, 300), (3, 3, 16, 8)], ids=str)
+def test_every_preset_draws_variance_scaling_with_its_table_entry(name, shape):
+    """A preset is its (factor, mode, distribution) row: the same numbers as variance_scaling with
+    that row, to the bit for the Keras arithmetic, to rounding for the papers' own (Kwon, standard)."""
+    p = I.PRESETS[name]
+    assert I.REGISTRY[name].family == p.family and I.REGISTRY[name].formula == p.formula
+    got = I.draw(name, shape, np.random.default_rng(5), scale=1.5)
+    want = I.variance_scaling(shape, np.random.default_rng(5), scale=1.5, factor=p.factor, mode=p.mode,
+                              distribution=p.distribution)
+    if p.form == "keras":
+        assert np.array_equal(got, want)
+    else:
+        np.testing.assert_allclose(got, want, rtol=1e-14, atol=1e-14 * np.abs(want).max())
+    assert I.as_preset(name, I.parameters(name)) is p
+
+
+def test_keras_presets_are_keras_3s_variance_scaling_arguments():
+    """Keras 3 random_initializers.py: each preset class is VarianceScaling(scale, mode, distribution)."""
+    keras = {"LecunUniform": (1.0, "fan_in", "uniform"), "LecunNormal": (1.0, "fan_in", "truncated_normal"),
+             "GlorotUniform": (1.0, "fan_avg", "uniform"), "GlorotNormal": (1.0, "fan_avg", "truncated_normal"),
+             "HeUniform": (2.0, "fan_in", "uniform"), "HeNormal": (2.0, "fan_in", "truncated_normal")}
+    table = {p.keras: (p.factor, p.mode, p.distribution) for p in I.PRESETS.values() if p.keras}
+    assert table == keras
+
+
+def test_parameters_fill_defaults_and_check_like_a_draw():
+    assert I.parameters("variance_scaling", {"distribution": "Uniform", "mode": "FAN_OUT"}) == {
+        "factor": 1.0, "mode": "fan_out", "distribution": "uniform"}
+    assert I.parameters("glorot_uniform") == {}
+    with pytest.raises(UsageError, match="init 'he_general_normal': mode must be one of fan_in, fan_out"):
+        I.parameters("he_general_normal", {"mode": "fan_avg"})
+    with pytest.raises(UsageError, match="init 'glorot_uniform' has no parameter gain"):
+        I.parameters("glorot_uniform", {"gain": 2})
+    assert I.as_preset("orthogonal", I.parameters("orthogonal")) is None
