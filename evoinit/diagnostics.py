@@ -13,6 +13,7 @@ import math
 from typing import Sequence
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 
 
 # -- symmetry within a network ------------------------------------------------------------------
@@ -127,49 +128,12 @@ def best_of_n(select: Sequence[float], report: Sequence[float], n: int) -> float
 
 def assignment(cost: np.ndarray) -> np.ndarray:
     """The row→column assignment of least total cost: ``perm`` with ``perm[i]`` the column of row i,
-    minimizing ``Σ_i cost[i, perm[i]]`` (rows ≤ columns).
-
-    Exact: the Hungarian method in its shortest-augmenting-path form (Kuhn–Munkres with the
-    potentials u, v of Jonker & Volgenant), O(rows²·columns), the inner scan over columns done by
-    NumPy. Written here so scipy (``linear_sum_assignment``) is not a runtime dependency; the tests
-    check it against scipy.
-    """
+    minimizing ``Σ_i cost[i, perm[i]]`` (rows ≤ columns). Exact: scipy's
+    ``linear_sum_assignment`` (a shortest-augmenting-path Hungarian method, Crouse 2016)."""
     C = np.asarray(cost, np.float64)
-    n, m = C.shape
-    if n > m:
-        raise ValueError(f"assignment needs rows <= columns, got {C.shape}")
-    u, v = np.zeros(n + 1), np.zeros(m + 1)
-    owner = np.zeros(m + 1, np.intp)      # owner[j] = row (1-based) matched to column j; 0 = free
-    way = np.zeros(m + 1, np.intp)
-    for i in range(1, n + 1):
-        owner[0], j0 = i, 0
-        minv = np.full(m + 1, np.inf)
-        used = np.zeros(m + 1, bool)
-        while True:
-            used[j0] = True
-            i0 = owner[j0]
-            reduced = np.concatenate(([np.inf], C[i0 - 1] - u[i0] - v[1:]))
-            better = ~used & (reduced < minv)
-            minv[better] = reduced[better]
-            way[better] = j0
-            free = np.where(used, np.inf, minv)
-            j1 = int(np.argmin(free))
-            delta = free[j1]
-            u[owner[used]] += delta
-            v[used] -= delta
-            minv[~used] -= delta
-            j0 = j1
-            if owner[j0] == 0:
-                break
-        while j0:
-            j1 = way[j0]
-            owner[j0] = owner[j1]
-            j0 = j1
-    perm = np.empty(n, np.intp)
-    for j in range(1, m + 1):
-        if owner[j]:
-            perm[owner[j] - 1] = j - 1
-    return perm
+    if C.ndim != 2 or C.shape[0] > C.shape[1]:
+        raise ValueError(f"assignment needs a matrix of rows <= columns, got shape {C.shape}")
+    return linear_sum_assignment(C)[1]
 
 
 def _floats(net: tuple) -> tuple[list, list]:

@@ -112,6 +112,18 @@ def test_assignment_matches_scipy(shape):
         diagnostics.assignment(np.zeros((3, 2)))
 
 
+def test_assignment_is_the_least_cost_of_all_assignments_by_brute_force():
+    rng = np.random.default_rng(11)
+    for n, m in [(1, 3), (2, 2), (3, 5), (4, 4), (5, 6), (6, 6)]:
+        for trial in range(5):
+            cost = rng.standard_normal((n, m)) if trial % 2 else rng.integers(0, 3, (n, m)).astype(float)
+            perm = diagnostics.assignment(cost)
+            assert sorted(perm.tolist()) == sorted(set(perm.tolist())) and perm.max() < m
+            rows = np.arange(n)
+            best = min(cost[rows, list(cols)].sum() for cols in itertools.permutations(range(m), n))
+            assert cost[rows, perm].sum() == pytest.approx(best, abs=1e-12)
+
+
 def test_align_undoes_a_permutation_of_hidden_units_and_keeps_the_function():
     rng = np.random.default_rng(2)
     sizes = (4, 6, 5, 3)
