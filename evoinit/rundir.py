@@ -22,6 +22,8 @@ which ``rewind`` cuts back on resume.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 import os
@@ -170,15 +172,17 @@ class RunFolder:
             os.fsync(f.fileno())
 
     def write_csv(self, name: str, rows: list[dict]) -> None:
-        """Rows of dicts as CSV (columns from the first row; floats written with repr)."""
+        """Rows of dicts as CSV: columns from the first row (a missing cell empty, extra keys
+        dropped), ``\\n`` line ends, fields quoted only when they must be; floats as ``repr``
+        (``nan``, ``inf``), None empty."""
         if not rows:
             atomic_write(self / name, "")
             return
-        cols = list(rows[0])
-        lines = [",".join(cols)]
-        for row in rows:
-            lines.append(",".join(_cell(row.get(c)) for c in cols))
-        atomic_write(self / name, "\n".join(lines) + "\n")
+        text = io.StringIO()
+        writer = csv.DictWriter(text, list(rows[0]), extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        atomic_write(self / name, text.getvalue())
 
     def read_config(self) -> dict:
         if not self.path.is_dir():
@@ -282,15 +286,6 @@ def _expect(path, have: int, want: int) -> None:
     if have < want:
         raise RunFolderError(f"{path} has {have} complete lines but the checkpoint counts {want}: "
                              "the folder is damaged")
-
-
-def _cell(v) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, float):
-        return repr(v) if math.isfinite(v) else ("nan" if math.isnan(v) else ("inf" if v > 0 else "-inf"))
-    text = str(v)
-    return '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\n') else text
 
 
 def _checked(d, path) -> dict:
