@@ -90,15 +90,24 @@ def task_seed(run_seed: int, key: Sequence[int]) -> np.random.SeedSequence:
     return seeding.child(seeding.root(run_seed), *key)
 
 
+def start_and_order(sizes, init, seq: np.random.SeedSequence, *, scale: float = 1.0,
+                    params: dict | None = None) -> tuple:
+    """One network's starting weights (scheme ``init`` ×``scale``) and its minibatch-order
+    generator, from the two independent streams of its seed sequence ``seq`` (``seeding.WEIGHTS``
+    and ``seeding.DATA_ORDER``), so experiments can share one and not the other."""
+    start = initial_start(sizes, init, seeding.weight_rng(seq), scale=scale, params=params)
+    return start, seeding.order_rng(seq)
+
+
 def train_genomes(genomes: Sequence[Genome], keys: Sequence[tuple], dataset, settings: TrainSettings,
                   run_seed: int) -> list[TrainResult]:
     """Train same-architecture genomes, each from its own seed key, as one population."""
     sizes = layer_sizes(dataset.n_features, genomes[0].hidden, dataset.n_outputs)
     starts, orders, lrs = [], [], []
     for genome, key in zip(genomes, keys):
-        seq = task_seed(run_seed, key)
-        starts.append(initial_start(sizes, genome.init, seeding.weight_rng(seq), scale=genome.scale))
-        orders.append(seeding.order_rng(seq))
+        start, order = start_and_order(sizes, genome.init, task_seed(run_seed, key), scale=genome.scale)
+        starts.append(start)
+        orders.append(order)
         lrs.append(genome.learning_rate or settings.learning_rate)
     return train_population(starts, orders, dataset, activation=genomes[0].activation,
                             settings=settings, learning_rates=lrs)

@@ -19,7 +19,9 @@ import numpy as np  # noqa: E402
 METRIC_LABEL = {"val_error": "validation error", "val_r2": "validation R²"}
 
 
-def _save(fig, path) -> Path:
+def save(fig, path) -> Path:
+    """Write ``fig`` as a PNG at ``path`` atomically (a temporary file, then a rename), close it
+    and return the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.png")
@@ -40,8 +42,10 @@ def _palette(n: int) -> list:
 MARKERS = "osD^v<>ph*"
 
 
-def _padded(curves: Sequence[Sequence[float]]) -> np.ndarray:
-    n = max((len(c) for c in curves), default=0)
+def padded(curves: Sequence[Sequence[float]], n: int | None = None) -> np.ndarray:
+    """Curves of at most ``n`` values (default: the longest) as an array ``(len(curves), n)``,
+    NaN after a curve ends (a network that diverged)."""
+    n = max((len(c) for c in curves), default=0) if n is None else n
     out = np.full((len(curves), n), np.nan)
     for i, c in enumerate(curves):
         out[i, :len(c)] = c
@@ -61,7 +65,7 @@ def learning_curves(groups: dict, path, title: str = "") -> Path:
     for k, (label, evals) in enumerate(groups.items()):
         color = colors[k % len(colors)]
         for ax, name in zip(axes, ("train_loss", "val_loss", "val_metric")):
-            curves = _padded([getattr(e, name) for e in evals])
+            curves = padded([getattr(e, name) for e in evals])
             if not curves.size:
                 continue
             epochs = np.arange(1, curves.shape[1] + 1)
@@ -80,7 +84,7 @@ def learning_curves(groups: dict, path, title: str = "") -> Path:
     axes[2].legend(fontsize=8)
     if title:
         fig.suptitle(title)
-    return _save(fig, path)
+    return save(fig, path)
 
 
 # -- a search's run folder ---------------------------------------------------------------------------
@@ -105,7 +109,7 @@ def fitness_per_generation(logbook: list[dict], objective: str, path) -> Path:
     ax.grid(alpha=0.3)
     ax.legend()
     ax.set_title(f"{objective} of the population per generation (diverged excluded)")
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def frequencies_per_generation(generations: list[dict], path) -> Path:
@@ -121,7 +125,7 @@ def frequencies_per_generation(generations: list[dict], path) -> Path:
         ax.set_ylim(0, 1)
         ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1, 0.5))
     fig.tight_layout()
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def scale_vs_fitness(evaluations: list[dict], path) -> Path:
@@ -147,7 +151,7 @@ def scale_vs_fitness(evaluations: list[dict], path) -> Path:
     ax.set_title(f"scale vs fitness by init scheme ({diverged} diverged evaluations not shown)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1, 0.5))
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def diversity_in_error_space(generations: list[dict], path) -> Path:
@@ -166,7 +170,7 @@ def diversity_in_error_space(generations: list[dict], path) -> Path:
     ax2.set_ylabel("spread (std)", color="tab:red")
     ax.set_title("the population in error space")
     ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return save(fig, path)
 
 
 class _Eval:

@@ -43,15 +43,6 @@ def order_rng(seq: np.random.SeedSequence) -> np.random.Generator:
     return generator(child(seq, DATA_ORDER))
 
 
-def to_json(seq: np.random.SeedSequence) -> dict:
-    """A seed sequence as plain JSON: its entropy and spawn key."""
-    return {"entropy": int(seq.entropy), "spawn_key": [int(k) for k in seq.spawn_key]}
-
-
-def from_json(d: dict) -> np.random.SeedSequence:
-    return np.random.SeedSequence(int(d["entropy"]), spawn_key=tuple(int(k) for k in d["spawn_key"]))
-
-
 # Namespaces: the first element of every key, so streams for different purposes never collide.
 DISTINCT = 0    # (DISTINCT, evaluation number, repeat): every evaluation its own start
 SHARED = 1      # (SHARED, repeat): every evaluation of an architecture the same start

@@ -25,7 +25,7 @@ from threadpoolctl import threadpool_limits
 
 import evoinit
 from evoinit import plots, seeding
-from evoinit.network import initial_start
+from evoinit.evaluate import start_and_order
 from evoinit.rundir import write_json
 
 HERE = Path(__file__).resolve().parent
@@ -71,7 +71,7 @@ def save(out: Path, name: str, result: dict, fig) -> dict:
     """Write ``<name>.json`` (atomically, NaN/inf as strings) and ``<name>.png``; return the result."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    plots._save(fig, out / f"{name}.png")
+    plots.save(fig, out / f"{name}.png")
     write_json(out / f"{name}.json", result)
     return result
 
@@ -88,18 +88,5 @@ def short(values, digits: int = 4) -> list[float]:
 
 def starts_and_orders(sizes, scheme: str, seed: int, keys, params: dict | None = None) -> tuple[list, list]:
     """One start (scheme ``scheme``) and one data order per key, both drawn from ``stream(seed, *key)``."""
-    starts, orders = [], []
-    for key in keys:
-        seq = stream(seed, *key)
-        starts.append(initial_start(sizes, scheme, seeding.weight_rng(seq), params=params))
-        orders.append(seeding.order_rng(seq))
-    return starts, orders
-
-
-def padded(curves, n: int) -> np.ndarray:
-    """Curves of at most ``n`` values as an array ``(len(curves), n)``, NaN after a curve ends
-    (a network that diverged)."""
-    out = np.full((len(curves), n), np.nan)
-    for i, c in enumerate(curves):
-        out[i, :len(c)] = c
-    return out
+    pairs = [start_and_order(sizes, scheme, stream(seed, *key), params=params) for key in keys]
+    return [start for start, _ in pairs], [order for _, order in pairs]

@@ -22,7 +22,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import common
-from evoinit import activations, data, diagnostics, seeding
+from evoinit import activations, data, diagnostics, plots, seeding
 from evoinit.network import TrainSettings, initial_start, layer_sizes, trace, train_population
 
 NAME = "he_rectifiers"
@@ -73,7 +73,7 @@ def learning(dataset, sizes, a: float, scheme: str, params: dict, settings: Trai
              seeds: int, seed: int) -> dict:
     starts, orders = common.starts_and_orders(sizes, scheme, seed, [(2, k) for k in range(seeds)], params)
     results = train_population(starts, orders, dataset, activation=_act(a), settings=settings)
-    curves = common.padded([r.val_metric for r in results], settings.epochs)
+    curves = plots.padded([r.val_metric for r in results], settings.epochs)
     final = curves[:, -1]
     return {"val_error": curves.tolist(), "mean_val_error": np.nanmean(curves, axis=0).tolist(),
             "final_val_error": final.tolist(), "mean_final_val_error": float(np.nanmean(final)),

@@ -23,7 +23,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import common
-from evoinit import data, diagnostics, seeding
+from evoinit import data, diagnostics, plots, seeding
 from evoinit.network import TrainSettings, initial_start, layer_sizes, trace, train_population
 
 NAME = "init_range"
@@ -75,7 +75,7 @@ def learning(dataset, sizes, activation: str, ranges, seeds: int, settings: Trai
     out = {}
     for i, r in enumerate(ranges):
         group = results[i * seeds:(i + 1) * seeds]
-        curves = common.padded([res.val_metric for res in group], settings.epochs)
+        curves = plots.padded([res.val_metric for res in group], settings.epochs)
         hits = [np.flatnonzero(c < TARGET) for c in curves]
         epochs = [float(h[0] + 1) if len(h) else np.inf for h in hits]
         out[f"{r:g}"] = {"mean_val_error": common.short(np.nanmean(curves, axis=0)),

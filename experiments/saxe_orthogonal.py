@@ -24,7 +24,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import common
-from evoinit import seeding
+from evoinit import plots, seeding
 from evoinit.network import TrainSettings, train_population
 
 NAME = "saxe_orthogonal"
@@ -70,7 +70,7 @@ def sweep(task, hidden: int, scheme: str, params: dict, rates, seeds: int, epoch
         e = [epochs_to_threshold(r, zero_loss) for r in group]
         per_rate[f"{lr:g}"] = {"epochs": e, "median_epochs": float(np.median(e)),
                                "diverged": int(sum(r.diverged for r in group)),
-                               "mean_val_curve": common.short(np.mean(common.padded([r.val_loss for r in group],
+                               "mean_val_curve": common.short(np.mean(plots.padded([r.val_loss for r in group],
                                                                                      epochs), axis=0))}
     # fewest epochs; if no rate gets there, the lowest final loss (a diverged curve ends in NaN)
     best = min(per_rate, key=lambda k: (per_rate[k]["median_epochs"], _final(per_rate[k]["mean_val_curve"])))

@@ -10,6 +10,7 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor
 
 from evoinit import activations, data, seeding
 from evoinit.errors import UsageError
+from evoinit.evaluate import start_and_order
 from evoinit.network import (Start, TrainSettings, initial_start, layer_sizes, loss_and_grads,
                              predict, score, train_population)
 
@@ -32,12 +33,9 @@ def diabetes():
 def _starts(sizes, schemes, seed=0, scale=1.0):
     """One start and one order generator per scheme, seeded by position."""
     root = seeding.root(seed)
-    starts, orders = [], []
-    for p, scheme in enumerate(schemes):
-        seq = seeding.child(root, seeding.TRAIN, p)
-        starts.append(initial_start(sizes, scheme, seeding.weight_rng(seq), scale=scale))
-        orders.append(seeding.order_rng(seq))
-    return starts, orders
+    pairs = [start_and_order(sizes, scheme, seeding.child(root, seeding.TRAIN, p), scale=scale)
+             for p, scheme in enumerate(schemes)]
+    return [start for start, _ in pairs], [order for _, order in pairs]
 
 
 # -- gradients ----------------------------------------------------------------------------------

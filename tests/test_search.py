@@ -10,13 +10,12 @@ import numpy as np
 import pytest
 
 from evoinit import search as S
-from evoinit import seeding
 from evoinit.config import SearchConfig, build, load_toml
 from evoinit.data import load
 from evoinit.errors import ConfigError, RunFolderError, UsageError
-from evoinit.evaluate import task_seed
+from evoinit.evaluate import start_and_order, task_seed
 from evoinit.genome import Genome
-from evoinit.network import TrainSettings, initial_start, layer_sizes
+from evoinit.network import TrainSettings, layer_sizes
 
 RESULT_FILES = ("evaluations.jsonl", "hall_of_fame.json", "logbook.csv", "checkpoint.json",
                 "generations.jsonl")
@@ -65,9 +64,8 @@ def test_stopped_and_resumed_equals_uninterrupted(tmp_path, policy):
 def _initial_weights(line, data, run_seed):
     genome = Genome.from_json(line["genome"])
     sizes = layer_sizes(data.n_features, genome.hidden, data.n_outputs)
-    seq = task_seed(run_seed, line["seed"])
-    start = initial_start(sizes, genome.init, seeding.weight_rng(seq), scale=genome.scale)
-    return genome, start, seeding.order_rng(seq).permutation(len(data.X_train))
+    start, order = start_and_order(sizes, genome.init, task_seed(run_seed, line["seed"]), scale=genome.scale)
+    return genome, start, order.permutation(len(data.X_train))
 
 
 def test_shared_policy_shares_starts_and_distinct_never_does(tmp_path):
