@@ -5,7 +5,7 @@ The Python API under the CLI::
     import evoinit
     result = evoinit.search("digits", generations=10, out="runs/digits")   # evoinit search
     print(result.best, result.hall_of_fame[0]["test"])
-    report = evoinit.train("64-32 tanh glorot_uniform ×1", "digits", seeds=10)  # evoinit train
+    trained = evoinit.train("64-32 tanh glorot_uniform ×1", "digits", seeds=10)  # evoinit train
     evoinit.initializers.names(), evoinit.activations.names(), evoinit.data.names()
 
 Names are imported on first use (PEP 562), so ``import evoinit`` — and the start of the
@@ -23,7 +23,7 @@ _MODULES = ("activations", "data", "initializers", "search")
 _NAMES = {
     "SearchConfig": "config",
     "DataSpec": "data", "Dataset": "data", "load": "data",
-    "Evaluation": "evaluate", "TrainReport": "evaluate", "train": "evaluate",
+    "Evaluation": "evaluate", "TrainOutcome": "evaluate", "train": "evaluate",
     "Genome": "genome", "SearchSpace": "genome",
     "Start": "network", "TrainResult": "network", "TrainSettings": "network", "train_population": "network",
     "SearchResult": "search", "random_search": "search", "report": "search", "resume": "search",

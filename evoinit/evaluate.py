@@ -33,7 +33,7 @@ class Evaluation:
     """One trained network: its genome, seed key, status and curves (up to divergence)."""
 
     genome: Genome
-    seed: tuple
+    key: tuple                      # the seed key (see seeding): "seed" in the JSON line
     status: str                     # "ok", "degenerate" (constant predictions) or "diverged"
     metric: str                     # "val_error" or "val_r2"
     train_loss: tuple
@@ -70,7 +70,7 @@ class Evaluation:
 
     def to_json(self) -> dict:
         """A JSON line (no wall-clock time: the evaluations log is bit-reproducible)."""
-        d = {"genome": self.genome.to_json(), "seed": list(self.seed), "status": self.status,
+        d = {"genome": self.genome.to_json(), "seed": list(self.key), "status": self.status,
              "metric": self.metric, "diverged_epoch": self.diverged_epoch,
              "n_params": self.n_params, "train_loss": list(self.train_loss),
              "val_loss": list(self.val_loss), "val_metric": list(self.val_metric)}
@@ -222,7 +222,7 @@ def run_tasks(tasks: Sequence[tuple[Genome, tuple]], spec, settings: TrainSettin
 
 
 @dataclass(frozen=True)
-class TrainReport:
+class TrainOutcome:
     """``evoinit train``: one genome trained from ``len(evaluations)`` seeds."""
 
     genome: Genome
@@ -251,7 +251,7 @@ class TrainReport:
 
 
 def train(genome: Genome | str, dataset="digits", *, seeds: int = 10, seed: int = 0,
-          settings: TrainSettings = TrainSettings()) -> TrainReport:
+          settings: TrainSettings = TrainSettings()) -> TrainOutcome:
     """Train one setup from ``seeds`` different random starts (one population, one process).
 
     ``genome`` is a ``Genome`` or its string form (``"64-32 tanh glorot_uniform ×1"``);
@@ -271,4 +271,4 @@ def train(genome: Genome | str, dataset="digits", *, seeds: int = 10, seed: int 
     seconds = (time.perf_counter() - t0) / seeds
     weights = n_params(layer_sizes(ds.n_features, genome.hidden, ds.n_outputs))
     evaluations = tuple(to_evaluation(genome, k, r, weights, ds, seconds) for k, r in zip(keys, results))
-    return TrainReport(genome, ds.summary(), settings, seed, evaluations, tuple(results))
+    return TrainOutcome(genome, ds.summary(), settings, seed, evaluations, tuple(results))

@@ -24,16 +24,14 @@ Truncation. evoinit's ``lecun_normal``, ``glorot_normal`` and ``he_normal`` (and
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
 from evoinit import activations as _activations
 from evoinit import initializers as _initializers
-from evoinit.errors import RunFolderError, UsageError, one_line
+from evoinit.errors import RunFolderError, UsageError
 from evoinit.genome import Genome
-from evoinit.network import TrainSettings
 
 FRAMEWORKS = ("torch", "keras")
 TASKS = ("classification", "regression")
@@ -320,15 +318,6 @@ class RunSetup:
     dataset: str = ""
 
 
-def _read_json(path: Path, what: str):
-    if not path.is_file():
-        raise RunFolderError(f"{path.parent}: no {path.name} ({what}); is this an evoinit run folder?")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as e:
-        raise RunFolderError(f"{path}: damaged ({one_line(e)})") from None
-
-
 def read_run(folder, rank: int = 1) -> RunSetup:
     """Genome number ``rank`` (1 = best) of a run's hall of fame, with its dataset's sizes.
 
@@ -337,41 +326,17 @@ def read_run(folder, rank: int = 1) -> RunSetup:
     "search": {"train": {...TrainSettings...}}}``; the settings only fill the optimizer line).
     Anything missing or unreadable is a ``RunFolderError`` naming the file.
     """
-    folder = Path(folder)
-    if not folder.is_dir():
+    from evoinit import checkpoint
+    from evoinit.rundir import RunFolder
+
+    if not Path(folder).is_dir():
         raise RunFolderError(f"no run folder at {folder}")
-    fame = _read_json(folder / "hall_of_fame.json", "the hall of fame")
-    entries = fame.get("entries") if isinstance(fame, dict) else None
-    if isinstance(fame, dict) and fame.get("schema", 1) != 1:
-        raise RunFolderError(f"{folder / 'hall_of_fame.json'}: schema {fame.get('schema')!r}, "
-                             "this evoinit reads schema 1")
-    if not isinstance(entries, list):
-        raise RunFolderError(f"{folder / 'hall_of_fame.json'}: damaged (no list of entries)")
-    if not entries:
-        raise RunFolderError(f"{folder / 'hall_of_fame.json'}: the hall of fame is empty "
-                             "(has the search finished a generation?)")
+    folder = RunFolder(folder)
+    entries = checkpoint.read_hall_of_fame(folder)
     if not isinstance(rank, int) or not 1 <= rank <= len(entries):
         raise UsageError(f"--rank must be 1..{len(entries)} (the hall of fame's size), got {rank!r}")
-    try:
-        genome = Genome.from_json(entries[rank - 1]["genome"])
-    except UsageError as e:
-        raise RunFolderError(f"{folder / 'hall_of_fame.json'}: entry {rank}: {e}") from None
-    except (KeyError, TypeError, ValueError) as e:
-        raise RunFolderError(f"{folder / 'hall_of_fame.json'}: entry {rank} has no readable genome "
-                             f"({type(e).__name__}: {e})") from None
-    config = _read_json(folder / "config.json", "the run's config")
-    ds = config.get("dataset") if isinstance(config, dict) else None
-    try:
-        n_in, n_out, task = int(ds["n_features"]), int(ds["n_outputs"]), str(ds["task"])
-    except (KeyError, TypeError, ValueError):
-        raise RunFolderError(f"{folder / 'config.json'}: no dataset sizes (dataset.n_features, "
-                             "dataset.n_outputs, dataset.task)") from None
-    settings = None
-    search = config.get("search")
-    train = search.get("train") if isinstance(search, dict) else config.get("settings")
-    if isinstance(train, dict):
-        try:
-            settings = TrainSettings.from_json(train)
-        except (TypeError, ValueError, UsageError):
-            settings = None  # only the optimizer line uses them; the network and start do not
-    return RunSetup(genome, n_in, n_out, task, settings, str(ds.get("name", "")))
+    genome = checkpoint.entry_genome(folder, entries, rank)
+    config_file = folder.read_config()
+    n_in, n_out, task, name = checkpoint.dataset_sizes(folder, config_file)
+    settings = checkpoint.train_settings(config_file)
+    return RunSetup(genome, n_in, n_out, task, settings, name)

@@ -173,17 +173,9 @@ def diversity_in_error_space(generations: list[dict], path) -> Path:
     return save(fig, path)
 
 
-class _Eval:
-    """Just enough of an Evaluation for ``learning_curves``, from a JSON line."""
-
-    def __init__(self, d):
-        self.train_loss, self.val_loss = d["train_loss"], d["val_loss"]
-        self.val_metric, self.metric = d["val_metric"], d["metric"]
-
-
-def top_vs_baselines(evaluations: list[dict], hall_of_fame: dict, path, top: int = 3) -> Path | None:
-    """Learning curves of the best setups and of their canonical baselines (same final seeds)."""
-    final = [e for e in evaluations if e.get("stage") == "final"]
+def top_vs_baselines(final: list, hall_of_fame: dict, path, top: int = 3) -> Path | None:
+    """Learning curves of the best setups and of their canonical baselines, from ``final``: the
+    evaluations of the final scoring (same seeds for a setup and its baseline)."""
     if not final:
         return None
     groups = {}
@@ -194,7 +186,7 @@ def top_vs_baselines(evaluations: list[dict], hall_of_fame: dict, path, top: int
             if label is None:
                 continue
             plain = {k: v for k, v in genome.items() if k != "seed"}
-            evs = [_Eval(e) for e in final if e["genome"] == plain]
+            evs = [e for e in final if e.genome.to_json() == plain]
             if evs and label not in groups:
                 groups[label] = evs
     return learning_curves(groups, path, title="top setups vs their canonical baselines (final seeds)")

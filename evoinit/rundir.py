@@ -233,6 +233,14 @@ class RunFolder:
         _expect(self / name, len(lines), keep)
         atomic_write(self / name, "".join(lines))
 
+    def cut_back(self, *, n_evaluations: int, n_generations: int) -> None:
+        """Make the folder what its checkpoint accounts for (before a search continues): temp
+        files of killed writes removed, the logs cut back to the lines the checkpoint counts."""
+        self.clean()
+        for name, keep in (("evaluations.jsonl", n_evaluations), ("timings.jsonl", n_evaluations),
+                           ("generations.jsonl", n_generations)):
+            self.rewind(name, keep)
+
     def clean(self) -> None:
         """Remove temp files left by a write that was killed before its rename."""
         for name in FILES:

@@ -17,24 +17,24 @@ from __future__ import annotations
 
 import math
 import random
+import statistics
 import sys
 import types
-import statistics
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 from deap import algorithms, base, tools
 
-from evoinit import backends, seeding
+from evoinit import backends, checkpoint, seeding
 from evoinit.config import WORST, SearchConfig
+from evoinit.checkpoint import why as _why
 from evoinit.data import DataSpec
-from evoinit.errors import EvoinitError, RunFolderError, one_line, unknown
+from evoinit.errors import RunFolderError, unknown
 from evoinit.evaluate import Evaluation, dataset_of, run_tasks
 from evoinit.genome import Genome
-from evoinit.rundir import RunFolder, critical, write_json
+from evoinit.rundir import RunFolder
 
 # -- DEAP's pieces: plain classes, local to this module ---------------------------------------------
 
@@ -85,20 +85,6 @@ def _python_random(state):
             m.random = r
 
 
-def _random_state_to_json(state) -> list:
-    return [state[0], list(state[1]), state[2]]
-
-
-def _random_state_from_json(d) -> tuple:
-    return (d[0], tuple(d[1]), d[2])
-
-
-def _why(e: BaseException) -> str:
-    """An exception as a short parenthesis for a message about a damaged file."""
-    text = one_line(e, 100)
-    return f"{type(e).__name__}: {text}" if not isinstance(e, EvoinitError) else text
-
-
 # -- results ----------------------------------------------------------------------------------------
 
 
@@ -132,7 +118,8 @@ class Progress:
 
 class Search:
     """The changing state of one search: population, hall of fame, logbook, both random states,
-    the evaluation cache and counters, and the run folder it writes after every generation."""
+    the evaluation cache and counters. What goes into the run folder, and how it is read back and
+    checked, is ``checkpoint``'s; this class keeps the GA."""
 
     def __init__(self, config: SearchConfig, *, data=None, n_jobs: int = -1,
                  scheduler: str | None = None, progress: Callable[[Progress], None] | None = None):
@@ -154,6 +141,7 @@ class Search:
         self.finished = False
         self.final: list[dict] = []
         self.folder: RunFolder | None = None
+        self.log: list[checkpoint.LogLine] = []   # the evaluations log, when restored read-only
         self.parallel = None
         self.toolbox = base.Toolbox()
         self.toolbox.register("clone", self._clone)
@@ -166,25 +154,11 @@ class Search:
     def start(self, out, *, overwrite: bool = False, command: str | None = None) -> None:
         dataset = dataset_of(self.data)
         if out is not None:
-            import datetime
-
-            import deap
-            import joblib
-            import sklearn
-
-            import evoinit
-
             self.folder = RunFolder(out)
-            self.folder.create({
-                "evoinit": evoinit.__version__,
-                "versions": {"python": sys.version.split()[0], "numpy": np.__version__,
-                             "deap": deap.__version__, "scikit-learn": sklearn.__version__,
-                             "joblib": joblib.__version__},
-                "command": command or "evoinit.search(...) from Python",
-                "created": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-                "execution": {"n_jobs": self.n_jobs, "scheduler": self.scheduler},
-                "search": self.config.to_json(), "dataset": dataset.summary()},
-                overwrite=overwrite)
+            self.folder.create(checkpoint.config_json(self.config, dataset, versions=_versions(),
+                                                      n_jobs=self.n_jobs, scheduler=self.scheduler,
+                                                      command=command),
+                               overwrite=overwrite)
 
     @classmethod
     def from_folder(cls, folder: RunFolder, *, read_only: bool = False, **kw) -> "Search":
@@ -194,149 +168,76 @@ class Search:
         run started on. A folder killed before its first checkpoint starts over (nothing is lost:
         no generation was complete). Anything missing, damaged, from another version or another
         search is a ``RunFolderError`` naming the file."""
-        config_file = folder.read_config()
-        search = config_file.get("search")
-        if not isinstance(search, dict):
-            raise RunFolderError(f"{folder / 'config.json'} is damaged (no search settings)")
-        if search.get("dataset") is None and not read_only:
-            raise RunFolderError(f"{folder.path} was a search on in-memory data; it cannot be resumed")
-        try:
-            config = SearchConfig.from_json(search)
-        except (KeyError, TypeError, ValueError, AttributeError, EvoinitError) as e:
-            raise RunFolderError(f"{folder / 'config.json'} is damaged ({_why(e)})") from None
+        config, config_file = checkpoint.read_config(folder, resumable=not read_only)
         run = cls(config, **kw)
         run.folder = folder
         if not read_only:
-            run._check_dataset(config_file.get("dataset"))
+            checkpoint.check_dataset(folder, config, config_file.get("dataset"))
         if not folder.has_checkpoint():
-            return run._start_over(read_only)
-        ck = folder.read_checkpoint()
-        if ck.get("config") != search:
-            raise RunFolderError(f"{folder / 'checkpoint.json'} belongs to another search than "
-                                 f"{folder / 'config.json'}")
-        try:
-            rows = run._restore(ck)
-        except RunFolderError:
-            raise
-        except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError,
-                EvoinitError) as e:
-            raise RunFolderError(f"{folder / 'checkpoint.json'} is damaged ({_why(e)})") from None
+            checkpoint.check_no_checkpoint(folder, config, read_only=read_only)
+            folder.cut_back(n_evaluations=0, n_generations=0)
+            return run
+        state, log = checkpoint.read(folder, config, config_file["search"])
+        run._restore(state, log)
         if read_only:
-            run.log_rows = rows  # the evaluations log, for report
+            run.log = log
         else:
-            folder.clean()
-            for name, keep in (("evaluations.jsonl", run.n_logged), ("timings.jsonl", run.n_logged),
-                               ("generations.jsonl", run.generation + 1)):
-                folder.rewind(name, keep)
+            folder.cut_back(n_evaluations=state.n_evaluations, n_generations=state.generation + 1)
         return run
 
-    def _check_dataset(self, summary) -> None:
-        """The dataset must be the one the run started on (a CSV edited since would silently
-        change every later evaluation)."""
-        import json
-
-        now = dataset_of(self.config.dataset).summary()
-        if json.loads(json.dumps(now)) != summary:
-            changed = sorted(k for k in now if not isinstance(summary, dict) or summary.get(k) != now[k])
-            raise RunFolderError(f"the dataset {self.config.dataset.name} is not the one {self.folder.path} "
-                                 f"started on ({', '.join(changed) or 'summary'} differ from config.json); "
-                                 "resuming needs the same data")
-
-    def _start_over(self, read_only: bool) -> "Search":
-        """No checkpoint: the first generation never ended. Its logs are dropped and it starts over —
-        unless they hold more than one generation could have written: then the checkpoint is lost."""
-        folder, c = self.folder, self.config
-        generations = len(folder.read_lines("generations.jsonl", 2))
-        evaluations = len(folder.read_lines("evaluations.jsonl", c.population * c.repeats + 1))
-        if generations > 1 or evaluations > c.population * c.repeats:
-            raise RunFolderError(f"{folder / 'checkpoint.json'} is missing but the logs hold more than the "
-                                 "first generation: the folder is damaged")
-        if read_only:
-            raise RunFolderError(f"{folder.path} has no checkpoint yet: the search stopped before its first "
-                                 f"generation ended; continue it with `evoinit resume {folder.path}`")
-        folder.clean()
-        for name in ("evaluations.jsonl", "timings.jsonl", "generations.jsonl"):
-            folder.rewind(name, 0)
-        return self
-
-    def _restore(self, ck: dict) -> None:
-        """The state in checkpoint ``ck``, checked against the config and the evaluations log (read,
-        not yet cut back: nothing is written here)."""
-        c, folder = self.config, self.folder
-        where = folder / "checkpoint.json"
-        n_evals, g, counter = ck["n_evaluations"], ck["generation"], ck["counter"]
-        for name, value in (("n_evaluations", n_evals), ("generation", g), ("counter", counter)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise RunFolderError(f"{where} is damaged ({name} is {value!r})")
-        if g > c.generations or not isinstance(ck["finished"], bool):
-            raise RunFolderError(f"{where} is damaged (generation {g} of {c.generations}, "
-                                 f"finished {ck['finished']!r})")
-        if not isinstance(ck["logbook"], list) or len(ck["logbook"]) != g + 1 or \
-                not all(isinstance(row, dict) for row in ck["logbook"]):
-            raise RunFolderError(f"{where} is damaged (its logbook does not have {g + 1} generations)")
-        if len(ck["population"]) != c.population:
-            raise RunFolderError(f"{where} is damaged (a population of {len(ck['population'])}, "
-                                 f"not {c.population})")
-        final = ck.get("final", [])
-        if not isinstance(final, list) or not all(isinstance(x, dict) for x in final):
-            raise RunFolderError(f"{where} is damaged (its final scores are not a list of records)")
-        log = folder / "evaluations.jsonl"
-        rows = folder.read_lines("evaluations.jsonl", n_evals, exact=True)
-        for n, row in enumerate(rows):
-            try:
-                if row["n"] != n:
-                    raise ValueError(f"numbered {row['n']!r}")
-                e = Evaluation.from_json(row)
-            except (KeyError, TypeError, ValueError, IndexError, AttributeError, EvoinitError) as exc:
-                raise RunFolderError(f"{log} line {n + 1} is damaged ({_why(exc)})") from None
-            self.cache[(e.genome, e.seed)] = e
-        self.n_logged = n_evals
-        self.generation, self.counter, self.finished = g, counter, ck["finished"]
-        self.py_state = _random_state_from_json(ck["python_random"])
-        random.Random().setstate(self.py_state)  # a damaged state fails here, not generations later
-        self.rng.bit_generator.state = ck["numpy_random"]
-        self.population = [self._from_json(d) for d in ck["population"]]
-        self.hof.items = [self._from_json(d) for d in ck["hall_of_fame"]]
-        self.hof.keys = [ind.fitness for ind in reversed(self.hof.items)]
-        for row in ck["logbook"]:
+    def _restore(self, state: checkpoint.Checkpoint, log: list) -> None:
+        """Take the state of a checkpoint (already checked against the config and the log)."""
+        for line in log:
+            e = line.evaluation
+            self.cache[(e.genome, e.key)] = e
+        self.n_logged = state.n_evaluations
+        self.generation, self.counter, self.finished = state.generation, state.counter, state.finished
+        self.py_state = state.python_random
+        self.rng.bit_generator.state = state.numpy_random
+        self.population = [self._individual(m) for m in state.population]
+        _refill(self.hof, [self._individual(m) for m in state.hall_of_fame])
+        for row in state.logbook:
             self.logbook.record(**row)
-        self.final = final
-        return rows
+        self.final = list(state.final)
 
     # -- the loop ----------------------------------------------------------------------------------
 
     def loop(self, stop_after: int | None = None) -> SearchResult:
+        """The (μ+λ) loop of DEAP's ``eaMuPlusLambda``: evaluate the first population; then per
+        generation breed λ offspring (``varOr``), evaluate them, keep the best μ of parents and
+        offspring, and record the generation (hall of fame, logbook, checkpoint). At the end the
+        hall of fame is scored on the test split. ``stop_after=k`` pauses after generation k."""
         c = self.config
         with backends.parallel(self.n_jobs, self.scheduler, run_dir=self.folder and self.folder.path) as parallel:
             self.parallel = parallel
             self._emit("start")
             if self.generation < 0:
-                self._generation_zero()
+                self.population = self._first_population()
+                self._end_generation(0, self._evaluate(self.population, 0))
             while self.generation < c.generations and not self.finished:
                 if stop_after is not None and self.generation >= stop_after:
                     return self._result()
-                self._next_generation()
+                g = self.generation + 1
+                with _python_random(self.py_state) as deap_random:
+                    offspring = algorithms.varOr(self._parents(), self.toolbox, c.offspring, c.cxpb, c.mutpb)
+                    evaluations = self._evaluate(offspring, g)
+                    self.population[:] = self._survivors(self.population + offspring)
+                    self.py_state = deap_random.getstate()
+                self._end_generation(g, evaluations)
             if not self.finished:
                 self._finish()
         return self._result()
 
-    def _generation_zero(self) -> None:
+    def _first_population(self) -> list[Individual]:
         space = self.config.space
-        self.population = [Individual(space.encode(space.sample(self.rng), self.rng), self.n_obj)
-                           for _ in range(self.config.population)]
-        self._close_generation(0, self._evaluate(self.population, 0))
+        return [Individual(space.encode(space.sample(self.rng), self.rng), self.n_obj)
+                for _ in range(self.config.population)]
 
-    def _next_generation(self) -> None:
-        c, g = self.config, self.generation + 1
-        with _python_random(self.py_state) as deap_random:
-            # parents by tournament (one objective) or uniformly (NSGA-II ranks the survivors)
-            pool = (self.toolbox.parents(self.population, len(self.population)) if self.n_obj == 1
-                    else self.population)
-            offspring = algorithms.varOr(pool, self.toolbox, c.offspring, c.cxpb, c.mutpb)
-            evals = self._evaluate(offspring, g)
-            self.population[:] = self._survivors(self.population + offspring)
-            self.py_state = deap_random.getstate()
-        self._close_generation(g, evals)
+    def _parents(self) -> list[Individual]:
+        """Parents by tournament (one objective) or all of them (NSGA-II ranks the survivors)."""
+        if self.n_obj == 1:
+            return self.toolbox.parents(self.population, len(self.population))
+        return self.population
 
     def _survivors(self, candidates: list) -> list:
         """The next population from parents + offspring: the best μ (NSGA-II for several
@@ -372,8 +273,8 @@ class Search:
                 plans.append((ind, genome, self._keys(genome)))
         tasks = list(dict.fromkeys((g, k) for _, g, keys in plans for k in keys
                                    if (g, k) not in self.cache))
-        report = lambda done, total: self._emit("evaluated", done=done, total=total)  # noqa: E731
-        evals = run_tasks(tasks, self.data, c.train, c.seed, parallel=self.parallel, progress=report)
+        on_progress = lambda done, total: self._emit("evaluated", done=done, total=total)  # noqa: E731
+        evals = run_tasks(tasks, self.data, c.train, c.seed, parallel=self.parallel, progress=on_progress)
         self._log(evals, generation=generation)
         for task, e in zip(tasks, evals):
             self.cache[task] = e
@@ -383,103 +284,60 @@ class Search:
             ind.fitness.values = objective_values(genome, ind.evals, c.objectives)
         return evals
 
-    def _log(self, evals, **extra) -> None:
-        if self.folder is not None:
-            lines = [{"n": self.n_logged + i, **extra, **e.to_json()} for i, e in enumerate(evals)]
-            times = [{"n": self.n_logged + i, "seconds": e.seconds} for i, e in enumerate(evals)]
-            self.folder.append_lines("evaluations.jsonl", lines)
-            self.folder.append_lines("timings.jsonl", times)
-        self.n_logged += len(evals)
-
-    def _close_generation(self, g: int, evals: list[Evaluation]) -> None:
-        """Hall of fame, statistics, files and checkpoint once generation ``g`` is evaluated."""
-        self.hof.update([ind for ind in self.population if not ind.diverged])
+    def _end_generation(self, g: int, evals: list[Evaluation]) -> None:
+        """Hall of fame, logbook, files and checkpoint once generation ``g`` is evaluated."""
         valid = [ind for ind in self.population if not ind.diverged]
-        f0 = [ind.fitness.values[0] for ind in valid]
-        errors = [statistics.fmean(e.final_val_error for e in ind.evals) for ind in valid]
-        row = {"gen": g, "nevals": len(evals), "diverged": sum(e.diverged for e in evals),
-               "degenerate": sum(e.status == "degenerate" for e in evals),
-               "min": min(f0, default=None), "median": statistics.median(f0) if f0 else None,
-               "mean": statistics.fmean(f0) if f0 else None, "max": max(f0, default=None),
-               "std": statistics.pstdev(f0) if f0 else None,
-               "best_error": min(errors, default=None),
-               "error_std": statistics.pstdev(errors) if errors else None,
-               "unique": len({tuple(ind) for ind in self.population}),
-               "best": str(self.config.space.decode(self.hof.items[0])) if len(self.hof) else ""}
+        self.hof.update(valid)
+        best = str(self.config.space.decode(self.hof[0])) if len(self.hof) else ""
+        row = logbook_row(g, evals, valid, self.population, best)
         self.logbook.record(**row)
         self.generation = g
         if self.folder is not None:
             self.folder.append_lines("generations.jsonl", [{"gen": g, "population": [
                 self._summary(ind) for ind in self.population]}])
-            self._write_state()
+            self._save()
         self._emit("generation", row=row)
 
     def _finish(self) -> None:
         from evoinit.baselines import score_hall_of_fame
 
-        genomes = [self.config.space.decode(ind) for ind in self.hof.items]
+        genomes = [self.config.space.decode(ind) for ind in self.hof]
         self._emit("final", total=len(genomes))
         self.final, evals = score_hall_of_fame(genomes, self.config, self.data, parallel=self.parallel)
         self._log([e for _, _, e in evals], generation=None, stage="final")
         self.finished = True
         if self.folder is not None:
-            self._write_state()
+            self._save()
 
-    # -- files -------------------------------------------------------------------------------------
+    # -- what goes into the run folder -------------------------------------------------------------
+
+    def _log(self, evals, **extra) -> None:
+        checkpoint.log_evaluations(self.folder, self.n_logged, evals, **extra)
+        self.n_logged += len(evals)
 
     def _summary(self, ind: Individual) -> dict:
-        genome = self.config.space.decode(ind)
-        evals = ind.evals
-        return {"genome": genome.to_json(), "text": str(genome),
-                "fitness": dict(zip(self.config.objectives, ind.fitness.values)),
-                "diverged": ind.diverged, "n_params": evals[0].n_params if evals else None,
-                "val_loss": None if ind.diverged else statistics.fmean(e.final_val_loss for e in evals),
-                "val_error": None if ind.diverged else statistics.fmean(e.final_val_error for e in evals),
-                "seeds": [list(k) for k in ind.keys]}
+        return checkpoint.summary(self.config, self.config.space.decode(ind), ind.fitness.values,
+                                  ind.evals, ind.keys)
 
     def hall_of_fame(self) -> list[dict]:
-        entries = []
-        for rank, ind in enumerate(self.hof.items, 1):
-            entry = {"rank": rank} | self._summary(ind)
-            if self.finished and rank <= len(self.final):
-                entry |= self.final[rank - 1]
-            entries.append(entry)
-        return entries
+        return self.hall_of_fame_json()["entries"]
 
-    def _write_state(self) -> None:
-        """Logbook, hall of fame, then the checkpoint — each atomically, all three inside
-        ``critical()`` so SIGINT/SIGTERM land before or after them, never between."""
-        f = self.folder
-        hall_of_fame = self._hall_of_fame_file()
-        checkpoint = {
-            "schema": 1, "config": self.config.to_json(), "generation": self.generation,
-            "finished": self.finished, "counter": self.counter, "n_evaluations": self.n_logged,
-            "population": [self._to_json(ind) for ind in self.population],
-            "hall_of_fame": [self._to_json(ind) for ind in self.hof.items],
-            "logbook": list(self.logbook), "final": self.final,
-            "python_random": _random_state_to_json(self.py_state),
-            "numpy_random": self.rng.bit_generator.state}
-        with critical():
-            f.write_csv("logbook.csv", list(self.logbook))
-            write_json(f / "hall_of_fame.json", hall_of_fame)
-            write_json(f / "checkpoint.json", checkpoint)
-
-    def _hall_of_fame_file(self) -> dict:
+    def hall_of_fame_json(self) -> dict:
         """The content of hall_of_fame.json."""
-        return {"schema": 1, "objectives": list(self.config.objectives), "generation": self.generation,
-                "final": self.finished, "entries": self.hall_of_fame()}
+        return checkpoint.hall_of_fame_json(self.config, self.generation, self.finished,
+                                            [self._summary(ind) for ind in self.hof], self.final)
 
-    @staticmethod
-    def _to_json(ind: Individual) -> dict:
-        return {"genes": list(ind), "fitness": list(ind.fitness.values), "keys": [list(k) for k in ind.keys]}
+    def _save(self) -> None:
+        state = checkpoint.Checkpoint(
+            self.generation, self.finished, self.counter, self.n_logged,
+            tuple(_member(ind) for ind in self.population), tuple(_member(ind) for ind in self.hof),
+            tuple(self.logbook), tuple(self.final), self.py_state, self.rng.bit_generator.state)
+        checkpoint.write_state(self.folder, self.config, state, self.hall_of_fame_json())
 
-    def _from_json(self, d: dict) -> Individual:
-        if len(d["genes"]) != self.config.space.n_genes or len(d["fitness"]) != self.n_obj:
-            raise ValueError(f"an individual with {len(d['genes'])} genes and {len(d['fitness'])} "
-                             f"fitness values, not {self.config.space.n_genes} and {self.n_obj}")
-        ind = Individual(d["genes"], self.n_obj)
-        ind.fitness.values = tuple(float(v) for v in d["fitness"])
-        ind.keys = tuple(tuple(k) for k in d["keys"])
+    def _individual(self, m: checkpoint.Member) -> Individual:
+        ind = Individual(list(m.genes), self.n_obj)
+        ind.fitness.values = m.fitness
+        ind.keys = m.keys
         genome = self.config.space.decode(ind)
         ind.evals = tuple(self.cache[(genome, k)] for k in ind.keys)
         return ind
@@ -505,6 +363,46 @@ class Search:
         return SearchResult(self.config, self.hall_of_fame(), list(self.logbook),
                             None if self.folder is None else self.folder.path, self.finished,
                             self.n_logged)
+
+
+def _versions() -> dict:
+    """The versions a run folder records (DEAP's is known here only)."""
+    import deap
+    import joblib
+    import numpy
+    import sklearn
+
+    return {"python": sys.version.split()[0], "numpy": numpy.__version__, "deap": deap.__version__,
+            "scikit-learn": sklearn.__version__, "joblib": joblib.__version__}
+
+
+def _member(ind: Individual) -> checkpoint.Member:
+    return checkpoint.Member(tuple(ind), ind.fitness.values, ind.keys)
+
+
+def _refill(hof, individuals: list) -> None:
+    """Put restored individuals (best first) back into a ``HallOfFame``/``ParetoFront`` through
+    its public ``clear`` and ``insert``. ``insert`` places an item after those of equal fitness
+    from the back, so inserting worst first gives back the saved order, ties included."""
+    hof.clear()
+    for ind in reversed(individuals):
+        hof.insert(ind)
+
+
+def logbook_row(g: int, evals: list[Evaluation], valid: list, population: list, best: str) -> dict:
+    """Generation ``g``'s statistics: over its new evaluations (counts), over the population's
+    ``valid`` (not diverged) individuals (first objective and validation error), ``unique`` gene
+    lists, and the ``best`` setup so far."""
+    f0 = [ind.fitness.values[0] for ind in valid]
+    errors = [statistics.fmean(e.final_val_error for e in ind.evals) for ind in valid]
+    return {"gen": g, "nevals": len(evals), "diverged": sum(e.diverged for e in evals),
+            "degenerate": sum(e.status == "degenerate" for e in evals),
+            "min": min(f0, default=None), "median": statistics.median(f0) if f0 else None,
+            "mean": statistics.fmean(f0) if f0 else None, "max": max(f0, default=None),
+            "std": statistics.pstdev(f0) if f0 else None,
+            "best_error": min(errors, default=None),
+            "error_std": statistics.pstdev(errors) if errors else None,
+            "unique": len({tuple(ind) for ind in population}), "best": best}
 
 
 def search(dataset="digits", *, config: SearchConfig | None = None, n_jobs: int = -1,
@@ -585,10 +483,10 @@ def report(run_dir) -> dict:
 
     folder = RunFolder(run_dir)
     run = Search.from_folder(folder, read_only=True, n_jobs=1)
-    evaluations = run.log_rows
-    generations = folder.read_lines("generations.jsonl", run.generation + 1, exact=True)
-    _check_generations(generations, folder / "generations.jsonl")
-    hof = run._hall_of_fame_file()
+    evaluations = [line.row for line in run.log]
+    final = [line.evaluation for line in run.log if line.stage == "final"]
+    generations = checkpoint.read_generations(folder, run.generation + 1)
+    hof = run.hall_of_fame_json()
     logbook = list(run.logbook)
     objectives = list(run.config.objectives)
     figures = folder.path / "figures"
@@ -596,7 +494,7 @@ def report(run_dir) -> dict:
                 ("frequencies", lambda p: plots.frequencies_per_generation(generations, p)),
                 ("scale_vs_fitness", lambda p: plots.scale_vs_fitness(evaluations, p)),
                 ("diversity", lambda p: plots.diversity_in_error_space(generations, p)),
-                ("top_vs_baselines", lambda p: plots.top_vs_baselines(evaluations, hof, p))]
+                ("top_vs_baselines", lambda p: plots.top_vs_baselines(final, hof, p))]
     paths, skipped = [], {}
     for name, draw in drawings:
         try:
@@ -610,20 +508,6 @@ def report(run_dir) -> dict:
             paths.append(path)
     return {"hall_of_fame": hof["entries"], "objectives": objectives, "finished": run.finished,
             "logbook": logbook, "figures": paths, "skipped": skipped}
-
-
-def _check_generations(rows: list, path) -> None:
-    """generations.jsonl as the report reads it: lines ``{"gen", "population": [{"genome",
-    "val_error"}, …]}``."""
-    for n, row in enumerate(rows, 1):
-        ok = (isinstance(row, dict) and row.get("gen") == n - 1 and isinstance(row.get("population"), list)
-              and all(isinstance(ind, dict) and isinstance(ind.get("genome"), dict)
-                      and isinstance(ind["genome"].get("activation"), str)
-                      and isinstance(ind["genome"].get("init"), str)
-                      and (ind.get("val_error") is None or isinstance(ind.get("val_error"), (int, float)))
-                      for ind in row["population"]))
-        if not ok:
-            raise RunFolderError(f"{path} line {n} is damaged (not a generation's population)")
 
 
 class _CallableModule(types.ModuleType):

@@ -4,6 +4,11 @@ Every random draw in evoinit comes from a ``numpy.random.Generator`` derived fro
 ``SeedSequence`` and a key that says what the draw is for (evaluation number, repeat, stream), never
 from the worker, chunk or clock that happens to do the work. ``child(root, *key)`` is a pure
 function of the root's entropy and the key, so any process can rebuild any stream.
+
+Words: a *seed* is an int that roots streams — the run's (``SearchConfig.seed``, ``train(seed=)``)
+or a dataset's split (``DataSpec.seed``); a *key* is the tuple that addresses one stream under the
+run's root (``Evaluation.key``, an individual's ``keys``; "seed" in the JSON lines); the *seed
+gene* is ``Genome.seed``, the gene the inherited policy puts in the key.
 """
 
 from __future__ import annotations

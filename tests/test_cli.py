@@ -33,6 +33,18 @@ def test_help_has_examples():
         assert r.returncode == 0 and "evoinit" in r.stdout and "Example" in r.stdout, args
 
 
+@pytest.mark.parametrize("args", [[], ["list"]])
+def test_a_group_alone_prints_its_help_not_an_error(args):
+    """The hooks into typer's click (``cli._is_help`` and the ``TyperException`` base): a group
+    called with nothing shows its help on stderr with click's usage exit code; were click to change
+    either, this would print "error: …" or a traceback."""
+    r = run(*args)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.startswith("Usage: ") and "error:" not in r.stderr and "Commands" in r.stderr, r.stderr
+    r = run(*args, "--no-such-option")
+    assert r.returncode == 2 and r.stderr.startswith("error: No such option"), r.stderr
+
+
 def test_train_writes_curves_and_plot(tmp_path):
     out = tmp_path / "t"
     r = run("train", "--dataset", "iris", "--hidden", "8", "--seeds", "3", "--epochs", "4",

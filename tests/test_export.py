@@ -454,7 +454,7 @@ def _run_folder(path, entries=None, config=None):
         config = {"dataset": {"name": "iris", "n_features": 4, "n_outputs": 3, "task": "classification"},
                   "search": {"train": TrainSettings(optimizer="adam", learning_rate=0.01).to_json()}}
     (path / "hall_of_fame.json").write_text(json.dumps({"schema": 1, "entries": entries}))
-    (path / "config.json").write_text(json.dumps(config))
+    (path / "config.json").write_text(json.dumps({"schema": 1} | config))  # as RunFolder.create writes it
     return path
 
 

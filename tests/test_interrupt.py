@@ -153,7 +153,9 @@ def test_stopped_at_a_random_point_then_resumed_equals_undisturbed(tmp_path, und
 def test_a_signal_inside_the_checkpoint_write_waits_for_it(tmp_path, monkeypatch):
     """Ctrl-C while the checkpoint is being written: the three state files are all written, then
     the interrupt happens (without ``critical()`` the checkpoint would be missing)."""
-    real = S.write_json
+    from evoinit import checkpoint  # where the state files are written
+
+    real = checkpoint.write_json
 
     def write_then_interrupt(path, obj):
         if Path(path).name == "hall_of_fame.json" and obj["generation"] == 1:
@@ -161,7 +163,7 @@ def test_a_signal_inside_the_checkpoint_write_waits_for_it(tmp_path, monkeypatch
             time.sleep(0.05)  # the signal is due now; it must not cut the block
         real(path, obj)
 
-    monkeypatch.setattr(S, "write_json", write_then_interrupt)
+    monkeypatch.setattr(checkpoint, "write_json", write_then_interrupt)
     cfg = SearchConfig(dataset="iris", population=4, generations=3, repeats=1, train=TrainSettings(epochs=2))
     with pytest.raises(KeyboardInterrupt):
         S.search(cfg.dataset, config=cfg, n_jobs=1, out=tmp_path / "r")
@@ -172,7 +174,7 @@ def test_a_signal_inside_the_checkpoint_write_waits_for_it(tmp_path, monkeypatch
     assert len((tmp_path / "r" / "logbook.csv").read_text().splitlines()) == 1 + 2
     assert not list((tmp_path / "r").glob(".*.tmp"))
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers put back
-    monkeypatch.setattr(S, "write_json", real)
+    monkeypatch.setattr(checkpoint, "write_json", real)
     done = S.resume(tmp_path / "r", n_jobs=1)
     S.search(cfg.dataset, config=cfg, n_jobs=1, out=tmp_path / "whole")
     assert done.finished and files(tmp_path / "r") == files(tmp_path / "whole")

@@ -207,3 +207,35 @@ def test_the_top_level_api_runs_a_search_like_the_module_function():
     a, b = evoinit.search("iris", **kw), S.search("iris", **kw)
     assert isinstance(a, evoinit.SearchResult) and a.hall_of_fame == b.hall_of_fame
     assert evoinit.resume is S.resume and evoinit.report is S.report
+
+
+@pytest.mark.parametrize("front", ["hall of fame", "pareto"])
+def test_a_restored_hall_of_fame_is_the_saved_one_ties_included(front):
+    """The hook into DEAP's HallOfFame/ParetoFront (``search._refill``, public ``clear`` and
+    ``insert``): refilled best first from a checkpoint, it holds the same individuals in the same
+    order with the same sorted keys as the one the run built by ``update``, ties included; were
+    DEAP to change how ``insert`` orders equal fitnesses, resumed runs would drift and this fails."""
+    from deap import tools
+
+    n_obj = 1 if front == "hall of fame" else 2
+    rng = np.random.default_rng(0)
+    population = []
+    for i in range(12):
+        ind = S.Individual([i], n_obj)
+        ind.fitness.values = tuple(float(v) for v in rng.integers(0, 3, n_obj))  # many ties
+        population.append(ind)
+    make = (lambda: tools.HallOfFame(5)) if n_obj == 1 else tools.ParetoFront
+    live = make()
+    live.update(population[:6])
+    live.update(population[6:])
+    restored = make()
+    S._refill(restored, [_copy(ind) for ind in live])
+    assert [list(ind) for ind in restored] == [list(ind) for ind in live]
+    assert [k.values for k in restored.keys] == [k.values for k in live.keys]
+    assert [k.values for k in restored.keys] == [ind.fitness.values for ind in reversed(restored.items)]
+
+
+def _copy(ind):
+    new = S.Individual(ind, len(ind.fitness.values))
+    new.fitness.values = ind.fitness.values
+    return new

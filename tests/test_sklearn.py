@@ -100,7 +100,7 @@ def test_int_random_state_trains_what_evoinit_train_gives_its_first_seed(iris_sc
     report = evaluate.train(SMALL, ds, seeds=1, seed=7, settings=TrainSettings(epochs=4))
     for mine, theirs in zip(model.coefs_, report.results[0].weights):
         np.testing.assert_array_equal(mine, theirs)
-    assert report.evaluations[0].seed == (seeding.TRAIN, 0)
+    assert report.evaluations[0].key == (seeding.TRAIN, 0)
     np.testing.assert_allclose(model.loss_curve_, report.results[0].train_loss)
 
 
