@@ -28,8 +28,8 @@ from typing import Callable
 from deap import algorithms, base, tools
 
 from evoinit import backends, checkpoint, seeding
-from evoinit.config import WORST, SearchConfig
 from evoinit.checkpoint import why as _why
+from evoinit.config import WORST, SearchConfig
 from evoinit.data import DataSpec
 from evoinit.errors import RunFolderError, unknown
 from evoinit.evaluate import Evaluation, dataset_of, run_tasks
