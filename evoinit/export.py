@@ -32,6 +32,7 @@ from evoinit import activations as _activations
 from evoinit import initializers as _initializers
 from evoinit.errors import RunFolderError, UsageError
 from evoinit.genome import Genome
+from evoinit.network import TrainSettings
 
 FRAMEWORKS = ("torch", "keras")
 TASKS = ("classification", "regression")
