@@ -1,0 +1,241 @@
+"""Replay a run folder's recorded task durations onto W workers: how busy would a cluster be?
+
+Usage:
+    python scripts/simulate_cluster.py RUN                        # W = 1, 2, 4, …, 256
+    python scripts/simulate_cluster.py RUN --workers 8,64 --overhead 0.004
+    python scripts/simulate_cluster.py RUN --json out.json
+
+Two cores cannot measure cluster scaling; a run folder can predict it. ``timings.jsonl`` holds the
+seconds each evaluation took (its population's training time shared among its networks), and
+``evaluations.jsonl`` which generation and genome each belongs to. For every generation the
+simulator rebuilds the tasks with evoinit's own grouping (``evaluate.populations``: same
+architecture, cut at 16 networks), orders them as ``evaluate.run_tasks`` sends them, and hands
+each to the first free of W workers; a generation ends when its last task does (the GA waits for
+all of them). It reports, per W:
+
+- **speedup**: the run's training time on one worker with no overhead / simulated time on W;
+- **busy**: training time / (W × simulated time) — the fraction of the cluster doing useful work;
+- **population for 80%**: the smallest population (×1, ×2, ×4, … of the run's own, by resampling
+  the run's candidates within each generation) that keeps W workers at least ``--target`` busy.
+
+Rules compared (``--rules``):
+
+- ``populations``: today's rule — populations of up to 16, biggest estimated cost first;
+- ``lpt``: the same tasks, longest *measured* first (the best any order of today's tasks can do);
+- ``split``: populations split into smaller ones — down to single networks — only while the
+  generation has fewer than ``--split-factor`` × W tasks, longest first. A network trained alone
+  costs more than its share of a population (NumPy's per-call overhead is no longer shared):
+  per-network time at population size p is modelled as share₁₆ × (a + b/p) with the ratio
+  t(1)/t(16) = ``--single-cost`` (3.3 measured by ``scripts/bench.py`` for 64-64-10 tanh).
+
+Honest limits: per-task overhead (``--overhead``, seconds; measure it on your cluster) and a
+per-generation overhead (``--generation-overhead``) are constants; joblib's automatic batching of
+short tasks, network transfer and stragglers are not modelled; the resampled larger populations
+assume a candidate's training time does not depend on how many others share its architecture.
+"""
+
+from __future__ import annotations
+
+import argparse
+import heapq
+import json
+import math
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from evoinit.evaluate import POPULATION, populations
+from evoinit.genome import Genome
+
+RULES = ("populations", "lpt", "split")
+DEFAULT_WORKERS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+
+
+# -- reading the run ---------------------------------------------------------------------------------
+
+
+def read_run(run) -> list[list[tuple[Genome, tuple, float]]]:
+    """The search's generations, each a list of (genome, seed key, seconds) in log order.
+
+    The final scoring on test (generation ``null``) is left out: it is not part of the search.
+    """
+    run = Path(run)
+    seconds = {}
+    for line in (run / "timings.jsonl").read_text().splitlines():
+        if line.strip():
+            d = json.loads(line)
+            if "n" in d:
+                seconds[d["n"]] = float(d["seconds"])
+    gens: dict[int, list] = defaultdict(list)
+    for line in (run / "evaluations.jsonl").read_text().splitlines():
+        if not line.strip():
+            continue
+        d = json.loads(line)
+        if d.get("generation") is None or d["n"] not in seconds:
+            continue
+        gens[d["generation"]].append((Genome.from_json(d["genome"]), tuple(d["seed"]), seconds[d["n"]]))
+    if not gens:
+        raise SystemExit(f"{run}: no timed evaluations to replay (is it an evoinit run folder?)")
+    return [gens[g] for g in sorted(gens)]
+
+
+# -- turning a generation into tasks --------------------------------------------------------------
+
+
+def _population_cost(single_cost: float):
+    """Per-network time at population size p relative to p = 16: a + b/p, equal to 1 at 16 and to
+    ``single_cost`` at 1."""
+    b = (single_cost - 1.0) * POPULATION / (POPULATION - 1)
+    a = 1.0 - b / POPULATION
+    return lambda p: a + b / p
+
+
+def tasks_of(generation, rule: str, workers: int, *, split_factor: float = 2.0,
+             single_cost: float = 3.3) -> list[float]:
+    """Task durations of one generation, in the order they are sent to the workers."""
+    items = [(g, k) for g, k, _ in generation]
+    secs = [s for _, _, s in generation]
+    groups = populations(items)
+    if rule == "populations":      # evaluate.run_tasks: estimated cost = size × (Σ widths)²
+        cost = lambda idx: len(idx) * sum(items[idx[0]][0].hidden) ** 2  # noqa: E731
+        groups = sorted(groups, key=lambda idx: -cost(idx))
+        return [sum(secs[i] for i in idx) for idx in groups]
+    if rule == "lpt":
+        return sorted((sum(secs[i] for i in idx) for idx in groups), reverse=True)
+    if rule != "split":
+        raise ValueError(f"unknown rule {rule!r}; use one of {', '.join(RULES)}")
+    rel = _population_cost(single_cost)
+    # Halve the longest population while there are too few tasks to fill the workers.
+    heap = [(-sum(secs[i] for i in idx), list(idx)) for idx in groups]
+    heapq.heapify(heap)
+    while len(heap) < split_factor * workers:
+        longest = heap[0][1]
+        if len(longest) == 1:
+            break
+        heapq.heappop(heap)
+        half = len(longest) // 2
+        for part in (longest[:half], longest[half:]):
+            share = sum(secs[i] for i in part)
+            heapq.heappush(heap, (-share * rel(len(part)) / rel(len(longest)), part))
+    return sorted((-d for d, _ in heap), reverse=True)
+
+
+def resample(generation, factor: int, rng: np.random.Generator):
+    """The generation with ``factor`` × as many candidates, drawn from its own (with replacement).
+
+    A candidate is a genome with all its repeats; a drawn copy gets fresh seed keys so that it
+    is trained again (as a distinct candidate would be).
+    """
+    by_genome: dict[Genome, list] = defaultdict(list)
+    for g, k, s in generation:
+        by_genome[g].append((k, s))
+    genomes = list(by_genome)
+    out = []
+    for copy, j in enumerate(rng.integers(len(genomes), size=factor * len(genomes))):
+        g = genomes[j]
+        out.extend((g, (copy,) + tuple(k), s) for k, s in by_genome[g])
+    return out
+
+
+# -- the replay ---------------------------------------------------------------------------------------
+
+
+def replay(durations: list[float], workers: int, overhead: float) -> float:
+    """Makespan of list scheduling: each task, in order, goes to the first free worker."""
+    free = [0.0] * workers
+    for d in durations:
+        t = heapq.heappop(free)
+        heapq.heappush(free, t + overhead + d)
+    return max(free)
+
+
+def simulate(gens, rule: str, workers: int, *, overhead: float = 0.0, generation_overhead: float = 0.0,
+             split_factor: float = 2.0, single_cost: float = 3.3) -> dict:
+    """Simulated seconds, speedup and busy fraction of the whole search on ``workers``."""
+    useful = sum(s for gen in gens for _, _, s in gen)
+    elapsed = 0.0
+    for gen in gens:
+        tasks = tasks_of(gen, rule, workers, split_factor=split_factor, single_cost=single_cost)
+        elapsed += replay(tasks, workers, overhead) + generation_overhead
+    return {"seconds": elapsed, "speedup": useful / elapsed, "busy": useful / (workers * elapsed)}
+
+
+def population_for(gens, rule: str, workers: int, target: float, *, seed: int = 0, max_factor: int = 64,
+                   **kw) -> int | None:
+    """Smallest population (a power-of-two multiple of the run's) keeping ``workers`` ≥ ``target`` busy."""
+    base = len({g for g, _, _ in gens[0]})
+    factor = 1
+    while factor <= max_factor:
+        rng = np.random.default_rng(seed)
+        grown = gens if factor == 1 else [resample(gen, factor, rng) for gen in gens]
+        if simulate(grown, rule, workers, **kw)["busy"] >= target:
+            return base * factor
+        factor *= 2
+    return None
+
+
+def table(run, workers=DEFAULT_WORKERS, rules=RULES, *, target: float = 0.8, **kw) -> dict:
+    """Every number the report prints, per rule and W."""
+    gens = read_run(run)
+    rows = {rule: [] for rule in rules}
+    for rule in rules:
+        for w in workers:
+            r = simulate(gens, rule, w, **kw)
+            r["workers"] = w
+            r["population_for_target"] = population_for(gens, rule, w, target, **kw)
+            rows[rule].append(r)
+    return {"run": str(run), "generations": len(gens), "population": len({g for g, _, _ in gens[0]}),
+            "target": target, "settings": kw, "rules": rows}
+
+
+def markdown(result: dict) -> str:
+    lines = []
+    for rule, rows in result["rules"].items():
+        lines.append(f"rule `{rule}`:\n")
+        lines.append("| workers | " + " | ".join(str(r["workers"]) for r in rows) + " |")
+        lines.append("|---|" + "---|" * len(rows))
+        lines.append("| speedup | " + " | ".join(f"{r['speedup']:.1f}" for r in rows) + " |")
+        lines.append("| busy | " + " | ".join(f"{100 * r['busy']:.0f}%" for r in rows) + " |")
+        lines.append(f"| population for {100 * result['target']:.0f}% | "
+                     + " | ".join(str(r["population_for_target"] or "> ×64") for r in rows) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("run", type=Path, help="a run folder (with timings.jsonl)")
+    ap.add_argument("--workers", default=",".join(map(str, DEFAULT_WORKERS)), help="comma-separated W")
+    ap.add_argument("--rules", default=",".join(RULES), help=f"comma-separated, of {', '.join(RULES)}")
+    ap.add_argument("--overhead", type=float, default=0.0, help="seconds added to every task [0]")
+    ap.add_argument("--generation-overhead", type=float, default=0.0, help="seconds per generation [0]")
+    ap.add_argument("--split-factor", type=float, default=2.0, help="split while tasks < this × W [2]")
+    ap.add_argument("--single-cost", type=float, default=3.3,
+                    help="time of one network alone / its share of a population of 16 [3.3]")
+    ap.add_argument("--target", type=float, default=0.8, help="busy fraction to size the population for")
+    ap.add_argument("--json", type=Path, help="also write every number here")
+    a = ap.parse_args(argv)
+    try:
+        workers = [int(w) for w in a.workers.split(",")]
+        if min(workers) < 1:
+            raise ValueError
+    except ValueError:
+        ap.error(f"--workers must be positive integers separated by commas, not {a.workers!r}")
+    rules = a.rules.split(",")
+    if bad := [r for r in rules if r not in RULES]:
+        ap.error(f"unknown rule {bad[0]!r}; use {', '.join(RULES)}")
+    if not (a.run / "timings.jsonl").is_file() or not (a.run / "evaluations.jsonl").is_file():
+        ap.error(f"{a.run} is not a run folder (no timings.jsonl / evaluations.jsonl)")
+    result = table(a.run, workers, rules, target=a.target, overhead=a.overhead,
+                   generation_overhead=a.generation_overhead, split_factor=a.split_factor,
+                   single_cost=a.single_cost)
+    print(markdown(result))
+    if a.json:
+        a.json.write_text(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
