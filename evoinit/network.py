@@ -124,6 +124,47 @@ class TrainResult:
         return len(self.train_loss)
 
 
+@dataclass(frozen=True)
+class TrainState:
+    """Where the training of one network stands after ``epoch`` epochs: what it needs to go on,
+    later and in another process, with the bits of one uninterrupted run (``continue_training``).
+
+    Plain picklable data. ``params[l]`` is layer l's block ``(fan_in + 1, fan_out)`` — its weights
+    with the bias as the last row — in the training dtype; ``velocity`` is SGD's momentum buffer
+    (``v`` in ``v ← μv − η∇``) or Adam's first moment and ``second_moment`` Adam's second moment,
+    in the same blocks (None when the optimizer keeps none); ``steps`` counts optimizer steps (Adam's
+    bias correction); ``order`` is the data-order generator's ``bit_generator.state`` dict (None
+    without shuffling). The curves hold the epochs trained so far (up to divergence).
+    """
+
+    epoch: int
+    steps: int
+    learning_rate: float
+    params: tuple = field(repr=False)
+    velocity: tuple | None = field(repr=False)
+    second_moment: tuple | None = field(repr=False)
+    order: dict | None = field(repr=False)
+    train_loss: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    val_loss: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    val_metric: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    metric: str = ""
+    diverged_epoch: int | None = None
+
+    @property
+    def sizes(self) -> tuple:
+        return (self.params[0].shape[0] - 1,) + tuple(b.shape[1] for b in self.params)
+
+    @property
+    def diverged(self) -> bool:
+        return self.diverged_epoch is not None
+
+    def result(self) -> TrainResult:
+        """The curves and the weights (float64, Keras orientation) of the training so far."""
+        return TrainResult(self.train_loss, self.val_loss, self.val_metric, self.metric,
+                           self.diverged_epoch, tuple(np.array(b[:-1], np.float64) for b in self.params),
+                           tuple(np.array(b[-1], np.float64) for b in self.params))
+
+
 def layer_sizes(n_in: int, hidden: Sequence[int], n_out: int) -> tuple:
     return (int(n_in), *(int(h) for h in hidden), int(n_out))
 
@@ -191,24 +232,24 @@ class _Stack:
     delta, so its gradients come out as ``-lr·∇``.
     """
 
-    def __init__(self, starts: Sequence[Start], act, task: str, settings: TrainSettings, lrs):
+    def __init__(self, states: Sequence[TrainState], act, task: str, settings: TrainSettings):
         dt = np.dtype(settings.dtype)
         self.dt, self.act, self.task, self.s = dt, act, task, settings
-        self.P = P = len(starts)
-        self.sizes = sizes = starts[0].sizes
+        self.P = P = len(states)
+        self.sizes = sizes = states[0].sizes
         self.L = L = len(sizes) - 1
         self.theta = np.empty((P, n_params(sizes)), dt)
         self.V = self._views(self.theta)
-        for p, st in enumerate(starts):
-            for l in range(L):
-                block = np.vstack([st.weights[l], st.biases[l][None, :]])
-                self.V[l][p] = block.T if l == L - 1 else block
         self.grad = np.zeros_like(self.theta)
         self.gV = self._views(self.grad)
         self.m = np.zeros_like(self.theta)  # momentum / Adam's first moment
         self.u = np.zeros_like(self.theta) if settings.optimizer == "adam" else None
+        for p, st in enumerate(states):
+            for flat, blocks in ((self.theta, st.params), (self.m, st.velocity), (self.u, st.second_moment)):
+                if flat is not None and blocks is not None:
+                    self.load(flat, p, blocks)
         self.tmp = np.zeros_like(self.theta)
-        self.lr = np.asarray(lrs, dtype=np.float64).reshape(P, 1).astype(dt)
+        self.lr = np.asarray([st.learning_rate for st in states], dtype=np.float64).reshape(P, 1).astype(dt)
         self.decay = None
         if settings.weight_decay:
             # L2 on weights only (as scikit-learn's alpha): ∇ += λ·w, SGD: -lr·∇ -= lr·λ·w
@@ -217,9 +258,21 @@ class _Stack:
                 (v[:, :, :-1] if l == L - 1 else v[:, :-1, :])[...] = 1
             factor = -self.lr if settings.optimizer == "sgd" else np.ones((P, 1), dt)
             self.decay = factor * settings.weight_decay * mask[0].base.reshape(1, -1)
-        self.t = 0
+        self.t = states[0].steps
         self.refresh()
         self.work: dict[int, _Work] = {}
+
+    def load(self, flat: np.ndarray, row: int, blocks) -> None:
+        """Put one network's layer blocks ``(fan_in + 1, fan_out)`` into row ``row`` of ``flat``."""
+        for l, (v, block) in enumerate(zip(self._views(flat), blocks)):
+            v[row] = block.T if l == self.L - 1 else block
+
+    def blocks(self, flat: np.ndarray | None, row: int) -> tuple | None:
+        """Row ``row`` of ``flat`` as layer blocks ``(fan_in + 1, fan_out)`` (copies, same dtype)."""
+        if flat is None:
+            return None
+        return tuple(np.array(v[row].T if l == self.L - 1 else v[row])
+                     for l, v in enumerate(self._views(flat)))
 
     def _views(self, flat: np.ndarray) -> list:
         views, off = [], 0
@@ -414,6 +467,34 @@ def _chunk_size(sizes, batch: int, dtype) -> int:
     return int(max(1, min(64, CHUNK_BYTES // per_net)))
 
 
+def initial_states(starts: Sequence[Start], orders: Sequence[np.random.Generator] | None, *,
+                   settings: TrainSettings = TrainSettings(),
+                   learning_rates: Sequence[float] | None = None) -> list[TrainState]:
+    """Epoch-0 training states: ``starts[p]`` in the training dtype, optimizer buffers at zero,
+    ``orders[p]``'s generator state (read, not advanced), the learning rate (``learning_rates[p]``
+    or ``settings.learning_rate``)."""
+    if not starts:
+        return []
+    sizes = starts[0].sizes
+    for st in starts:
+        if st.sizes != sizes:
+            raise UsageError(f"a population needs one shape; got {st.sizes} and {sizes}")
+    if settings.shuffle and (orders is None or len(orders) != len(starts)):
+        raise UsageError("one data-order generator per network is needed when shuffling")
+    lrs = (np.full(len(starts), settings.learning_rate) if learning_rates is None
+           else np.asarray(learning_rates, float))
+    dt = np.dtype(settings.dtype)
+    sgd_plain = settings.optimizer == "sgd" and not settings.momentum
+    states = []
+    for p, st in enumerate(starts):
+        params = tuple(np.vstack([w, b[None, :]]).astype(dt) for w, b in zip(st.weights, st.biases))
+        zeros = None if sgd_plain else tuple(np.zeros_like(b) for b in params)
+        second = tuple(np.zeros_like(b) for b in params) if settings.optimizer == "adam" else None
+        order = orders[p].bit_generator.state if settings.shuffle else None
+        states.append(TrainState(0, 0, float(lrs[p]), params, zeros, second, order))
+    return states
+
+
 def train_population(starts: Sequence[Start], orders: Sequence[np.random.Generator] | None, data, *,
                      activation, settings: TrainSettings = TrainSettings(),
                      learning_rates: Sequence[float] | None = None,
@@ -423,36 +504,88 @@ def train_population(starts: Sequence[Start], orders: Sequence[np.random.Generat
 
     ``starts[p]`` is network p's starting weights; ``orders[p]`` the Generator that draws its
     minibatch order (one permutation of the training rows per epoch; unused when
-    ``settings.shuffle`` is False). ``learning_rates`` overrides ``settings.learning_rate`` per
-    network. The population is trained in cache-sized chunks, BLAS pinned to one thread;
-    ``progress(n_done)`` is called after each chunk.
+    ``settings.shuffle`` is False), advanced as it draws. ``learning_rates`` overrides
+    ``settings.learning_rate`` per network. The population is trained in cache-sized chunks, BLAS
+    pinned to one thread; ``progress(n_done)`` is called after each chunk. The same as
+    ``continue_training(initial_states(...), ...)``, run by the same code.
     """
-    if not starts:
+    states = initial_states(starts, orders, settings=settings, learning_rates=learning_rates)
+    done = _run(states, orders, data, activation, settings, settings.epochs, chunk_size, progress)
+    return [st.result() for st in done]
+
+
+def continue_training(states: Sequence[TrainState], data, *, activation,
+                      settings: TrainSettings = TrainSettings(), until: int | None = None,
+                      chunk_size: int | None = None,
+                      progress: Callable[[int], None] | None = None) -> list[TrainState]:
+    """Train each state on from its epoch to epoch ``until`` (default ``settings.epochs``).
+
+    ``states`` may be any networks of one shape at one epoch — a whole population or the subset
+    worth going on with — from ``initial_states`` or an earlier call, in this process or another:
+    0 → E in one go and 0 → k, then k → E give the same bits, alone or in a population of any
+    size (each network keeps its own generator, its own rows of every array). Diverged states
+    and states already at ``until`` come back unchanged; the states passed in are not modified.
+    """
+    return _run(states, None, data, activation, settings, settings.epochs if until is None else until,
+                chunk_size, progress)
+
+
+def _generator(state: dict) -> np.random.Generator:
+    """A generator resumed from its ``bit_generator.state`` dict."""
+    name = state.get("bit_generator") if isinstance(state, dict) else None
+    if name not in ("PCG64", "PCG64DXSM", "Philox", "SFC64", "MT19937"):
+        raise UsageError(f"not a NumPy bit-generator state: {name!r}")
+    bits = getattr(np.random, name)()
+    bits.state = state
+    return np.random.Generator(bits)
+
+
+def _run(states, orders, data, activation, settings: TrainSettings, until: int, chunk_size,
+         progress) -> list[TrainState]:
+    """Train the states that are alive and short of ``until``, in chunks; the others pass through.
+
+    ``orders`` are live generators to draw from (advanced in place), or None to resume each
+    state's own."""
+    states = list(states)
+    if not states:
         return []
-    sizes = starts[0].sizes
-    for st in starts:
-        if st.sizes != sizes:
-            raise UsageError(f"a population needs one shape; got {st.sizes} and {sizes}")
+    sizes = states[0].sizes
     if sizes[0] != data.n_features or sizes[-1] != data.n_outputs:
         raise UsageError(f"network {'-'.join(map(str, sizes))} does not fit the data "
                          f"({data.n_features} features, {data.n_outputs} outputs)")
-    if settings.shuffle and (orders is None or len(orders) != len(starts)):
-        raise UsageError("one data-order generator per network is needed when shuffling")
+    todo = [p for p, st in enumerate(states) if not st.diverged and st.epoch < until]
+    if any(states[p].sizes != sizes for p in range(len(states))):
+        raise UsageError("states to continue together need one shape")
+    if len({(states[p].epoch, states[p].steps) for p in todo}) > 1:
+        raise UsageError("states to continue together must be at the same epoch")
+    if any(st.epoch > until for st in states):
+        raise UsageError(f"until={until} is before a state's epoch")
+    dt = np.dtype(settings.dtype)
+    if any(st.params[0].dtype != dt for st in states):
+        raise UsageError(f"the states were trained in another dtype than {settings.dtype}")
+    if settings.shuffle:
+        if orders is None:
+            if any(states[p].order is None for p in todo):
+                raise UsageError("a state without a data-order generator state cannot continue shuffled")
+            orders = [_generator(states[p].order) if p in todo else None for p in range(len(states))]
+        elif len(orders) != len(states):
+            raise UsageError("one data-order generator per network is needed when shuffling")
     act = _activations.get(activation)
-    lrs = np.full(len(starts), settings.learning_rate) if learning_rates is None else np.asarray(learning_rates, float)
     size = chunk_size or _chunk_size(sizes, settings.batch_size, settings.dtype)
-    results: list[TrainResult] = []
     with threadpool_limits(limits=1), np.errstate(all="ignore"):
-        for lo in range(0, len(starts), size):
-            hi = min(lo + size, len(starts))
-            results.extend(_train_chunk(starts[lo:hi], None if orders is None else orders[lo:hi],
-                                        data, act, settings, lrs[lo:hi]))
+        for lo in range(0, len(todo), size):
+            rows = todo[lo:lo + size]
+            chunk = _train_chunk([states[p] for p in rows], None if orders is None else [orders[p] for p in rows],
+                                 data, act, settings, until)
+            for p, st in zip(rows, chunk):
+                states[p] = st
             if progress:
-                progress(hi)
-    return results
+                progress(min(lo + size, len(todo)))
+    return states
 
 
-def _train_chunk(starts, orders, data, act, s: TrainSettings, lrs) -> list[TrainResult]:
+def _train_chunk(states, orders, data, act, s: TrainSettings, until: int) -> list[TrainState]:
+    """Train one chunk of states (same epoch) to ``until``; new states, the old ones untouched."""
     dt = np.dtype(s.dtype)
     X = with_ones(data.X_train, dt)
     Xv = with_ones(data.X_val, dt)
@@ -460,13 +593,12 @@ def _train_chunk(starts, orders, data, act, s: TrainSettings, lrs) -> list[Train
     y = data.y_train if task == "classification" else np.asarray(data.y_train, dt).reshape(len(X), -1)
     yv = data.y_val if task == "classification" else np.asarray(data.y_val, dt)
     N, B = len(X), min(s.batch_size, len(X))
-    stack = _Stack(starts, act, task, s, lrs)
-    P = stack.P
+    stack = _Stack(states, act, task, s)
+    P, first = stack.P, states[0].epoch
     alive = np.arange(P)                      # original index of each row still training
-    curves = np.full((3, P, s.epochs), np.nan)
-    diverged: list = [None] * P
-    final: list = [None] * P
-    for epoch in range(s.epochs):
+    curves = np.full((3, P, until - first), np.nan)
+    out: list = [None] * P
+    for e, epoch in enumerate(range(first, until)):
         if s.shuffle:
             order = np.stack([orders[p].permutation(N) for p in alive])
         else:
@@ -484,25 +616,31 @@ def _train_chunk(starts, orders, data, act, s: TrainSettings, lrs) -> list[Train
             stack.step()
         train_loss = loss_sum / N
         val_loss, val_metric = stack.score(Xv, yv)
-        curves[:, alive, epoch] = train_loss, val_loss, val_metric
+        curves[:, alive, e] = train_loss, val_loss, val_metric
         ok = np.isfinite(train_loss) & np.isfinite(val_loss) & (stack.max_abs_weight() <= s.weight_limit)
         if not ok.all():
             for row in np.flatnonzero(~ok):
-                diverged[alive[row]] = epoch + 1
-                final[alive[row]] = stack.network(row)
+                p = alive[row]
+                out[p] = _state_of(stack, row, states[p], orders, p, curves[:, p, :e], epoch + 1, task)
             alive = alive[ok]
             if not len(alive):
                 break
             stack.keep(np.flatnonzero(ok))
     for row, p in enumerate(alive):
-        final[p] = stack.network(row)
-    metric = "val_error" if task == "classification" else "val_r2"
-    results = []
-    for p in range(P):
-        done = s.epochs if diverged[p] is None else diverged[p] - 1
-        results.append(TrainResult(curves[0, p, :done].copy(), curves[1, p, :done].copy(),
-                                   curves[2, p, :done].copy(), metric, diverged[p], *final[p]))
-    return results
+        out[p] = _state_of(stack, row, states[p], orders, p, curves[:, p], None, task)
+    return out
+
+
+def _state_of(stack: "_Stack", row: int, before: TrainState, orders, p: int, curves: np.ndarray,
+              diverged_epoch: int | None, task: str) -> TrainState:
+    """Network ``row`` of ``stack`` as a state: ``before``'s curves extended by ``curves``."""
+    epoch = diverged_epoch if diverged_epoch is not None else before.epoch + curves.shape[1]
+    tl, vl, vm = (np.concatenate([old, new]) for old, new in
+                  zip((before.train_loss, before.val_loss, before.val_metric), curves))
+    return TrainState(epoch, stack.t, before.learning_rate, stack.blocks(stack.theta, row),
+                      stack.blocks(stack.m, row) if stack.s.optimizer == "adam" or stack.s.momentum else None,
+                      stack.blocks(stack.u, row), None if orders is None else orders[p].bit_generator.state,
+                      tl, vl, vm, "val_error" if task == "classification" else "val_r2", diverged_epoch)
 
 
 def loss_and_grads(start: Start, X: np.ndarray, y: np.ndarray, *, activation, task: str,
@@ -511,7 +649,8 @@ def loss_and_grads(start: Start, X: np.ndarray, y: np.ndarray, *, activation, ta
 
     Used to check the backward pass against finite differences.
     """
-    stack = _Stack([start], _activations.get(activation), task, TrainSettings(dtype=dtype, optimizer="adam"), [1.0])
+    settings = TrainSettings(dtype=dtype, optimizer="adam", learning_rate=1.0, shuffle=False)
+    stack = _Stack(initial_states([start], None, settings=settings), _activations.get(activation), task, settings)
     w = stack.buffers(len(X))
     np.copyto(w.A[0], with_ones(X, dtype)[None])
     yb = np.asarray(y)[None] if task == "classification" else np.asarray(y, dtype).reshape(1, len(X), -1)
@@ -534,7 +673,8 @@ def trace(start: Start, X: np.ndarray, y: np.ndarray, *, activation, task: str,
     dLoss/dZ of layer l (the back-propagated gradient, mean loss over the rows), same shapes.
     Used by the diagnostics (Glorot & Bengio's per-layer statistics).
     """
-    stack = _Stack([start], _activations.get(activation), task, TrainSettings(dtype=dtype, optimizer="adam"), [1.0])
+    settings = TrainSettings(dtype=dtype, optimizer="adam", learning_rate=1.0, shuffle=False)
+    stack = _Stack(initial_states([start], None, settings=settings), _activations.get(activation), task, settings)
     n = len(X)
     w = stack.buffers(n)
     np.copyto(w.A[0], with_ones(X, dtype)[None])
