@@ -12,6 +12,10 @@ regression. Optimizers: SGD with (Nesterov) momentum in scikit-learn's form
 ``v ← μv − η∇;  w ← w + v`` (Nesterov: ``w ← w + μv − η∇``) and Adam; optional L2 weight
 decay ``∇ ← ∇ + λw``. A network whose loss turns NaN/inf or whose weights pass ``weight_limit``
 stops training and is reported diverged (contract 4); the others go on.
+
+Training can pause and go on: ``initial_states`` → ``continue_training(..., until=k)`` → (pickle,
+another process, a subset of the networks) → ``continue_training`` gives the bits of one
+``train_population`` run. The arrays and passes of a chunk of networks live in ``stack.py``.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from threadpoolctl import threadpool_limits
 from evoinit import activations as _activations
 from evoinit import initializers as _initializers
 from evoinit.errors import UsageError
+from evoinit.stack import Stack, n_params, with_ones
 
 OPTIMIZERS = ("sgd", "adam")
 DTYPES = ("float32", "float64")
@@ -169,10 +174,6 @@ def layer_sizes(n_in: int, hidden: Sequence[int], n_out: int) -> tuple:
     return (int(n_in), *(int(h) for h in hidden), int(n_out))
 
 
-def n_params(sizes: Sequence[int]) -> int:
-    return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
-
-
 def initial_start(sizes, init, rng: np.random.Generator, *, scale: float = 1.0,
                   params: dict | None = None, bias=0.0) -> Start:
     """Draw a network's starting weights, layer by layer, from ``rng`` with scheme ``init``.
@@ -190,274 +191,6 @@ def initial_start(sizes, init, rng: np.random.Generator, *, scale: float = 1.0,
         else:
             biases.append(np.full(fan_out, float(bias)))
     return Start(tuple(weights), tuple(biases))
-
-
-class _Work:
-    """Work buffers for P networks and a minibatch of r rows, allocated once per r.
-
-    ``A[l]`` ``(P, r, n_l + 1)`` is the input of layer l with a constant column of ones last, so
-    each layer's bias is the last row of its weight block and rides in the same matrix product
-    (no broadcast bias add, no separate bias gradient). ``D[l]`` (and ``Z[l]`` when the derivative
-    needs the pre-activation) is hidden layer l's dLoss/dZ, the same width as ``A[l + 1]``:
-    elementwise work runs over whole contiguous buffers and the ones column carries harmless
-    finite junk that no product reads. ``T`` is the output layer class-major ``(P, C, r)`` so the
-    softmax reduces over a leading axis; ``base + y·r`` indexes true classes into ``pick``.
-    """
-
-    def __init__(self, P: int, r: int, sizes, dt, needs_input: bool):
-        self.r = r
-        self.A = [np.zeros((P, r, n + 1), dt) for n in sizes[:-1]]
-        for a in self.A:
-            a[:, :, -1] = 1
-        hidden = [n + 1 for n in sizes[1:-1]]
-        self.D = [np.zeros((P, r, n), dt) for n in hidden]
-        self.Z = [np.zeros((P, r, n), dt) for n in hidden] if needs_input else None
-        self.T = np.zeros((P, sizes[-1], r), dt)
-        self.base = np.arange(P)[:, None] * (sizes[-1] * r) + np.arange(r)[None, :]
-        self.pick = np.empty((P, r), np.intp)
-        self.y = np.empty((P, r), np.intp)
-        self.scale = None  # the output delta's factor, set once by _Stack.buffers
-
-
-class _Stack:
-    """The changing state of a chunk of P networks: parameters, optimizer state, work buffers.
-
-    All parameters of a network live in one row of ``theta`` ``(P, n_params)`` so the optimizer
-    is a few in-place passes over one array. Views into it: hidden layer l is ``V[l]``
-    ``(P, fan_in + 1, fan_out)`` (Keras orientation, bias as the last row); the output layer is
-    stored transposed, ``V[-1]`` ``(P, n_out, fan_in + 1)``, which makes its forward product, its
-    gradient and the backpropagated delta all run without a slow transposed-view product, and
-    leaves the logits class-major. ``Wt[l]`` is a contiguous transposed copy of hidden layer l >= 1
-    (for the backward product), refreshed after every step. SGD folds ``-lr`` into the output
-    delta, so its gradients come out as ``-lr·∇``.
-    """
-
-    def __init__(self, states: Sequence[TrainState], act, task: str, settings: TrainSettings):
-        dt = np.dtype(settings.dtype)
-        self.dt, self.act, self.task, self.s = dt, act, task, settings
-        self.P = P = len(states)
-        self.sizes = sizes = states[0].sizes
-        self.L = L = len(sizes) - 1
-        self.theta = np.empty((P, n_params(sizes)), dt)
-        self.V = self._views(self.theta)
-        self.grad = np.zeros_like(self.theta)
-        self.gV = self._views(self.grad)
-        self.m = np.zeros_like(self.theta)  # momentum / Adam's first moment
-        self.u = np.zeros_like(self.theta) if settings.optimizer == "adam" else None
-        for p, st in enumerate(states):
-            for flat, blocks in ((self.theta, st.params), (self.m, st.velocity), (self.u, st.second_moment)):
-                if flat is not None and blocks is not None:
-                    self.load(flat, p, blocks)
-        self.tmp = np.zeros_like(self.theta)
-        self.lr = np.asarray([st.learning_rate for st in states], dtype=np.float64).reshape(P, 1).astype(dt)
-        self.decay = None
-        if settings.weight_decay:
-            # L2 on weights only (as scikit-learn's alpha): ∇ += λ·w, SGD: -lr·∇ -= lr·λ·w
-            mask = self._views(np.zeros((1, self.theta.shape[1]), dt))
-            for l, v in enumerate(mask):
-                (v[:, :, :-1] if l == L - 1 else v[:, :-1, :])[...] = 1
-            factor = -self.lr if settings.optimizer == "sgd" else np.ones((P, 1), dt)
-            self.decay = factor * settings.weight_decay * mask[0].base.reshape(1, -1)
-        self.t = states[0].steps
-        self.refresh()
-        self.work: dict[int, _Work] = {}
-
-    def load(self, flat: np.ndarray, row: int, blocks) -> None:
-        """Put one network's layer blocks ``(fan_in + 1, fan_out)`` into row ``row`` of ``flat``."""
-        for l, (v, block) in enumerate(zip(self._views(flat), blocks)):
-            v[row] = block.T if l == self.L - 1 else block
-
-    def blocks(self, flat: np.ndarray | None, row: int) -> tuple | None:
-        """Row ``row`` of ``flat`` as layer blocks ``(fan_in + 1, fan_out)`` (copies, same dtype)."""
-        if flat is None:
-            return None
-        return tuple(np.array(v[row].T if l == self.L - 1 else v[row])
-                     for l, v in enumerate(self._views(flat)))
-
-    def _views(self, flat: np.ndarray) -> list:
-        views, off = [], 0
-        for l, (i, o) in enumerate(zip(self.sizes[:-1], self.sizes[1:])):
-            shape = (o, i + 1) if l == self.L - 1 else (i + 1, o)
-            views.append(flat[:, off:off + (i + 1) * o].reshape(flat.shape[0], *shape))
-            off += (i + 1) * o
-        return views
-
-    def refresh(self) -> None:
-        """Rebuild the transposed copies of hidden layers >= 1 after the weights changed."""
-        self.Wt = [None] + [np.ascontiguousarray(v[:, :-1, :].transpose(0, 2, 1))
-                            for v in self.V[1:-1]]
-
-    def buffers(self, r: int) -> _Work:
-        if r not in self.work:
-            w = self.work[r] = _Work(self.P, r, self.sizes, self.dt, self.act.needs_input)
-            w.scale = self.delta_scale(r)
-        return self.work[r]
-
-    def forward(self, w: _Work, x: np.ndarray | None = None) -> np.ndarray:
-        """Run ``x`` (rows with a ones column; default the gathered batch ``w.A[0]``) through.
-
-        Returns the output layer class-major ``(P, n_out, r)`` in ``w.T``.
-        """
-        a = w.A[0] if x is None else x
-        for l in range(self.L - 1):
-            full = w.A[l + 1]
-            np.matmul(a, self.V[l], out=full[:, :, :-1])
-            if w.Z is not None:
-                np.copyto(w.Z[l], full)
-            self.act.fn(full, out=full)
-            full[:, :, -1] = 1
-            a = full
-        return np.matmul(self.V[-1], a.T if a.ndim == 2 else a.transpose(0, 2, 1), out=w.T)
-
-    def output_delta(self, w: _Work, y: np.ndarray, scale, wrong: np.ndarray | None = None) -> np.ndarray:
-        """Per-sample losses ``(P, r)`` of the output in ``w.T``, which becomes ``scale``·dLoss/dT.
-
-        ``y``: class indices ``(P, r)``, or targets ``(P, r, n_out)`` for regression. If ``wrong``
-        ``(P,)`` is given, each network's misclassified rows (argmax ≠ y) are added to it.
-        """
-        T = w.T
-        if self.task == "classification":
-            T -= T.max(axis=1, keepdims=True)
-            pick = np.multiply(y, w.r, out=w.pick)
-            pick += w.base
-            flat = T.reshape(-1)
-            picked = flat[pick]
-            if wrong is not None:
-                wrong += _misclassified(T, picked, y)
-            np.exp(T, out=T)
-            total = T.sum(axis=1)
-            T /= total[:, None, :]
-            losses = np.log(total) - picked
-            flat[pick] -= 1
-        else:
-            T -= y.transpose(0, 2, 1)
-            losses = 0.5 * np.einsum("pki,pki->pi", T, T)
-        T *= scale
-        return losses
-
-    def backward(self, w: _Work) -> None:
-        """Gradients into ``grad`` from the scaled output delta in ``w.T``."""
-        L = self.L
-        np.matmul(w.T, w.A[L - 1], out=self.gV[L - 1])
-        if L == 1:
-            return
-        np.matmul(w.T.transpose(0, 2, 1), self.V[L - 1][:, :, :-1], out=w.D[L - 2][:, :, :-1])
-        for l in range(L - 2, -1, -1):
-            D = w.D[l]
-            # A[l + 1] is not read again this step: its buffer takes f'(Z) (forward resets ones)
-            D *= self.act.grad(None if w.Z is None else w.Z[l], w.A[l + 1], out=w.A[l + 1])
-            np.matmul(w.A[l].transpose(0, 2, 1), D[:, :, :-1], out=self.gV[l])
-            if l:
-                np.matmul(D[:, :, :-1], self.Wt[l], out=w.D[l - 1][:, :, :-1])
-
-    def delta_scale(self, r: int) -> np.ndarray:
-        """What multiplies the output delta: 1/r for the batch mean, times -lr for SGD."""
-        if self.s.optimizer == "sgd":
-            return (-self.lr / self.dt.type(r)).reshape(-1, 1, 1)
-        return self.dt.type(1.0 / r)
-
-    def step(self) -> None:
-        """One optimizer step in place: SGD momentum is three passes over the parameters."""
-        s, p, g, m, tmp = self.s, self.theta, self.grad, self.m, self.tmp
-        self.t += 1
-        if self.decay is not None:
-            np.multiply(p, self.decay, out=tmp)
-            g += tmp
-        if s.optimizer == "sgd":
-            if not s.momentum:
-                p += g
-            else:
-                m *= s.momentum
-                m += g
-                if s.nesterov:
-                    np.multiply(m, s.momentum, out=tmp)
-                    p += tmp
-                    p += g
-                else:
-                    p += m
-        else:
-            u = self.u
-            m *= s.beta1
-            np.multiply(g, 1 - s.beta1, out=tmp)
-            m += tmp
-            u *= s.beta2
-            np.multiply(g, g, out=tmp)
-            tmp *= 1 - s.beta2
-            u += tmp
-            # scikit-learn's form: lr_t = lr·√(1−β2^t)/(1−β1^t); w ← w − lr_t·m/(√u + ε)
-            corr = math.sqrt(1 - s.beta2 ** self.t) / (1 - s.beta1 ** self.t)
-            np.sqrt(u, out=tmp)
-            tmp += s.epsilon
-            np.divide(m, tmp, out=tmp)
-            tmp *= self.lr * self.dt.type(corr)
-            p -= tmp
-        for v, wt in zip(self.V[1:-1], self.Wt[1:]):
-            np.copyto(wt, v[:, :-1, :].transpose(0, 2, 1))
-
-    def score(self, X1: np.ndarray, y: np.ndarray, block: int = 64) -> tuple[np.ndarray, np.ndarray]:
-        """(mean loss, metric) per network on a whole set ``X1`` (rows with a ones column), in
-        blocks of rows that stay in cache. Metric: error rate, or R² averaged over outputs."""
-        n = len(X1)
-        loss = np.zeros(self.P)
-        metric = np.zeros(self.P)
-        if self.task == "regression":
-            y = y.reshape(n, -1)
-            metric = np.zeros((self.P, y.shape[1]))
-        for lo in range(0, n, block):
-            xb, yb = X1[lo:lo + block], y[lo:lo + block]
-            w = self.buffers(len(xb))
-            self.forward(w, xb)
-            if self.task == "classification":
-                yb = np.broadcast_to(yb, (self.P, len(xb)))
-                loss += self.output_delta(w, yb, 1, wrong=metric).sum(axis=1)
-            else:
-                yb = np.broadcast_to(yb, (self.P,) + yb.shape)
-                loss += self.output_delta(w, yb, 1).sum(axis=1)
-                metric += np.einsum("pki,pki->pk", w.T, w.T)
-        if self.task == "classification":
-            return loss / n, metric / n
-        ss_tot = ((y - y.mean(axis=0)) ** 2).sum(axis=0)
-        return loss / n, (1 - metric / np.where(ss_tot > 0, ss_tot, 1)).mean(axis=1)
-
-    def max_abs_weight(self) -> np.ndarray:
-        return np.abs(self.theta).max(axis=1)
-
-    def network(self, row: int) -> tuple:
-        """(weights, biases) of one network, float64, Keras orientation."""
-        blocks = [v[row].T if l == self.L - 1 else v[row] for l, v in enumerate(self.V)]
-        return (tuple(np.array(b[:-1], np.float64) for b in blocks),
-                tuple(np.array(b[-1], np.float64) for b in blocks))
-
-    def keep(self, rows: np.ndarray) -> None:
-        """Drop every network not in ``rows`` (diverged ones stop costing time)."""
-        for name in ("theta", "grad", "m", "u", "tmp", "lr", "decay"):
-            if getattr(self, name) is not None:
-                setattr(self, name, np.ascontiguousarray(getattr(self, name)[rows]))
-        self.P = len(rows)
-        self.V, self.gV = self._views(self.theta), self._views(self.grad)
-        self.refresh()
-        self.work = {}
-
-
-def _misclassified(shifted: np.ndarray, picked: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Rows per network whose argmax (first maximum, as ``np.argmax``) is not ``y``.
-
-    ``shifted`` is the class-major output minus each row's maximum, ``picked`` its true-class
-    entries: a row is right when its true class is at 0 and no earlier class ties it. Ties are
-    checked only when some row has more than one maximum, because ``argmax`` over the leading
-    class axis is ~10x slower here than the rest of the validation pass.
-    """
-    wrong = picked < 0
-    if np.count_nonzero(shifted == 0) != picked.size:
-        wrong = shifted.argmax(axis=1) != y
-    return wrong.sum(axis=1)
-
-
-def with_ones(X: np.ndarray, dtype) -> np.ndarray:
-    """``X`` with a column of ones appended (the bias input), in ``dtype``."""
-    out = np.ones((len(X), X.shape[1] + 1), dtype)
-    out[:, :-1] = X
-    return out
 
 
 def _chunk_size(sizes, batch: int, dtype) -> int:
@@ -593,7 +326,7 @@ def _train_chunk(states, orders, data, act, s: TrainSettings, until: int) -> lis
     y = data.y_train if task == "classification" else np.asarray(data.y_train, dt).reshape(len(X), -1)
     yv = data.y_val if task == "classification" else np.asarray(data.y_val, dt)
     N, B = len(X), min(s.batch_size, len(X))
-    stack = _Stack(states, act, task, s)
+    stack = Stack(states, act, task, s)
     P, first = stack.P, states[0].epoch
     alive = np.arange(P)                      # original index of each row still training
     curves = np.full((3, P, until - first), np.nan)
@@ -631,16 +364,28 @@ def _train_chunk(states, orders, data, act, s: TrainSettings, until: int) -> lis
     return out
 
 
-def _state_of(stack: "_Stack", row: int, before: TrainState, orders, p: int, curves: np.ndarray,
+def _state_of(stack: Stack, row: int, before: TrainState, orders, p: int, curves: np.ndarray,
               diverged_epoch: int | None, task: str) -> TrainState:
     """Network ``row`` of ``stack`` as a state: ``before``'s curves extended by ``curves``."""
     epoch = diverged_epoch if diverged_epoch is not None else before.epoch + curves.shape[1]
     tl, vl, vm = (np.concatenate([old, new]) for old, new in
                   zip((before.train_loss, before.val_loss, before.val_metric), curves))
-    return TrainState(epoch, stack.t, before.learning_rate, stack.blocks(stack.theta, row),
-                      stack.blocks(stack.m, row) if stack.s.optimizer == "adam" or stack.s.momentum else None,
-                      stack.blocks(stack.u, row), None if orders is None else orders[p].bit_generator.state,
+    keeps_velocity = stack.settings.optimizer == "adam" or stack.settings.momentum
+    return TrainState(epoch, stack.steps, before.learning_rate, stack.blocks(stack.params, row),
+                      stack.blocks(stack.velocity, row) if keeps_velocity else None,
+                      stack.blocks(stack.second_moment, row),
+                      None if orders is None else orders[p].bit_generator.state,
                       tl, vl, vm, "val_error" if task == "classification" else "val_r2", diverged_epoch)
+
+
+def _one(start: Start, X: np.ndarray, y: np.ndarray, activation, task: str, dtype):
+    """A stack of one network fed (X, y) as one batch: (stack, work buffers, targets)."""
+    settings = TrainSettings(dtype=dtype, shuffle=False)
+    stack = Stack(initial_states([start], None, settings=settings), _activations.get(activation), task, settings)
+    w = stack.buffers(len(X))
+    np.copyto(w.A[0], with_ones(X, dtype)[None])
+    yb = np.asarray(y)[None] if task == "classification" else np.asarray(y, dtype).reshape(1, len(X), -1)
+    return stack, w, yb
 
 
 def loss_and_grads(start: Start, X: np.ndarray, y: np.ndarray, *, activation, task: str,
@@ -649,19 +394,14 @@ def loss_and_grads(start: Start, X: np.ndarray, y: np.ndarray, *, activation, ta
 
     Used to check the backward pass against finite differences.
     """
-    settings = TrainSettings(dtype=dtype, optimizer="adam", learning_rate=1.0, shuffle=False)
-    stack = _Stack(initial_states([start], None, settings=settings), _activations.get(activation), task, settings)
-    w = stack.buffers(len(X))
-    np.copyto(w.A[0], with_ones(X, dtype)[None])
-    yb = np.asarray(y)[None] if task == "classification" else np.asarray(y, dtype).reshape(1, len(X), -1)
+    stack, w, yb = _one(start, X, y, activation, task, dtype)
     with threadpool_limits(limits=1):
         stack.forward(w)
-        losses = stack.output_delta(w, yb, stack.delta_scale(len(X)))
+        losses = stack.output_delta(w, yb, stack.plain_scale(len(X)))
         stack.backward(w)
-    stack.theta = stack.grad  # read the gradients out in Keras orientation
-    stack.V = stack.gV
-    weights, biases = stack.network(0)
-    return float(losses.mean()), weights, biases
+    blocks = stack.blocks(stack.grad, 0)
+    return (float(losses.mean()), tuple(np.array(b[:-1], np.float64) for b in blocks),
+            tuple(np.array(b[-1], np.float64) for b in blocks))
 
 
 def trace(start: Start, X: np.ndarray, y: np.ndarray, *, activation, task: str,
@@ -673,27 +413,15 @@ def trace(start: Start, X: np.ndarray, y: np.ndarray, *, activation, task: str,
     dLoss/dZ of layer l (the back-propagated gradient, mean loss over the rows), same shapes.
     Used by the diagnostics (Glorot & Bengio's per-layer statistics).
     """
-    settings = TrainSettings(dtype=dtype, optimizer="adam", learning_rate=1.0, shuffle=False)
-    stack = _Stack(initial_states([start], None, settings=settings), _activations.get(activation), task, settings)
-    n = len(X)
-    w = stack.buffers(n)
-    np.copyto(w.A[0], with_ones(X, dtype)[None])
-    yb = np.asarray(y)[None] if task == "classification" else np.asarray(y, dtype).reshape(1, n, -1)
+    stack, w, yb = _one(start, X, y, activation, task, dtype)
+    signals: list = []
     with threadpool_limits(limits=1):
         stack.forward(w)
         acts = [a[0, :, :-1].astype(np.float64) for a in w.A[1:]] + [w.T[0].T.astype(np.float64)]
-        stack.output_delta(w, yb, stack.delta_scale(n))
-        deltas = [w.T[0].T.astype(np.float64)]
-        L = stack.L
-        if L > 1:
-            np.matmul(w.T.transpose(0, 2, 1), stack.V[L - 1][:, :, :-1], out=w.D[L - 2][:, :, :-1])
-        for l in range(L - 2, -1, -1):
-            D = w.D[l]
-            D *= stack.act.grad(None if w.Z is None else w.Z[l], w.A[l + 1], out=w.A[l + 1])
-            deltas.insert(0, D[0, :, :-1].astype(np.float64))
-            if l:
-                np.matmul(D[:, :, :-1], stack.Wt[l], out=w.D[l - 1][:, :, :-1])
-    return acts, deltas
+        stack.output_delta(w, yb, stack.plain_scale(len(X)))
+        output = w.T[0].T.astype(np.float64)
+        stack.backward(w, signals)
+    return acts, [d[0].astype(np.float64) for d in signals] + [output]
 
 
 def predict(weights, biases, X: np.ndarray, *, activation) -> np.ndarray:
