@@ -232,25 +232,31 @@ def train_population(starts: Sequence[Start], orders: Sequence[np.random.Generat
                      activation, settings: TrainSettings = TrainSettings(),
                      learning_rates: Sequence[float] | None = None,
                      chunk_size: int | None = None,
-                     progress: Callable[[int], None] | None = None) -> list[TrainResult]:
+                     progress: Callable[[int], None] | None = None,
+                     sample_weight: np.ndarray | None = None) -> list[TrainResult]:
     """Train P same-shaped networks on ``data`` (a ``data.Dataset``) and return one result each.
 
     ``starts[p]`` is network p's starting weights; ``orders[p]`` the Generator that draws its
     minibatch order (one permutation of the training rows per epoch; unused when
     ``settings.shuffle`` is False), advanced as it draws. ``learning_rates`` overrides
     ``settings.learning_rate`` per network. The population is trained in cache-sized chunks, BLAS
-    pinned to one thread; ``progress(n_done)`` is called after each chunk. The same as
-    ``continue_training(initial_states(...), ...)``, run by the same code.
+    pinned to one thread; ``progress(n_done)`` is called after each chunk. ``sample_weight``
+    ``(n_train,)`` (>= 0) weighs the training rows: each step follows the batch's weighted mean
+    loss ``Σ wᵢ·lᵢ / Σ wᵢ`` (scikit-learn's MLP form), the training curve is ``Σ wᵢ·lᵢ / Σ wᵢ`` over
+    the epoch; validation stays unweighted. The same as ``continue_training(initial_states(...),
+    ...)``, run by the same code.
     """
     states = initial_states(starts, orders, settings=settings, learning_rates=learning_rates)
-    done = _run(states, orders, data, activation, settings, settings.epochs, chunk_size, progress)
+    done = _run(states, orders, data, activation, settings, settings.epochs, chunk_size, progress,
+                sample_weight)
     return [st.result() for st in done]
 
 
 def continue_training(states: Sequence[TrainState], data, *, activation,
                       settings: TrainSettings = TrainSettings(), until: int | None = None,
                       chunk_size: int | None = None,
-                      progress: Callable[[int], None] | None = None) -> list[TrainState]:
+                      progress: Callable[[int], None] | None = None,
+                      sample_weight: np.ndarray | None = None) -> list[TrainState]:
     """Train each state on from its epoch to epoch ``until`` (default ``settings.epochs``).
 
     ``states`` may be any networks of one shape at one epoch — a whole population or the subset
@@ -260,7 +266,7 @@ def continue_training(states: Sequence[TrainState], data, *, activation,
     and states already at ``until`` come back unchanged; the states passed in are not modified.
     """
     return _run(states, None, data, activation, settings, settings.epochs if until is None else until,
-                chunk_size, progress)
+                chunk_size, progress, sample_weight)
 
 
 def _generator(state: dict) -> np.random.Generator:
@@ -274,7 +280,7 @@ def _generator(state: dict) -> np.random.Generator:
 
 
 def _run(states, orders, data, activation, settings: TrainSettings, until: int, chunk_size,
-         progress) -> list[TrainState]:
+         progress, sample_weight=None) -> list[TrainState]:
     """Train the states that are alive and short of ``until``, in chunks; the others pass through.
 
     ``orders`` are live generators to draw from (advanced in place), or None to resume each
@@ -303,13 +309,14 @@ def _run(states, orders, data, activation, settings: TrainSettings, until: int, 
             orders = [_generator(states[p].order) if p in todo else None for p in range(len(states))]
         elif len(orders) != len(states):
             raise UsageError("one data-order generator per network is needed when shuffling")
+    weights = _sample_weight(sample_weight, len(data.X_train), settings.dtype)
     act = _activations.get(activation)
     size = chunk_size or _chunk_size(sizes, settings.batch_size, settings.dtype)
     with threadpool_limits(limits=1), np.errstate(all="ignore"):
         for lo in range(0, len(todo), size):
             rows = todo[lo:lo + size]
             chunk = _train_chunk([states[p] for p in rows], None if orders is None else [orders[p] for p in rows],
-                                 data, act, settings, until)
+                                 data, act, settings, until, weights)
             for p, st in zip(rows, chunk):
                 states[p] = st
             if progress:
@@ -317,7 +324,19 @@ def _run(states, orders, data, activation, settings: TrainSettings, until: int, 
     return states
 
 
-def _train_chunk(states, orders, data, act, s: TrainSettings, until: int) -> list[TrainState]:
+def _sample_weight(sample_weight, n: int, dtype) -> np.ndarray | None:
+    """``sample_weight`` checked: ``(n,)``, finite, >= 0, not all 0; in the training dtype."""
+    if sample_weight is None:
+        return None
+    w = np.asarray(sample_weight, dtype=np.float64)
+    if w.shape != (n,) or not np.isfinite(w).all() or (w < 0).any() or not w.any():
+        raise UsageError(f"sample_weight must be {n} finite numbers >= 0 (one per training row), "
+                         f"not all 0; got shape {w.shape}")
+    return w.astype(dtype)
+
+
+def _train_chunk(states, orders, data, act, s: TrainSettings, until: int,
+                 weights: np.ndarray | None = None) -> list[TrainState]:
     """Train one chunk of states (same epoch) to ``until``; new states, the old ones untouched."""
     dt = np.dtype(s.dtype)
     X = with_ones(data.X_train, dt)
@@ -343,11 +362,14 @@ def _train_chunk(states, orders, data, act, s: TrainSettings, until: int) -> lis
             np.take(X, idx, axis=0, out=w.A[0], mode="clip")
             stack.forward(w)
             yb = np.take(y, idx, out=w.y, mode="clip") if task == "classification" else y[idx]
-            losses = stack.output_delta(w, yb, w.scale)
-            loss_sum += losses.sum(axis=1)
+            if weights is None:
+                loss_sum += stack.output_delta(w, yb, w.scale).sum(axis=1)
+            else:
+                wb = weights[idx]
+                loss_sum += (stack.output_delta(w, yb, stack.weighted_scale(wb)) * wb).sum(axis=1)
             stack.backward(w)
             stack.step()
-        train_loss = loss_sum / N
+        train_loss = loss_sum / (N if weights is None else weights.sum(dtype=np.float64))
         val_loss, val_metric = stack.score(Xv, yv)
         curves[:, alive, e] = train_loss, val_loss, val_metric
         ok = np.isfinite(train_loss) & np.isfinite(val_loss) & (stack.max_abs_weight() <= s.weight_limit)

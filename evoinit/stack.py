@@ -143,7 +143,8 @@ class Stack:
     def weighted_scale(self, weights: np.ndarray):
         """The training step's output-delta factor ``(P, 1, r)`` for per-row weights ``(P, r)``:
         row i counts ``w_i / Σ w`` of the batch (scikit-learn's weighted mean), times -lr for SGD."""
-        share = weights / weights.sum(axis=1, keepdims=True)
+        total = weights.sum(axis=1, keepdims=True)
+        share = weights / np.where(total > 0, total, 1)  # a batch of weight 0 takes no step
         if self.settings.optimizer == "sgd":
             share *= -self.lr
         return share[:, None, :]

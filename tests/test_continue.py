@@ -135,3 +135,16 @@ def test_states_at_different_epochs_or_past_the_end_are_refused(iris):
         continue_training(one, iris, activation="tanh", settings=settings, until=0)
     with pytest.raises(UsageError, match="dtype"):
         continue_training(one, iris, activation="tanh", settings=TrainSettings(epochs=3, dtype="float64"))
+
+
+def test_weighted_training_pauses_and_continues_too(iris):
+    settings = TrainSettings(epochs=4, batch_size=16, momentum=0.9)
+    sizes = layer_sizes(4, (6,), 3)
+    weights = np.random.default_rng(0).uniform(0, 2, len(iris.X_train))
+    once = train_population(*_population(sizes), iris, activation="tanh", settings=settings,
+                            sample_weight=weights)
+    paused = continue_training(initial_states(*_population(sizes), settings=settings), iris,
+                               activation="tanh", settings=settings, until=3, sample_weight=weights)
+    done = continue_training(paused, iris, activation="tanh", settings=settings, sample_weight=weights)
+    for a, b in zip(once, done):
+        _same(a, b.result())

@@ -2,6 +2,7 @@
 started from the same weights, and its own purity (alone vs in a population)."""
 
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -285,3 +286,59 @@ def test_a_network_without_hidden_layers_trains_and_scores(iris):
     loss, metric = score(res.weights, res.biases, iris.X_val, iris.y_val, activation="tanh",
                          task="classification")
     assert loss == pytest.approx(res.val_loss[-1], rel=1e-12) and metric == res.val_metric[-1]
+
+
+# -- sample weights --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("optimizer", ["sgd-momentum", "adam"])
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_sample_weights_agree_with_sklearn(digits, diabetes, task, optimizer):
+    """Weighted losses, exact to 1e-6 in float64 against MLPClassifier/MLPRegressor given the
+    same weights from the same start; the weights matter (unweighted training ends elsewhere)."""
+    ds = digits if task == "classification" else diabetes
+    sizes = layer_sizes(ds.n_features, (16,), ds.n_outputs)
+    start = initial_start(sizes, "glorot_uniform", np.random.default_rng(6))
+    weights = np.random.default_rng(7).uniform(0, 3, len(ds.X_train))
+    weights[::7] = 0.0
+    solver = optimizer.split("-")[0]
+    lr = 0.001 if solver == "adam" else 0.02
+    settings = TrainSettings(epochs=4, batch_size=32, optimizer=solver, learning_rate=lr, momentum=0.9,
+                             dtype="float64", shuffle=False)
+    ours = train_population([start], None, ds, activation="tanh", settings=settings, sample_weight=weights)[0]
+    plain = train_population([start], None, ds, activation="tanh", settings=settings)[0]
+    Model = MLPClassifier if task == "classification" else MLPRegressor
+    model = Model(hidden_layer_sizes=(16,), activation="tanh", solver=solver, momentum=0.9,
+                  nesterovs_momentum=False, learning_rate_init=lr, batch_size=32, shuffle=False,
+                  alpha=0.0, tol=0.0, n_iter_no_change=10**9, max_iter=1, warm_start=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(ds.X_train, ds.y_train)
+        model.coefs_ = [w.copy() for w in start.weights]
+        model.intercepts_ = [b.copy() for b in start.biases]
+        model.set_params(max_iter=4)
+        model.fit(ds.X_train, ds.y_train, sample_weight=weights)
+    for a, b in zip(ours.weights + ours.biases, model.coefs_ + model.intercepts_):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-10)
+    assert max(np.abs(a - b).max() for a, b in zip(ours.weights, plain.weights)) > 1e-3
+    # the training curve is the weighted mean loss: one full batch reports it at the start
+    full = replace(settings, epochs=1, batch_size=len(ds.X_train))
+    first = train_population([start], None, ds, activation="tanh", settings=full, sample_weight=weights)[0]
+    rows = _row_losses(start, ds)
+    np.testing.assert_allclose(first.train_loss[0], np.average(rows, weights=weights), rtol=1e-12)
+
+
+def _row_losses(start, ds):
+    out = predict(start.weights, start.biases, ds.X_train, activation="tanh")
+    if ds.task == "classification":
+        z = out - out.max(axis=1, keepdims=True)
+        return np.log(np.exp(z).sum(axis=1)) - z[np.arange(len(z)), ds.y_train]
+    return 0.5 * ((out - ds.y_train.reshape(len(out), -1)) ** 2).sum(axis=1)
+
+
+def test_sample_weight_is_checked(iris):
+    start = initial_start(layer_sizes(4, (5,), 3), "glorot_uniform", np.random.default_rng(0))
+    for bad in (np.ones(3), -np.ones(len(iris.X_train)), np.zeros(len(iris.X_train))):
+        with pytest.raises(UsageError, match="sample_weight"):
+            train_population([start], None, iris, activation="tanh", sample_weight=bad,
+                             settings=TrainSettings(epochs=1, shuffle=False))
