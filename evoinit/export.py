@@ -36,6 +36,9 @@ from evoinit.network import TrainSettings
 
 FRAMEWORKS = ("torch", "keras")
 TASKS = ("classification", "regression")
+#: The regression loss evoinit trains with, which the exports emit (not MSE: its mean over the k
+#: outputs makes the step 2/k times evoinit's).
+REGRESSION_LOSS = "evoinit's loss: ½·squared error summed over the outputs, mean over the rows"
 TRUNCATED_STD = _initializers.TRUNCATED_STD
 
 
@@ -176,9 +179,11 @@ def to_torch(genome, n_in: int, n_out: int, task: str = "classification", *,
         lines += [f"    {line}" for line in _torch_init(genome.init, params, genome.scale, w, fan_in, fan_out)]
         lines.append(f"    nn.init.zeros_(model[{at}].bias)")
     lr = _learning_rate(genome, settings)
-    loss = ("nn.CrossEntropyLoss()  # softmax cross-entropy on the logits, as evoinit trains"
-            if task == "classification" else "nn.MSELoss()  # evoinit: ½·squared error, targets standardised")
-    lines += ["", f"loss_fn = {loss}"]
+    if task == "classification":
+        lines += ["", "loss_fn = nn.CrossEntropyLoss()  # softmax cross-entropy on the logits, as evoinit trains"]
+    else:
+        lines += ["", "", "def loss_fn(pred, target):", f'    """{REGRESSION_LOSS}"""',
+                  "    return 0.5 * ((pred - target) ** 2).sum(1).mean()", "", ""]
     if settings is not None and settings.optimizer == "adam":
         lines.append(f"optimizer = torch.optim.Adam(model.parameters(), lr={_num(lr)}, "
                      f"betas=({_num(settings.beta1)}, {_num(settings.beta2)}), eps={_num(settings.epsilon)})")
@@ -288,7 +293,11 @@ def to_keras(genome, n_in: int, n_out: int, task: str = "classification", *,
     if task == "classification":
         loss = 'keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"]'
     else:
-        loss = '"mse"'
+        loss = "evoinit_loss"
+        lines += ["", "", "def evoinit_loss(y_true, y_pred):",
+                  '    """½·squared error summed over the outputs of each row; Keras takes the mean over',
+                  '    the rows, which makes it evoinit\'s loss (not "mse": its mean over the outputs)."""',
+                  "    return 0.5 * keras.ops.sum(keras.ops.square(y_pred - y_true), axis=-1)", "", ""]
     lines.append(f"model.compile(optimizer={optimizer},\n              loss={loss})")
     return "\n".join(lines) + "\n"
 

@@ -423,9 +423,9 @@ def test_default_optimizer_line_is_train_settings_default():
 def test_regression_loss_optimizer_and_learning_rate_gene():
     settings = TrainSettings(optimizer="adam", learning_rate=0.003)
     torch = export.to_torch("16 tanh glorot_uniform ×1 lr=0.02", 5, 2, "regression", settings=settings)
-    assert "nn.MSELoss()" in torch and "torch.optim.Adam(model.parameters(), lr=0.02" in torch
+    assert "def loss_fn(pred, target)" in torch and "torch.optim.Adam(model.parameters(), lr=0.02" in torch
     keras = export.to_keras("16 tanh glorot_uniform ×1", 5, 2, "regression", settings=settings)
-    assert 'loss="mse"' in keras and "keras.optimizers.Adam(learning_rate=0.003" in keras
+    assert "loss=evoinit_loss" in keras and "keras.optimizers.Adam(learning_rate=0.003" in keras
     assert "SparseCategoricalCrossentropy(from_logits=True)" in export.to_keras("16 tanh glorot_uniform", 5, 2)
 
 
@@ -530,3 +530,51 @@ def test_read_run_reads_a_folder_the_search_wrote(tmp_path):
     assert setup.settings.epochs == 2
     compile(export.to_torch(setup.genome, setup.n_in, setup.n_out, setup.task, settings=setup.settings),
             "<run>", "exec")
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_exported_regression_loss_is_evoinits_so_the_gradient_is_too(k):
+    """The emitted loss, run on NumPy stand-ins for the tensor ops (torch's ``.sum(1).mean()``;
+    keras.ops, with Keras's documented mean over the rows of a batch), equals evoinit's loss, and its
+    gradient with respect to the outputs (central differences) equals evoinit's output delta
+    (pred − y)/n: ratio 1, where MSE gave 2/k."""
+    from evoinit.network import loss_and_grads, Start
+
+    rng = np.random.default_rng(k)
+    n = 9
+    pred, target = rng.normal(size=(n, k)), rng.normal(size=(n, k))
+    torch_ns, keras_ns = {}, {"keras": types.SimpleNamespace(ops=types.SimpleNamespace(sum=np.sum, square=np.square))}
+    torch_code = export.to_torch("4 tanh glorot_uniform", 3, k, "regression")
+    keras_code = export.to_keras("4 tanh glorot_uniform", 3, k, "regression")
+    compile(torch_code, "<torch>", "exec"), compile(keras_code, "<keras>", "exec")
+    assert "MSELoss" not in torch_code and '"mse"' not in keras_code.split("model.compile")[1]
+    exec(_function(torch_code, "loss_fn"), torch_ns)
+    exec(_function(keras_code, "evoinit_loss"), keras_ns)
+    losses = {"torch": lambda p: torch_ns["loss_fn"](p, target),
+              "keras": lambda p: keras_ns["evoinit_loss"](target, p).mean()}
+    # evoinit's loss and gradient on the same outputs: a linear network whose output is `pred`
+    start = Start.of([np.eye(k)], [np.zeros(k)])
+    ours, (dW,), (db,) = loss_and_grads(start, pred, target, activation="linear", task="regression")
+    np.testing.assert_allclose(db, (pred - target).mean(axis=0), rtol=1e-12)
+    delta = (pred - target) / n
+    for name, loss in losses.items():
+        assert loss(pred) == pytest.approx(ours, rel=1e-12), name
+        h = 1e-6
+        numeric = np.zeros_like(pred)
+        for i in np.ndindex(pred.shape):
+            plus, minus = pred.copy(), pred.copy()
+            plus[i] += h
+            minus[i] -= h
+            numeric[i] = (loss(plus) - loss(minus)) / (2 * h)
+        np.testing.assert_allclose(numeric / delta, 1.0, rtol=1e-5, err_msg=name)
+    mse = lambda p: ((p - target) ** 2).mean()  # what the exports emitted before: 2/k times the step
+    ratio = (mse(pred + h * np.ones_like(pred)) - mse(pred - h * np.ones_like(pred))) / (
+        losses["torch"](pred + h * np.ones_like(pred)) - losses["torch"](pred - h * np.ones_like(pred)))
+    assert ratio == pytest.approx(2 / k, rel=1e-6)
+
+
+def _function(code: str, name: str) -> str:
+    """The source of the top-level function ``name`` in a snippet (up to the next blank lines)."""
+    start = code.index(f"def {name}(")
+    end = code.find("\n\n\n", start)
+    return code[start:end if end > 0 else None]
