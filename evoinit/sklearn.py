@@ -30,20 +30,23 @@ from __future__ import annotations
 
 import math
 import numbers
-from dataclasses import replace
+import warnings
+from dataclasses import dataclass, replace
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from evoinit import data as _data
 from evoinit import seeding
 from evoinit.errors import EvoinitError
-from evoinit.evaluate import train_genomes
+from evoinit.evaluate import task_seed
 from evoinit.genome import Genome, SearchSpace
-from evoinit.network import DTYPES, OPTIMIZERS, TrainSettings, predict as _forward
+from evoinit.network import (DTYPES, OPTIMIZERS, TrainSettings, continue_training, initial_start,
+                             initial_states, layer_sizes, predict as _forward)
 
 #: The setup trained when no genome is given (and no search asked for).
 DEFAULT_GENOME = "64 tanh glorot_uniform ×1"
@@ -52,6 +55,18 @@ DEFAULT_BUDGET = {"population": 12, "generations": 4, "repeats": 1}
 BUDGET_KEYS = ("population", "generations", "repeats", "epochs", "space")
 #: Training rows the trainer's per-epoch divergence check runs on when nothing is held out.
 _CHECK_ROWS = 256
+#: Sparse X is made dense for training (the trainer's minibatch products are dense); beyond this
+#: many bytes of float64 the fit stops with a clear error instead of exhausting memory.
+DENSE_LIMIT_BYTES = 1 << 30
+#: Rows of sparse X made dense at a time in predict.
+_PREDICT_ROWS = 4096
+#: The scikit-learn estimator checks these estimators fail, and why (pass it to
+#: ``check_estimator(..., expected_failed_checks=...)``).
+_MINIBATCH = ("minibatch training: with batch_size below the rows, a row of weight k is not k copies "
+              "of it (the copies make more, other batches per epoch); with one batch (batch_size >= "
+              "rows, as in scikit-learn's MLP on the check's 15 rows) the two agree, see tests/test_sklearn.py")
+EXPECTED_FAILED_CHECKS = {"check_sample_weight_equivalence_on_dense_data": _MINIBATCH,
+                          "check_sample_weight_equivalence_on_sparse_data": _MINIBATCH}
 
 
 class _EvoMLP(BaseEstimator):
@@ -61,8 +76,8 @@ class _EvoMLP(BaseEstimator):
 
     def __init__(self, genome=None, *, epochs=50, batch_size=32, optimizer="sgd",
                  learning_rate=0.05, momentum=0.9, nesterov=False, weight_decay=0.0,
-                 dtype="float32", validation_fraction=None, search=False, search_budget=None,
-                 n_jobs=None, random_state=None):
+                 dtype="float32", validation_fraction=None, warm_start=False, search=False,
+                 search_budget=None, n_jobs=None, random_state=None):
         self.genome = genome
         self.epochs = epochs
         self.batch_size = batch_size
@@ -73,6 +88,7 @@ class _EvoMLP(BaseEstimator):
         self.weight_decay = weight_decay
         self.dtype = dtype
         self.validation_fraction = validation_fraction
+        self.warm_start = warm_start
         self.search = search
         self.search_budget = search_budget
         self.n_jobs = n_jobs
@@ -107,7 +123,7 @@ class _EvoMLP(BaseEstimator):
             raise self._fail(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
         if self.dtype not in DTYPES:
             raise self._fail(f"dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
-        for name in ("nesterov", "search"):
+        for name in ("nesterov", "warm_start", "search"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise self._fail(f"{name} must be True or False, got {getattr(self, name)!r}")
         if self.validation_fraction is not None:
@@ -173,10 +189,18 @@ class _EvoMLP(BaseEstimator):
             return int(rs)
         return int(check_random_state(rs).randint(0, 2**31 - 1))
 
-    # -- fitting -----------------------------------------------------------------------------------
+    # -- data ------------------------------------------------------------------------------------
+
+    def _check_weights(self, sample_weight, X) -> np.ndarray | None:
+        if sample_weight is None:
+            return None
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        if not sample_weight.any():
+            raise ValueError("Sample weights must contain at least one non-zero number.")
+        return sample_weight
 
     def _arrays(self, X, y, *, seed: int, val_size: float, test_size: float):
-        """An evoinit ``Dataset`` of the fit's rows, features unscaled."""
+        """An evoinit ``Dataset`` of the fit's rows, features unscaled (the search's data)."""
         try:
             return _data.from_arrays(X, y, task=self._task, seed=seed, val_size=val_size,
                                      test_size=test_size, name=f"{type(self).__name__} data",
@@ -184,61 +208,176 @@ class _EvoMLP(BaseEstimator):
         except EvoinitError as e:
             raise self._fail(str(e)) from None
 
-    def _fit(self, X, y):
-        """Search (if asked), train, and set the fitted attributes; ``y`` is validated and, for
-        the classifier, encoded 0..K-1."""
-        settings = self._settings()
-        seed = self._seed()
-        if self._searching():
-            if self.genome is not None:
-                raise self._fail("give either a genome or a search (search=True / search_budget), not both")
-            budget = self._budget()
-            share = self.validation_fraction or 0.2
-            found = self._arrays(X, y, seed=seed, val_size=share, test_size=share)
-            try:
-                genome, searched = _search_best(found, settings=settings, budget=budget, seed=seed,
-                                                n_jobs=self.n_jobs)
-            except EvoinitError as e:
-                raise self._fail(f"search: {e}") from None
-        else:
-            genome, searched = self._genome(), None
-        ds = self._arrays(X, y, seed=seed, val_size=self.validation_fraction or 0.0, test_size=0.0)
-        held_out = bool(self.validation_fraction)
-        if not held_out:
-            head = slice(0, min(len(ds.y_train), _CHECK_ROWS))
-            ds = replace(ds, X_val=ds.X_train[head], y_val=ds.y_train[head])
+    def _rows(self, t: np.ndarray, seed: int, fraction, labels) -> tuple[np.ndarray, np.ndarray | None]:
+        """(training rows, held-out rows or None): ``data.split``'s seeded split, stratified for
+        the classifier, as ``evoinit`` splits a dataset."""
+        if not fraction:
+            return np.arange(len(t)), None
+        if self._task == "classification":
+            need = math.ceil(1 / min(fraction, 1 - fraction) - 1e-9)
+            counts = np.bincount(t, minlength=len(labels))
+            k = int(counts.argmin())
+            if counts[k] < need:
+                plan = f"{round(100 * (1 - fraction))}/{round(100 * fraction)}/0 train/validation/test split"
+                raise self._fail(f"class {str(labels[k])!r} has {counts[k]} row{'' if counts[k] == 1 else 's'}; "
+                                 f"a stratified {plan} needs at least {need} rows per class")
         try:
-            result = train_genomes([genome], [(seeding.TRAIN, 0)], ds, settings, seed)[0]
-        except EvoinitError as e:
-            raise self._fail(str(e)) from None
-        if result.diverged:
-            raise self._fail(
-                f"training {genome} diverged at epoch {result.diverged_epoch} (the loss became NaN/inf "
-                f"or a weight passed {settings.weight_limit:g}); try a smaller learning_rate or genome "
-                "scale, or scale the inputs (e.g. with StandardScaler in a Pipeline)")
-        coefs, intercepts = list(result.weights), list(result.biases)
-        if ds.y_scale is not None:  # fold the target standardisation into the output layer
-            coefs[-1] = coefs[-1] * ds.y_scale
-            intercepts[-1] = intercepts[-1] * ds.y_scale + ds.y_mean
-        self.genome_ = genome
-        self.search_result_ = searched
-        self.seed_ = seed
-        self.coefs_ = coefs
-        self.intercepts_ = intercepts
-        self.n_layers_ = len(coefs) + 1
-        self.n_outputs_ = int(coefs[-1].shape[1])
-        self.n_iter_ = result.epochs
-        self.loss_curve_ = [float(v) for v in result.train_loss]
-        self.loss_ = self.loss_curve_[-1]
-        metric = result.val_metric if self._task == "regression" else 1.0 - result.val_metric
-        self.validation_scores_ = [float(v) for v in metric] if held_out else None
+            train, val, _ = _data.split(t, seed=seed, val_size=fraction, test_size=0.0,
+                                        stratify=self._task == "classification")
+        except ValueError as e:
+            raise self._fail(f"validation_fraction={fraction:g}: cannot hold rows out: {e}") from None
+        return train, val
+
+    def _model_targets(self, t: np.ndarray) -> np.ndarray:
+        """What the network learns: class codes, or the varying target columns standardised with
+        the first fit's training-row mean and std (``_target``)."""
+        if self._task == "classification":
+            return t
+        varying, mean, scale = self._target
+        return (t[:, varying] - mean[varying]) / scale[varying]
+
+    # -- fitting -----------------------------------------------------------------------------------
+
+    def _fit(self, X, t, sample_weight=None, *, labels=None, incremental=False):
+        """Train (fresh, or on from the saved state for ``warm_start``/``partial_fit``) and set the
+        fitted attributes. ``t``: class codes 0..K-1 of ``labels``, or targets ``(n, k)``."""
+        settings = self._settings()
+        going_on = (incremental or self.warm_start) and getattr(self, "_state", None) is not None
+        seed = self.seed_ if going_on else self._seed()
+        fraction = None if incremental else self.validation_fraction
+        train, val = self._rows(t, seed, fraction, labels)
+        if self._task == "regression" and not going_on:
+            self._target = _target_stats(t[train])
+        y = self._model_targets(t)
+        n_out = len(labels) if self._task == "classification" else y.shape[1]
+        check = val if val is not None else train[:_CHECK_ROWS]
+        view = _Rows(self._task, X[train], y[train], X[check], y[check], X.shape[1], n_out)
+        weights = None if sample_weight is None else sample_weight[train]
+        if going_on:
+            genome, searched = self.genome_, self.search_result_
+            until = self._state.epoch + (1 if incremental else settings.epochs)
+            state = self._train(genome, self._state, view, settings, until, weights)
+            if state.diverged:
+                raise self._diverged(genome, state, settings)
+        elif n_out == 0:  # every target column is constant: nothing to learn, predict it
+            genome, searched, state = self._genome(), None, None
+        else:
+            candidates, searched = self._candidates(X, t, settings, seed)
+            genome, state = self._refit(candidates, view, settings, seed, 1 if incremental else settings.epochs,
+                                        weights)
+        self._state = state
+        self.genome_, self.search_result_, self.seed_ = genome, searched, seed
+        self._attributes(state, X.shape[1], held_out=val is not None)
         return self
 
+    def _candidates(self, X, t, settings: TrainSettings, seed: int) -> tuple[list, object]:
+        """The genomes to try, best first: ``genome`` alone, or the search's hall of fame."""
+        if not self._searching():
+            return [self._genome()], None
+        if self.genome is not None:
+            raise self._fail("give either a genome or a search (search=True / search_budget), not both")
+        budget = self._budget()
+        share = self.validation_fraction or 0.2
+        found = self._arrays(X, self._model_targets(t), seed=seed, val_size=share, test_size=share)
+        try:
+            searched = _search(found, settings=settings, budget=budget, seed=seed, n_jobs=self.n_jobs)
+        except EvoinitError as e:
+            raise self._fail(f"search: {e}") from None
+        if not searched.hall_of_fame:
+            raise self._fail("search: the search found no setup that trains without diverging; try a smaller "
+                             "learning_rate, or scale the inputs (e.g. with StandardScaler in a Pipeline)")
+        return [Genome.from_json(h["genome"]) for h in searched.hall_of_fame], searched
+
+    def _refit(self, candidates, view, settings, seed, until, weights):
+        """Train the first candidate that does not diverge (a setup the search picked at its few
+        epochs can diverge at the refit's many): (genome, state), with a warning if one was skipped."""
+        skipped = []
+        for genome in candidates:
+            state = self._train(genome, _start(genome, view, settings, seed), view, settings, until, weights)
+            if not state.diverged:
+                break
+            skipped.append(f"{genome} (epoch {state.diverged_epoch})")
+        else:
+            raise self._diverged(genome, state, settings, tried=len(candidates))
+        if skipped:
+            warnings.warn(f"{type(self).__name__}: the search's best setup diverged at the refit: "
+                          f"{', '.join(skipped)}; refitted the next best, {genome}", UserWarning, stacklevel=4)
+        return genome, state
+
+    def _train(self, genome, state, view, settings, until, weights):
+        try:
+            return continue_training([state], view, activation=genome.activation, settings=settings,
+                                     until=until, sample_weight=weights)[0]
+        except EvoinitError as e:
+            raise self._fail(str(e)) from None
+
+    def _diverged(self, genome, state, settings, tried: int = 1):
+        others = f" (as did the {tried - 1} better setups of the search)" if tried > 1 else ""
+        return self._fail(
+            f"training {genome} diverged at epoch {state.diverged_epoch}{others} (the loss became NaN/inf "
+            f"or a weight passed {settings.weight_limit:g}); try a smaller learning_rate or genome "
+            "scale, or scale the inputs (e.g. with StandardScaler in a Pipeline)")
+
+    def _attributes(self, state, n_features: int, *, held_out: bool) -> None:
+        """The fitted attributes from a training state (None: constant targets, nothing trained)."""
+        if state is None:
+            sizes = layer_sizes(n_features, self.genome_.hidden, 1)
+            start = initial_start(sizes, self.genome_.init, seeding.weight_rng(task_seed(self.seed_, (seeding.TRAIN, 0))),
+                                  scale=self.genome_.scale)
+            coefs, intercepts = list(start.weights), list(start.biases)
+            coefs[-1], intercepts[-1] = np.zeros((coefs[-1].shape[0], 0)), np.zeros(0)
+            train_loss, metric = [], []
+        else:
+            result = state.result()
+            coefs, intercepts = list(result.weights), list(result.biases)
+            train_loss, metric = result.train_loss, result.val_metric
+        if self._task == "regression":  # fold the standardisation back into the output layer
+            varying, mean, scale = self._target
+            W = np.zeros((coefs[-1].shape[0], len(varying)))
+            W[:, varying] = coefs[-1] * scale[varying]
+            b = mean.copy()
+            b[varying] = intercepts[-1] * scale[varying] + mean[varying]
+            coefs[-1], intercepts[-1] = W, b
+        else:
+            metric = 1.0 - np.asarray(metric)
+        self.coefs_, self.intercepts_ = coefs, intercepts
+        self.n_layers_ = len(coefs) + 1
+        self.n_outputs_ = int(coefs[-1].shape[1])
+        self.n_iter_ = len(train_loss)
+        self.loss_curve_ = [float(v) for v in train_loss]
+        self.loss_ = self.loss_curve_[-1] if self.loss_curve_ else 0.0
+        self.validation_scores_ = [float(v) for v in metric] if held_out else None
+
     def _output(self, X) -> np.ndarray:
-        """The output layer (logits, or values in the target's units) for validated ``X``."""
+        """The output layer (logits, or values in the target's units) for validated ``X``; sparse
+        ``X`` is made dense ``_PREDICT_ROWS`` rows at a time."""
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
-        return _forward(self.coefs_, self.intercepts_, X, activation=self.genome_.activation)
+        X = validate_data(self, X, reset=False, dtype=np.float64, accept_sparse=("csr", "csc"))
+        act = self.genome_.activation
+        if not sp.issparse(X):
+            return _forward(self.coefs_, self.intercepts_, X, activation=act)
+        X = X.tocsr()
+        return np.vstack([_forward(self.coefs_, self.intercepts_, X[lo:lo + _PREDICT_ROWS].toarray(), activation=act)
+                          for lo in range(0, X.shape[0], _PREDICT_ROWS)])
+
+    def _validate(self, X, y, sample_weight, *, reset: bool, **checks):
+        """Validated ``X`` (dense float64; sparse within ``DENSE_LIMIT_BYTES``), ``y``, weights."""
+        X, y = validate_data(self, X, y, reset=reset, accept_sparse=("csr", "csc"), dtype=np.float64,
+                             ensure_min_samples=2, **checks)
+        if sp.issparse(X):
+            size = X.shape[0] * X.shape[1] * 8
+            if size > DENSE_LIMIT_BYTES:
+                raise self._fail(f"X is sparse {X.shape[0]} × {X.shape[1]}; training needs it dense "
+                                 f"({size / 2**30:.1f} GiB, over DENSE_LIMIT_BYTES = {DENSE_LIMIT_BYTES / 2**30:g} GiB): "
+                                 "reduce the columns (e.g. OneHotEncoder(max_categories=...), TruncatedSVD) "
+                                 "or raise evoinit.sklearn.DENSE_LIMIT_BYTES")
+            X = X.toarray()
+        return X, y, self._check_weights(sample_weight, X)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
 
 
 class EvoMLPClassifier(ClassifierMixin, _EvoMLP):
@@ -284,17 +423,48 @@ class EvoMLPClassifier(ClassifierMixin, _EvoMLP):
 
     _task = "classification"
 
-    def fit(self, X, y):
-        """Train on ``X`` ``(n, d)`` and labels ``y`` ``(n,)`` (any sortable labels)."""
-        X, y = validate_data(self, X, y, dtype=np.float64, ensure_min_samples=2)
+    def fit(self, X, y, sample_weight=None):
+        """Train on ``X`` ``(n, d)`` (dense or sparse) and labels ``y`` ``(n,)`` (any sortable
+        labels), each row weighted by ``sample_weight`` if given; with ``warm_start`` and a fitted
+        model, train ``epochs`` more from where the last fit stopped."""
+        X, y, sample_weight = self._validate(X, y, sample_weight, reset=True)
         check_classification_targets(y)
+        if self.warm_start and getattr(self, "_state", None) is not None:
+            return self._fit(X, self._codes(y), sample_weight, labels=self.classes_)
         classes, codes = np.unique(y, return_inverse=True)
         if len(classes) < 2:
             raise self._fail(f"needs samples of at least 2 classes in the data, but the data contains "
                              f"only one class: {classes[0]!r}")
-        self._fit(X, codes)
+        self._fit(X, codes, sample_weight, labels=classes)
         self.classes_ = classes
         return self
+
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """One more epoch over ``X``, ``y`` (all rows trained, none held out). The first call needs
+        ``classes`` (every label there will be). N calls on the same data give the bits of
+        ``fit`` with ``epochs=N``."""
+        first = getattr(self, "_state", None) is None
+        if first and classes is None:
+            raise self._fail("classes must be passed on the first call to partial_fit")
+        X, y, sample_weight = self._validate(X, y, sample_weight, reset=first)
+        check_classification_targets(y)
+        if first:
+            self.classes_ = np.unique(classes)
+            if len(self.classes_) < 2:
+                raise self._fail(f"classes needs at least 2 labels, got {list(self.classes_)!r}")
+        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+            raise self._fail(f"classes {list(np.unique(classes))!r} differ from the first call's "
+                             f"{list(self.classes_)!r}")
+        return self._fit(X, self._codes(y), sample_weight, labels=self.classes_, incremental=True)
+
+    def _codes(self, y) -> np.ndarray:
+        """``y``'s labels as indices into ``classes_`` (each must be one of them)."""
+        codes = np.searchsorted(self.classes_, y)
+        unknown = (codes >= len(self.classes_)) | (self.classes_[np.minimum(codes, len(self.classes_) - 1)] != y)
+        if unknown.any():
+            raise self._fail(f"y has labels not among classes_ {list(self.classes_)!r}: "
+                             f"{list(np.unique(np.asarray(y)[unknown]))!r}")
+        return codes
 
     def predict(self, X):
         """The most probable class of each row."""
@@ -334,11 +504,23 @@ class EvoMLPRegressor(RegressorMixin, _EvoMLP):
 
     _task = "regression"
 
-    def fit(self, X, y):
-        """Train on ``X`` ``(n, d)`` and numeric targets ``y`` ``(n,)`` or ``(n, k)``."""
-        X, y = validate_data(self, X, y, dtype=np.float64, ensure_min_samples=2, multi_output=True,
-                             y_numeric=True)
-        return self._fit(X, y)
+    def fit(self, X, y, sample_weight=None):
+        """Train on ``X`` ``(n, d)`` (dense or sparse) and numeric targets ``y`` ``(n,)`` or
+        ``(n, k)``, each row weighted by ``sample_weight`` if given; with ``warm_start`` and a
+        fitted model, train ``epochs`` more from where the last fit stopped."""
+        X, y, sample_weight = self._validate(X, y, sample_weight, reset=True, multi_output=True, y_numeric=True)
+        return self._fit(X, y.reshape(len(y), -1), sample_weight)
+
+    def partial_fit(self, X, y, sample_weight=None):
+        """One more epoch over ``X``, ``y`` (all rows trained, none held out; the targets'
+        standardisation and constant columns are those of the first call). N calls on the same
+        data give the bits of ``fit`` with ``epochs=N``."""
+        first = getattr(self, "_state", None) is None
+        X, y, sample_weight = self._validate(X, y, sample_weight, reset=first, multi_output=True, y_numeric=True)
+        y = y.reshape(len(y), -1)
+        if not first and y.shape[1] != self.n_outputs_:
+            raise self._fail(f"y has {y.shape[1]} targets; the model was fitted with {self.n_outputs_}")
+        return self._fit(X, y, sample_weight, incremental=True)
 
     def predict(self, X):
         """Predicted targets ``(n,)``, or ``(n, k)`` for several."""
@@ -351,11 +533,41 @@ class EvoMLPRegressor(RegressorMixin, _EvoMLP):
         return tags
 
 
-def _search_best(dataset, *, settings: TrainSettings, budget: dict, seed: int, n_jobs):
-    """(best genome, SearchResult) of an evoinit search on ``dataset`` (a ``Dataset`` from
+@dataclass(frozen=True)
+class _Rows:
+    """What the trainer reads of a dataset: the rows to train on and the rows checked per epoch."""
+
+    task: str
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+    n_features: int
+    n_outputs: int
+
+
+def _target_stats(Y: np.ndarray) -> tuple:
+    """(varying columns, mean, std) of the training targets ``(n, k)``; a constant column gets its
+    value as mean and scale 1, and is predicted as that constant."""
+    varying = np.ptp(Y, axis=0) > 0
+    return varying, np.where(varying, Y.mean(axis=0), Y[0]), np.where(varying, Y.std(axis=0), 1.0)
+
+
+def _start(genome: Genome, view: _Rows, settings: TrainSettings, seed: int):
+    """The epoch-0 state of ``genome`` under the fit's seed: the start and data order ``evoinit
+    train --seed`` gives its first seed (key ``(TRAIN, 0)``)."""
+    seq = task_seed(seed, (seeding.TRAIN, 0))
+    sizes = layer_sizes(view.n_features, genome.hidden, view.n_outputs)
+    start = initial_start(sizes, genome.init, seeding.weight_rng(seq), scale=genome.scale)
+    lr = genome.learning_rate or settings.learning_rate
+    return initial_states([start], [seeding.order_rng(seq)], settings=settings, learning_rates=[lr])[0]
+
+
+def _search(dataset, *, settings: TrainSettings, budget: dict, seed: int, n_jobs):
+    """The SearchResult of an evoinit search on ``dataset`` (a ``Dataset`` from
     ``data.from_arrays``, features as given): the budget's population, generations, repeats and
     space, trained with the estimator's settings (the budget's epochs, if any), seeded from the
-    fit's seed, in memory (no run folder, no baselines)."""
+    fit's seed, in memory (no run folder, no baselines). Its trainings are unweighted."""
     from evoinit.search import search  # here: an estimator given a genome never loads DEAP
 
     options = {"population": budget["population"], "generations": budget["generations"],
@@ -363,8 +575,4 @@ def _search_best(dataset, *, settings: TrainSettings, budget: dict, seed: int, n
                "train": replace(settings, epochs=int(budget.get("epochs") or settings.epochs))}
     if budget.get("space") is not None:
         options["space"] = budget["space"]
-    result = search(dataset, n_jobs=n_jobs or 1, out=None, **options)
-    if not result.hall_of_fame:
-        raise ValueError("the search found no setup that trains without diverging; try a smaller "
-                         "learning_rate, or scale the inputs (e.g. with StandardScaler in a Pipeline)")
-    return result.best, result
+    return search(dataset, n_jobs=n_jobs or 1, out=None, **options)

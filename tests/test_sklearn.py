@@ -19,7 +19,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from evoinit import data, evaluate, seeding
 from evoinit.genome import Genome, SearchSpace
 from evoinit.network import TrainSettings
-from evoinit.sklearn import EvoMLPClassifier, EvoMLPRegressor
+from evoinit.sklearn import EXPECTED_FAILED_CHECKS, EvoMLPClassifier, EvoMLPRegressor
 
 SMALL = "16 tanh glorot_uniform ×1"
 
@@ -36,9 +36,11 @@ def iris_scaled(iris):
     return StandardScaler().fit_transform(X), y
 
 
-# Every check passes; none is expected to fail (see the estimators' module docstring).
+# Every check passes but the two sample-weight equivalences, which minibatches cannot pass (see
+# EXPECTED_FAILED_CHECKS; test_weights_equal_repeated_rows_in_one_batch shows where they hold).
 @parametrize_with_checks([EvoMLPClassifier(SMALL, epochs=20, batch_size=16),
-                          EvoMLPRegressor(SMALL, epochs=20, batch_size=16)])
+                          EvoMLPRegressor(SMALL, epochs=20, batch_size=16)],
+                         expected_failed_checks=lambda estimator: EXPECTED_FAILED_CHECKS)
 def test_scikit_learn_estimator_checks(estimator, check):
     check(estimator)
 
