@@ -28,7 +28,8 @@ ALLOWED = {
     "plots": set(),
     "export": {"activations", "initializers", "genome", "network", "checkpoint", "rundir"},
     # the fronts: the scikit-learn estimators and the command line
-    "sklearn": {"data", "evaluate", "genome", "network", "search"},
+    "estimator": {"data", "evaluate", "genome", "network", "search"},
+    "sklearn": {"data", "estimator", "evaluate", "genome", "network", "search"},
     "cli": None,  # everything
 }
 #: errors and seeding are leaves; ``__version__`` is the package's own.
