@@ -18,10 +18,10 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from evoinit import data as _data
 from evoinit import seeding
 from evoinit.errors import EvoinitError
-from evoinit.evaluate import task_seed
+from evoinit.evaluate import start_and_order, task_seed
 from evoinit.genome import Genome, SearchSpace
-from evoinit.network import (DTYPES, OPTIMIZERS, TrainSettings, continue_training, initial_start,
-                             initial_states, layer_sizes, predict as _forward)
+from evoinit.network import (DTYPES, OPTIMIZERS, TrainSettings, continue_training, initial_states,
+                             layer_sizes, predict as _forward)
 
 #: The setup trained when no genome is given (and no search asked for).
 DEFAULT_GENOME = "64 tanh glorot_uniform ×1"
@@ -297,8 +297,8 @@ class _EvoMLP(BaseEstimator):
         """The fitted attributes from a training state (None: constant targets, nothing trained)."""
         if state is None:
             sizes = layer_sizes(n_features, self.genome_.hidden, 1)
-            start = initial_start(sizes, self.genome_.init, seeding.weight_rng(task_seed(self.seed_, (seeding.TRAIN, 0))),
-                                  scale=self.genome_.scale)
+            start, _ = start_and_order(sizes, self.genome_.init, task_seed(self.seed_, (seeding.TRAIN, 0)),
+                                       scale=self.genome_.scale)
             coefs, intercepts = list(start.weights), list(start.biases)
             coefs[-1], intercepts[-1] = np.zeros((coefs[-1].shape[0], 0)), np.zeros(0)
             train_loss, metric = [], []
@@ -379,11 +379,10 @@ def _target_stats(Y: np.ndarray) -> tuple:
 def _start(genome: Genome, view: _Rows, settings: TrainSettings, seed: int):
     """The epoch-0 state of ``genome`` under the fit's seed: the start and data order ``evoinit
     train --seed`` gives its first seed (key ``(TRAIN, 0)``)."""
-    seq = task_seed(seed, (seeding.TRAIN, 0))
     sizes = layer_sizes(view.n_features, genome.hidden, view.n_outputs)
-    start = initial_start(sizes, genome.init, seeding.weight_rng(seq), scale=genome.scale)
+    start, order = start_and_order(sizes, genome.init, task_seed(seed, (seeding.TRAIN, 0)), scale=genome.scale)
     lr = genome.learning_rate or settings.learning_rate
-    return initial_states([start], [seeding.order_rng(seq)], settings=settings, learning_rates=[lr])[0]
+    return initial_states([start], [order], settings=settings, learning_rates=[lr])[0]
 
 
 def _search(dataset, *, settings: TrainSettings, budget: dict, seed: int, n_jobs):
