@@ -290,16 +290,21 @@ def to_keras(genome, n_in: int, n_out: int, task: str = "classification", *,
         momentum = (settings or TrainSettings()).momentum
         nesterov = ", nesterov=True" if settings is not None and settings.nesterov else ""
         optimizer = f"keras.optimizers.SGD(learning_rate={_num(lr)}, momentum={_num(momentum)}{nesterov})"
-    if task == "classification":
-        loss = 'keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"]'
-    else:
-        loss = "evoinit_loss"
-        lines += ["", "", "def evoinit_loss(y_true, y_pred):",
-                  '    """½·squared error summed over the outputs of each row; Keras takes the mean over',
-                  '    the rows, which makes it evoinit\'s loss (not "mse": its mean over the outputs)."""',
-                  "    return 0.5 * keras.ops.sum(keras.ops.square(y_pred - y_true), axis=-1)", "", ""]
+    loss, definition = _keras_loss(task)
+    lines += definition
     lines.append(f"model.compile(optimizer={optimizer},\n              loss={loss})")
     return "\n".join(lines) + "\n"
+
+
+def _keras_loss(task: str) -> tuple[str, list]:
+    """(the compile argument, the lines defining it): evoinit's loss for the task."""
+    if task == "classification":
+        return 'keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"]', []
+    return "evoinit_loss", [
+        "", "", "def evoinit_loss(y_true, y_pred):",
+        '    """½·squared error summed over the outputs of each row; Keras takes the mean over',
+        '    the rows, which makes it evoinit\'s loss (not "mse": its mean over the outputs)."""',
+        "    return 0.5 * keras.ops.sum(keras.ops.square(y_pred - y_true), axis=-1)", "", ""]
 
 
 _EXPORTERS = {"torch": to_torch, "keras": to_keras}
