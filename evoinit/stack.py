@@ -78,11 +78,10 @@ class Stack:
         self.grad = np.zeros_like(self.params)
         self.velocity = np.zeros_like(self.params)
         self.second_moment = np.zeros_like(self.params) if settings.optimizer == "adam" else None
-        for p, st in enumerate(states):
-            for flat, blocks in ((self.params, st.params), (self.velocity, st.velocity),
-                                 (self.second_moment, st.second_moment)):
-                if flat is not None and blocks is not None:
-                    self.load(flat, p, blocks)
+        for flat, name in ((self.params, "params"), (self.velocity, "velocity"),
+                           (self.second_moment, "second_moment")):
+            if flat is not None:
+                self.load(flat, [getattr(st, name) for st in states])
         self.scratch = np.zeros_like(self.params)
         self.lr = np.asarray([st.learning_rate for st in states], dtype=np.float64).reshape(P, 1).astype(dt)
         self.decay = None
@@ -111,10 +110,13 @@ class Stack:
                                     for v in self.layers[1:-1]]
         self.work: dict[int, Work] = {}
 
-    def load(self, flat: np.ndarray, row: int, blocks) -> None:
-        """Put one network's layer blocks ``(fan_in + 1, fan_out)`` into row ``row`` of ``flat``."""
-        for l, (v, block) in enumerate(zip(self._views(flat), blocks)):
-            v[row] = block.T if l == self.L - 1 else block
+    def load(self, flat: np.ndarray, networks: Sequence) -> None:
+        """Put each network's layer blocks ``(fan_in + 1, fan_out)`` (or None: leave zeros) into
+        its row of ``flat``."""
+        views = self._views(flat)
+        for row, blocks in enumerate(networks):
+            for l, block in enumerate(blocks or ()):
+                views[l][row] = block.T if l == self.L - 1 else block
 
     def blocks(self, flat: np.ndarray | None, row: int) -> tuple | None:
         """Row ``row`` of ``flat`` as layer blocks ``(fan_in + 1, fan_out)`` (copies, same dtype)."""
