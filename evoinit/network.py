@@ -246,10 +246,10 @@ def train_population(starts: Sequence[Start], orders: Sequence[np.random.Generat
     the epoch; validation stays unweighted. The same as ``continue_training(initial_states(...),
     ...)``, run by the same code.
     """
-    states = initial_states(starts, orders, settings=settings, learning_rates=learning_rates)
-    done = _run(states, orders, data, activation, settings, settings.epochs, chunk_size, progress,
-                sample_weight)
-    return [st.result() for st in done]
+    # no name holds the epoch-0 states: each chunk's are freed once it is trained
+    done = _run(initial_states(starts, orders, settings=settings, learning_rates=learning_rates),
+                orders, data, activation, settings, settings.epochs, chunk_size, progress, sample_weight)
+    return [done[p].result() for p in range(len(done))]
 
 
 def continue_training(states: Sequence[TrainState], data, *, activation,
