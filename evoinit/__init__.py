@@ -17,8 +17,9 @@ import importlib
 
 __version__ = "0.1.0"
 
-#: Submodules reachable as attributes (``evoinit.search(...)`` runs a search: the module is callable).
-_MODULES = ("activations", "data", "initializers", "search")
+#: Submodules reachable as attributes (``evoinit.search(...)`` runs a search and
+#: ``evoinit.report(RUN)`` reports on one: those modules are callable).
+_MODULES = ("activations", "data", "initializers", "report", "search")
 #: Public names and the module each comes from.
 _NAMES = {
     "SearchConfig": "config",
@@ -26,7 +27,7 @@ _NAMES = {
     "Evaluation": "evaluate", "TrainOutcome": "evaluate", "train": "evaluate",
     "Genome": "genome", "SearchSpace": "genome",
     "Start": "network", "TrainResult": "network", "TrainSettings": "network", "train_population": "network",
-    "SearchResult": "search", "random_search": "search", "report": "search", "resume": "search",
+    "SearchResult": "search", "random_search": "search", "resume": "search",
 }
 
 __all__ = sorted([*_MODULES, *_NAMES, "__version__"])

@@ -488,25 +488,51 @@ def resume(
 
 
 @app.command()
-def report(run: Path = typer.Argument(..., help="A run folder.")):
-    """Write a run's figures into RUN/figures and print its summary.
+def report(run: Path = typer.Argument(..., help="A run folder."),
+           open_page: bool = typer.Option(False, "--open", help="Open RUN/report.html in a web browser "
+                                          "(its path is printed either way).")):
+    """Write a run's figures into RUN/figures and its page RUN/report.html; print its summary.
 
-    Figures: fitness per generation, scheme and activation frequencies per generation, scale vs
-    fitness by scheme, learning curves of the top setups against their baselines, and the
-    population's diversity in error space.
+    The page holds everything on one self-contained HTML file (no network needed): the settings,
+    the verdict against the canonical start, the hall of fame with its baselines and paired gains,
+    which genes mattered (gene importance), the figures and the per-generation table. Figures:
+    fitness per generation, scheme and activation frequencies, scale vs fitness by scheme and by
+    scheme family (canonical starts marked), gene importance, learning curves of the top setups
+    against their baselines, and the population's diversity in error space. A run still going or
+    stopped is reported up to its last finished generation.
 
-    Example:
+    Examples:
 
       evoinit report runs/digits-20261129-101500
+      evoinit report runs/digits-20261129-101500 --open
     """
-    from evoinit import search as _search
+    from evoinit import report as _report
 
-    summary = _search.report(run)
+    summary = _report.report(run)
     _print_hall_of_fame(summary["hall_of_fame"], summary["objectives"], summary["finished"])
+    _print_importance(summary["importance"])
     for path in summary["figures"]:
         console.print(f"wrote {path}")
     for name, why in summary.get("skipped", {}).items():
         _say(f"warning: could not draw {name}: {why}")
+    console.print(f"report: {summary['html']}")
+    if open_page:
+        import webbrowser
+
+        if not webbrowser.open(summary["html"].resolve().as_uri()):
+            console.print(f"no web browser found; open {summary['html']} yourself")
+
+
+def _print_importance(found) -> None:
+    if found is None:
+        return
+    table = Table(title=f"gene importance: share of the {found['fitness']} variance explained "
+                        f"(all genes R² = {found['r2']:.2f}, {found['n']} evaluations)")
+    for col in ("gene", "importance", "95% interval"):
+        table.add_column(col, justify="left" if col == "gene" else "right")
+    for r in found["genes"]:
+        table.add_row(r["gene"], f"{r['importance']:.3f}", f"{r['low']:.3f} … {r['high']:.3f}")
+    console.print(table)
 
 
 def _print_result(result) -> None:

@@ -7,7 +7,8 @@ run). A random forest (scikit-learn) is fitted on a bootstrap resample of the ro
 the rows left out of it (out-of-bag); a gene's importance is the drop in that out-of-bag R² when
 the gene's column is shuffled (``sklearn.inspection.permutation_importance``): the share of the
 fitness variance that is lost when the gene carries no information, 0 for a gene the fitness
-does not depend on. Repeating over bootstrap resamples gives the mean and a 95% percentile
+does not depend on. R² is taken as 1 − MSE / Var(fitness over all rows), so that every resample
+is on the same scale. Repeating over bootstrap resamples gives the mean and a 95% percentile
 interval. ``r2`` is the out-of-bag R² of the forest with every gene: the share of the variance
 the genes explain together; the rest is seed noise (same genome, other seed) and what the forest
 misses.
@@ -115,7 +116,6 @@ def gene_importance(evaluations: Sequence, *, fitness: str = "val_loss", resampl
     each, ``repeats`` shuffles per gene. Randomness comes from ``rng`` (default: seeded 0, so a
     report is the same every time). Fewer than 20 finished evaluations is a ``ValueError``."""
     from sklearn.inspection import permutation_importance
-    from sklearn.metrics import r2_score
 
     if fitness not in FITNESS:
         raise ValueError(f"fitness must be one of {', '.join(FITNESS)}, got {fitness!r}")
@@ -125,20 +125,29 @@ def gene_importance(evaluations: Sequence, *, fitness: str = "val_loss", resampl
         raise ValueError(f"gene importance needs at least {MIN_ROWS} finished evaluations, got {len(kept)}")
     X, names, _ = feature_table(kept)
     y = np.array([fitness_of(e, fitness) for e in kept])
+    variance = float(np.var(y))
+    if variance == 0:
+        raise ValueError("gene importance: the fitness does not vary over the evaluations")
+
+    def explained(model, X_, y_) -> float:
+        """1 − MSE / Var(fitness over every row): R² on a common scale, so that a resample whose
+        left-out rows happen to vary little does not blow the ratio up."""
+        return 1.0 - float(np.mean((model.predict(X_) - y_) ** 2)) / variance
+
     drops, scores = [], []
     for _ in range(resamples):
         seed = int(rng.integers(2**31))
         train = rng.integers(0, len(y), len(y))
         held = np.setdiff1d(np.arange(len(y)), train)
-        if len(held) < 5 or np.ptp(y[held]) == 0:
+        if len(held) < 5:
             continue
         model = _model(len(_CATEGORICAL), trees, seed).fit(X[train], y[train])
-        scores.append(r2_score(y[held], model.predict(X[held])))
-        result = permutation_importance(model, X[held], y[held], scoring="r2", n_repeats=repeats,
+        scores.append(explained(model, X[held], y[held]))
+        result = permutation_importance(model, X[held], y[held], scoring=explained, n_repeats=repeats,
                                         random_state=seed, n_jobs=1)
         drops.append(result.importances_mean)
     if not drops:
-        raise ValueError("gene importance: the fitness does not vary over the evaluations")
+        raise ValueError("gene importance: too few evaluations left out of every resample")
     drops = np.array(drops)
     return GeneImportance(tuple(names), tuple(drops.mean(0).tolist()),
                           tuple(np.percentile(drops, 2.5, axis=0).tolist()),

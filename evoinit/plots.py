@@ -190,3 +190,64 @@ def top_vs_baselines(final: list, hall_of_fame: dict, path, top: int = 3) -> Pat
             if evs and label not in groups:
                 groups[label] = evs
     return learning_curves(groups, path, title="top setups vs their canonical baselines (final seeds)")
+
+
+def gene_importance(ranked: list[dict], r2: float, n: int, path) -> Path:
+    """Horizontal bars: each gene's share of the fitness variance (drop in out-of-bag R² when
+    shuffled) with its 95% bootstrap interval. ``ranked``: dicts gene/importance/low/high."""
+    rows = list(reversed(ranked))
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(rows) + 1.4))
+    y = np.arange(len(rows))
+    mean = np.array([r["importance"] for r in rows])
+    err = np.array([[m - r["low"], r["high"] - m] for m, r in zip(mean, rows)]).T.clip(min=0)
+    ax.barh(y, mean, xerr=err, color="tab:blue", alpha=0.8, capsize=3)
+    ax.set_yticks(y, [r["gene"] for r in rows])
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_xlabel("share of the fitness variance explained (drop in out-of-bag R² when shuffled)")
+    ax.set_title(f"gene importance ({n} evaluations, all genes together R² = {r2:.2f})")
+    ax.grid(axis="x", alpha=0.3)
+    return _save(fig, path)
+
+
+def scale_by_family(points: list[dict], marks: dict, path, max_panels: int = 6) -> Path:
+    """Fitness against the first layer's weight scale, one panel per activation, coloured by
+    scheme family, with the canonical starts marked.
+
+    ``points``: dicts activation / family / x (the weights' RMS × √fan_in, a common axis for every
+    scheme: 1 is LeCun's start, √2 He's) / y (final validation loss). ``marks``: activation ->
+    {label: x} (e.g. Glorot, He, LeCun at scale 1)."""
+    by_act: dict = {}
+    for p in points:
+        by_act.setdefault(p["activation"], []).append(p)
+    acts = sorted(by_act, key=lambda a: -len(by_act[a]))[:max_panels]
+    if not acts:
+        raise ValueError("no finished evaluation with a non-zero start to draw")
+    families = sorted({p["family"] for p in points})
+    colors = dict(zip(families, _palette(len(families))))
+    ncols = min(3, len(acts))
+    nrows = -(-len(acts) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(5 * ncols, 3.8 * nrows), squeeze=False)
+    for ax, act in zip(axes.flat, acts):
+        pts = by_act[act]
+        for k, fam in enumerate(families):
+            mine = [p for p in pts if p["family"] == fam]
+            if mine:
+                ax.scatter([p["x"] for p in mine], [p["y"] for p in mine], s=12, alpha=0.6,
+                           color=colors[fam], marker=MARKERS[k % len(MARKERS)], label=fam)
+        best = min(pts, key=lambda p: p["y"])
+        ax.scatter([best["x"]], [best["y"]], s=160, marker="*", color="gold", edgecolor="black",
+                   zorder=5, label=f"best (×{best['x']:.2g})")
+        for (label, x), style in zip(sorted(marks.get(act, {}).items()), ("--", ":", "-.")):
+            ax.axvline(x, color="black", ls=style, lw=1, label=f"{label} (×{x:.2g})")
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_title(f"{act} ({len(pts)} evaluations)")
+        ax.set_xlabel("first-layer weight RMS × √fan_in")
+        ax.set_ylabel("final validation loss")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=6)
+    for ax in list(axes.flat)[len(acts):]:
+        ax.set_visible(False)
+    fig.suptitle("fitness against the start's scale, by scheme family (canonical starts marked)")
+    fig.tight_layout()
+    return _save(fig, path)

@@ -28,10 +28,9 @@ from typing import Callable
 from deap import algorithms, base, tools
 
 from evoinit import backends, checkpoint, seeding
-from evoinit.checkpoint import why as _why
 from evoinit.config import WORST, SearchConfig
 from evoinit.data import DataSpec
-from evoinit.errors import RunFolderError, unknown
+from evoinit.errors import unknown
 from evoinit.evaluate import Evaluation, dataset_of, run_tasks
 from evoinit.genome import Genome
 from evoinit.rundir import RunFolder
@@ -468,46 +467,6 @@ def objective_values(genome: Genome, evals, objectives) -> tuple:
               "n_params": float(evals[0].n_params),
               "spread": statistics.pstdev(losses) if len(losses) > 1 else 0.0}
     return tuple(float(min(values[o], WORST)) if math.isfinite(values[o]) else WORST for o in objectives)
-
-
-def report(run_dir) -> dict:
-    """Write a run folder's figures into ``figures/`` and return its summary: hall of fame,
-    objectives, whether it finished, the logbook, the figure paths, and the figures that could not
-    be drawn with the reason (``skipped``, e.g. a scale plot when every candidate diverged).
-
-    The state comes from the checkpoint, restored and checked as for ``resume`` but read-only
-    (the hall of fame is rebuilt from it, so it always matches the logbook); a damaged or
-    missing file is a ``RunFolderError`` naming it, and nothing in the folder but ``figures/``
-    is written."""
-    from evoinit import plots
-
-    folder = RunFolder(run_dir)
-    run = Search.from_folder(folder, read_only=True, n_jobs=1)
-    evaluations = [line.row for line in run.log]
-    final = [line.evaluation for line in run.log if line.stage == "final"]
-    generations = checkpoint.read_generations(folder, run.generation + 1)
-    hof = run.hall_of_fame_json()
-    logbook = list(run.logbook)
-    objectives = list(run.config.objectives)
-    figures = folder.path / "figures"
-    drawings = [("fitness", lambda p: plots.fitness_per_generation(logbook, objectives[0], p)),
-                ("frequencies", lambda p: plots.frequencies_per_generation(generations, p)),
-                ("scale_vs_fitness", lambda p: plots.scale_vs_fitness(evaluations, p)),
-                ("diversity", lambda p: plots.diversity_in_error_space(generations, p)),
-                ("top_vs_baselines", lambda p: plots.top_vs_baselines(final, hof, p))]
-    paths, skipped = [], {}
-    for name, draw in drawings:
-        try:
-            path = draw(figures / f"{name}.png")
-        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:
-            skipped[f"{name}.png"] = _why(e)  # one figure that cannot be drawn does not stop the others
-            continue
-        except OSError as e:
-            raise RunFolderError(f"cannot write {figures / (name + '.png')}: {e.strerror or e}") from None
-        if path is not None:
-            paths.append(path)
-    return {"hall_of_fame": hof["entries"], "objectives": objectives, "finished": run.finished,
-            "logbook": logbook, "figures": paths, "skipped": skipped}
 
 
 class _CallableModule(types.ModuleType):

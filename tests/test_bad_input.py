@@ -391,7 +391,7 @@ def test_exploding_and_never_learning_candidates_are_scored_logged_and_kept_out(
                        train=TrainSettings(epochs=3, learning_rate=1.0))
     result = S.search(cfg.dataset, config=cfg, n_jobs=1, out=tmp_path / "all")
     assert result.finished and result.hall_of_fame == [] and all(row["min"] is None for row in result.logbook)
-    summary = S.report(tmp_path / "all")
+    summary = evoinit.report(tmp_path / "all")
     assert summary["hall_of_fame"] == [] and (tmp_path / "all" / "figures" / "fitness.png").exists()
 
 

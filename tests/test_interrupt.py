@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from evoinit import report as R
 from evoinit import search as S
 from evoinit.config import SearchConfig
 from evoinit.errors import RunFolderError
@@ -196,7 +197,7 @@ def test_a_checkpoint_cut_at_every_tenth_is_a_clear_error_and_costs_nothing(tmp_
     logs = files(folder, ("evaluations.jsonl", "timings.jsonl", "generations.jsonl"))
     for tenth in range(10):
         (folder / "checkpoint.json").write_bytes(text[:len(text) * tenth // 10])
-        for call in (lambda: S.resume(folder, n_jobs=1), lambda: S.report(folder)):
+        for call in (lambda: S.resume(folder, n_jobs=1), lambda: R.report(folder)):
             with pytest.raises(RunFolderError, match=r"checkpoint\.json is damaged"):
                 call()
         assert files(folder, logs) == logs, tenth  # nothing lost
@@ -223,7 +224,7 @@ def test_killed_before_the_first_checkpoint_starts_over(tmp_path, paused):
     (folder / "generations.jsonl").write_text("")
     (folder / ".checkpoint.json.123.tmp").write_text("{")
     with pytest.raises(RunFolderError, match="no checkpoint yet"):
-        S.report(folder)
+        R.report(folder)
     S.resume(folder, n_jobs=1)
     assert files(folder) == files(paused / "whole")
     assert not list(folder.glob(".*.tmp"))

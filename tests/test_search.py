@@ -9,6 +9,7 @@ import sys
 import numpy as np
 import pytest
 
+from evoinit import report as R
 from evoinit import search as S
 from evoinit.config import SearchConfig, build, load_toml
 from evoinit.data import load
@@ -206,7 +207,7 @@ def test_the_top_level_api_runs_a_search_like_the_module_function():
     kw = dict(population=4, generations=1, repeats=1, epochs=2, baselines=False, n_jobs=1, out=None)
     a, b = evoinit.search("iris", **kw), S.search("iris", **kw)
     assert isinstance(a, evoinit.SearchResult) and a.hall_of_fame == b.hall_of_fame
-    assert evoinit.resume is S.resume and evoinit.report is S.report
+    assert evoinit.resume is S.resume and evoinit.report.report is R.report and callable(evoinit.report)
 
 
 @pytest.mark.parametrize("front", ["hall of fame", "pareto"])
