@@ -526,7 +526,8 @@ def report(run: Path = typer.Argument(..., help="A run folder."),
 def _print_importance(found) -> None:
     if found is None:
         return
-    table = Table(title=f"gene importance: share of the {found['fitness']} variance explained "
+    log = "log " if found["fitness"] == "val_loss" else ""
+    table = Table(title=f"gene importance: share of the {log}{found['fitness']} variance explained "
                         f"(all genes R² = {found['r2']:.2f}, {found['n']} evaluations)")
     for col in ("gene", "importance", "95% interval"):
         table.add_column(col, justify="left" if col == "gene" else "right")

@@ -2,8 +2,9 @@
 
 What is measured. Each finished evaluation is one row: its genes (init scheme, activation,
 log₂ scale, depth, log₂ of the geometric-mean width, log₁₀ learning rate when the learning rate is
-a gene) and its fitness (the final validation loss, or validation error, of that one training
-run). A random forest (scikit-learn) is fitted on a bootstrap resample of the rows and scored on
+a gene) and its fitness (the log of the final validation loss, or the validation error, of that
+one training run: losses span decades, and on a linear scale a handful of runs that nearly blew
+up would be all the variance there is). A random forest (scikit-learn) is fitted on a bootstrap resample of the rows and scored on
 the rows left out of it (out-of-bag); a gene's importance is the drop in that out-of-bag R² when
 the gene's column is shuffled (``sklearn.inspection.permutation_importance``): the share of the
 fitness variance that is lost when the gene carries no information, 0 for a gene the fitness
@@ -17,8 +18,10 @@ Caveats, read before quoting a number:
 
 - **Correlated genes share the credit.** When two genes move together in the log (the GA settled
   on sigmoid *and* on ``normal`` at once), shuffling one leaves the other to carry the
-  information, and both look less important than they are; importances need not add up to
-  ``r2``.
+  information, and both look less important than they are. The opposite happens too: shuffling
+  puts genes together in combinations the search never visited, where the forest extrapolates
+  badly, and a gene can then lose more than ``r2`` (even more than 1). Importances do not add up
+  to ``r2``: read them as a ranking with sizes and intervals, not as shares of a whole.
 - **The GA does not sample uniformly.** Selection concentrates the later generations on good
   regions, so the importance describes the part of the space the search visited, weighted by how
   long it stayed there: a gene the GA fixed early looks unimportant because it barely varies,
@@ -107,7 +110,7 @@ def fitness_of(evaluation, fitness: str = "val_loss") -> float:
 
 
 def gene_importance(evaluations: Sequence, *, fitness: str = "val_loss", resamples: int = 20,
-                    trees: int = 50, repeats: int = 3, rng: np.random.Generator | None = None
+                    trees: int = 30, repeats: int = 3, rng: np.random.Generator | None = None
                     ) -> GeneImportance:
     """Importance of each gene for ``fitness`` over ``evaluations`` (see the module docstring).
 
@@ -125,6 +128,8 @@ def gene_importance(evaluations: Sequence, *, fitness: str = "val_loss", resampl
         raise ValueError(f"gene importance needs at least {MIN_ROWS} finished evaluations, got {len(kept)}")
     X, names, _ = feature_table(kept)
     y = np.array([fitness_of(e, fitness) for e in kept])
+    if fitness == "val_loss":
+        y = np.log(np.maximum(y, 1e-12))   # losses span decades: one blown-up run must not be all the variance
     variance = float(np.var(y))
     if variance == 0:
         raise ValueError("gene importance: the fitness does not vary over the evaluations")

@@ -203,7 +203,7 @@ def gene_importance(ranked: list[dict], r2: float, n: int, path) -> Path:
     ax.barh(y, mean, xerr=err, color="tab:blue", alpha=0.8, capsize=3)
     ax.set_yticks(y, [r["gene"] for r in rows])
     ax.axvline(0, color="black", lw=0.8)
-    ax.set_xlabel("share of the fitness variance explained (drop in out-of-bag R² when shuffled)")
+    ax.set_xlabel("drop in out-of-bag R² when the gene is shuffled (share of the fitness variance)")
     ax.set_title(f"gene importance ({n} evaluations, all genes together R² = {r2:.2f})")
     ax.grid(axis="x", alpha=0.3)
     return _save(fig, path)

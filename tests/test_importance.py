@@ -14,7 +14,8 @@ ACTS = ("tanh", "relu", "sigmoid")
 
 
 def synthetic(fitness, n=300, seed=0, diverged=0):
-    """Evaluations with genes drawn uniformly and a final validation loss ``fitness(genome, rng)``."""
+    """Evaluations with genes drawn uniformly and a final validation loss ``fitness(genome, rng)``
+    (noise multiplicative, as a loss's is: importance explains the log of the loss)."""
     rng = np.random.default_rng(seed)
     out = []
     for i in range(n):
@@ -33,7 +34,8 @@ def by_gene(imp):
 
 
 def test_fitness_that_depends_only_on_the_scale():
-    evals = synthetic(lambda g, rng: 0.1 + math.log2(g.scale) ** 2 / 16 + rng.normal(0, 0.02), diverged=7)
+    evals = synthetic(lambda g, rng: (0.1 + math.log2(g.scale) ** 2 / 16) * math.exp(rng.normal(0, 0.05)),
+                      diverged=7)
     imp = gene_importance(evals, resamples=8)
     genes = by_gene(imp)
     assert imp.ranked()[0]["gene"] == "scale"
@@ -45,7 +47,7 @@ def test_fitness_that_depends_only_on_the_scale():
 
 def test_fitness_that_depends_only_on_the_scheme():
     effect = dict(zip(INITS, (0.1, 0.5, 0.2, 0.9)))
-    evals = synthetic(lambda g, rng: effect[g.init] + rng.normal(0, 0.05), seed=1)
+    evals = synthetic(lambda g, rng: effect[g.init] * math.exp(rng.normal(0, 0.1)), seed=1)
     genes = by_gene(gene_importance(evals, resamples=8))
     assert genes["scheme"]["importance"] > 0.6 and genes["scheme"]["low"] > 0.4
     for other in ("scale", "activation", "depth", "widths"):
@@ -54,7 +56,7 @@ def test_fitness_that_depends_only_on_the_scheme():
 
 
 def test_noise_only_gives_nothing_and_results_are_reproducible():
-    evals = synthetic(lambda g, rng: 0.5 + rng.normal(0, 0.1), n=150, seed=2)
+    evals = synthetic(lambda g, rng: 0.5 * math.exp(rng.normal(0, 0.2)), n=150, seed=2)
     a = gene_importance(evals, resamples=5)
     b = gene_importance(evals, resamples=5)
     assert a == b   # same default generator: same report
