@@ -145,7 +145,8 @@ def importance_section(summary: dict, figures: dict) -> str:
             for r in found["genes"]]
     text = (f'<p class="note">Share of the variance of each evaluation\'s {escape(found["fitness"])} that '
             f"each gene explains ({'the log of ' if found['fitness'] == 'val_loss' else ''}the final "
-            "value of one run): the drop in out-of-bag R² of a random forest when the gene is shuffled, "
+            "value of one run): half the drop in out-of-bag R² of a random forest when the gene is shuffled "
+            "(exactly the gene's share when effects add up and genes vary independently), "
             f"mean and 95% interval over {found['resamples']} bootstrap resamples of {found['n']} "
             f"evaluations ({found['excluded']} diverged left out); all genes together: R² = "
             f"{fmt(found['r2'])}. Correlated genes share the credit, and the GA's sampling is not "

@@ -5,11 +5,13 @@ log₂ scale, depth, log₂ of the geometric-mean width, log₁₀ learning rate
 a gene) and its fitness (the log of the final validation loss, or the validation error, of that
 one training run: losses span decades, and on a linear scale a handful of runs that nearly blew
 up would be all the variance there is). A random forest (scikit-learn) is fitted on a bootstrap resample of the rows and scored on
-the rows left out of it (out-of-bag); a gene's importance is the drop in that out-of-bag R² when
-the gene's column is shuffled (``sklearn.inspection.permutation_importance``): the share of the
-fitness variance that is lost when the gene carries no information, 0 for a gene the fitness
-does not depend on. R² is taken as 1 − MSE / Var(fitness over all rows), so that every resample
-is on the same scale. Repeating over bootstrap resamples gives the mean and a 95% percentile
+the rows left out of it (out-of-bag); a gene's importance is half the drop in that out-of-bag R²
+when the gene's column is shuffled (``sklearn.inspection.permutation_importance``), R² taken as
+1 − MSE / Var(fitness over all rows) so that every resample is on the same scale. Why half: when
+the fitness is a sum of per-gene effects and the genes vary independently, shuffling gene j
+loses its effect's variance *and* adds it back as noise, so the drop is 2·Var(effect_j)/Var(fitness);
+half of it is then exactly the share of the fitness variance the gene explains, and 0 for a gene
+the fitness does not depend on. Repeating over bootstrap resamples gives the mean and a 95% percentile
 interval. ``r2`` is the out-of-bag R² of the forest with every gene: the share of the variance
 the genes explain together; the rest is seed noise (same genome, other seed) and what the forest
 misses.
@@ -20,8 +22,9 @@ Caveats, read before quoting a number:
   on sigmoid *and* on ``normal`` at once), shuffling one leaves the other to carry the
   information, and both look less important than they are. The opposite happens too: shuffling
   puts genes together in combinations the search never visited, where the forest extrapolates
-  badly, and a gene can then lose more than ``r2`` (even more than 1). Importances do not add up
-  to ``r2``: read them as a ranking with sizes and intervals, not as shares of a whole.
+  badly, and a gene can then seem to explain more than ``r2``. With interactions or correlated
+  genes the importances do not add up to ``r2``: read them as a ranking with sizes and
+  intervals, not as shares of a whole.
 - **The GA does not sample uniformly.** Selection concentrates the later generations on good
   regions, so the importance describes the part of the space the search visited, weighted by how
   long it stayed there: a gene the GA fixed early looks unimportant because it barely varies,
@@ -49,7 +52,8 @@ MIN_ROWS = 20
 
 @dataclass(frozen=True)
 class GeneImportance:
-    """Per gene: mean drop in out-of-bag R² when the gene is shuffled, and its 95% interval."""
+    """Per gene: share of the fitness variance explained (half the drop in out-of-bag R² when the
+    gene is shuffled; see the module docstring), mean and 95% interval over bootstrap resamples."""
 
     genes: tuple
     importance: tuple
@@ -150,7 +154,7 @@ def gene_importance(evaluations: Sequence, *, fitness: str = "val_loss", resampl
         scores.append(explained(model, X[held], y[held]))
         result = permutation_importance(model, X[held], y[held], scoring=explained, n_repeats=repeats,
                                         random_state=seed, n_jobs=1)
-        drops.append(result.importances_mean)
+        drops.append(result.importances_mean / 2)
     if not drops:
         raise ValueError("gene importance: too few evaluations left out of every resample")
     drops = np.array(drops)

@@ -193,8 +193,8 @@ def top_vs_baselines(final: list, hall_of_fame: dict, path, top: int = 3) -> Pat
 
 
 def gene_importance(ranked: list[dict], r2: float, n: int, path) -> Path:
-    """Horizontal bars: each gene's share of the fitness variance (drop in out-of-bag R² when
-    shuffled) with its 95% bootstrap interval. ``ranked``: dicts gene/importance/low/high."""
+    """Horizontal bars: each gene's share of the fitness variance (half the drop in out-of-bag R²
+    when shuffled) with its 95% bootstrap interval. ``ranked``: dicts gene/importance/low/high."""
     rows = list(reversed(ranked))
     fig, ax = plt.subplots(figsize=(7, 0.45 * len(rows) + 1.4))
     y = np.arange(len(rows))
@@ -203,7 +203,7 @@ def gene_importance(ranked: list[dict], r2: float, n: int, path) -> Path:
     ax.barh(y, mean, xerr=err, color="tab:blue", alpha=0.8, capsize=3)
     ax.set_yticks(y, [r["gene"] for r in rows])
     ax.axvline(0, color="black", lw=0.8)
-    ax.set_xlabel("drop in out-of-bag R² when the gene is shuffled (share of the fitness variance)")
+    ax.set_xlabel("share of the fitness variance explained (½ drop in out-of-bag R² when shuffled)")
     ax.set_title(f"gene importance ({n} evaluations, all genes together R² = {r2:.2f})")
     ax.grid(axis="x", alpha=0.3)
     return _save(fig, path)
