@@ -78,6 +78,23 @@ def test_report_of_a_stopped_run_through_the_cli(runs):
     assert "paired gain (test error)" not in page    # no test scores before the end
 
 
+def test_report_of_a_run_still_going(runs, tmp_path):
+    """A search writing its next generation: evaluations past the checkpoint (and a half-written
+    line) are not reported — the same report as the paused run's, and the logs untouched."""
+    going = tmp_path / "going"
+    shutil.copytree(runs / "stopped", going, ignore=shutil.ignore_patterns("figures", "report.html"))
+    paused = R.read(runs / "stopped")
+    later = (runs / "finished" / "evaluations.jsonl").read_text().splitlines(keepends=True)
+    assert later[:len(paused.rows)] == (going / "evaluations.jsonl").read_text().splitlines(keepends=True)
+    with open(going / "evaluations.jsonl", "a") as f:    # same settings and seed: the next lines
+        f.write("".join(later[len(paused.rows):len(paused.rows) + 5]) + later[len(paused.rows) + 5][:40])
+    before = files(going, RESULT_FILES)
+    summary = R.report(going, resamples=3)
+    assert files(going, RESULT_FILES) == before and not summary["finished"]
+    assert len(summary["logbook"]) == 2 and summary["hall_of_fame"] == R.report(runs / "stopped", resamples=3)["hall_of_fame"]
+    assert summary["importance"] is None or summary["importance"]["n"] + summary["importance"]["excluded"] == len(paused.evaluations)
+
+
 def test_the_page_escapes_what_comes_from_the_run():
     summary = {"hall_of_fame": [{"rank": 1, "text": "<b>x</b>", "fitness": {"val_loss": 0.1}}],
                "objectives": ["val_loss"], "finished": False, "generation": 0, "generations": 1,
