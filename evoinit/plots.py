@@ -206,7 +206,7 @@ def gene_importance(ranked: list[dict], r2: float, n: int, path) -> Path:
     ax.set_xlabel("share of the fitness variance explained (½ drop in out-of-bag R² when shuffled)")
     ax.set_title(f"gene importance ({n} evaluations, all genes together R² = {r2:.2f})")
     ax.grid(axis="x", alpha=0.3)
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def scale_by_family(points: list[dict], marks: dict, path, max_panels: int = 6) -> Path:
@@ -250,4 +250,4 @@ def scale_by_family(points: list[dict], marks: dict, path, max_panels: int = 6) 
         ax.set_visible(False)
     fig.suptitle("fitness against the start's scale, by scheme family (canonical starts marked)")
     fig.tight_layout()
-    return _save(fig, path)
+    return save(fig, path)
