@@ -87,50 +87,53 @@ def flatten(d, prefix: str = "") -> list[tuple[str, str]]:
     return out
 
 
-def _gain(entry: dict) -> str:
-    mean, ci = dig(entry, "improvement", "test_error", "mean"), dig(entry, "improvement", "test_error", "ci95")
-    return fmt(mean, sign=True) + (f" ± {ci:.4f}" if isinstance(ci, (int, float)) and mean is not None else "")
+def _gain(scores) -> str:
+    """A paired gain ± its 95% half-width, from ``checkpoint.FinalScores``."""
+    gain, ci = scores.gain, scores.gain_ci95
+    return fmt(gain, sign=True) + (f" ± {ci:.4f}" if ci is not None and gain is not None else "")
 
 
-def verdict(summary: dict) -> str:
+def verdict(summary: dict, scores: list) -> str:
     """The answer to "did the search beat the canonical start?", from the hall of fame's paired
-    test-error gains (baseline minus ours per final seed: positive means the search found better)."""
-    entries = summary["hall_of_fame"]
+    test-error gains (``scores``: one ``checkpoint.FinalScores`` or None per entry; baseline minus
+    ours per final seed: positive means the search found better)."""
     if not summary["finished"]:
         return (f"<p>The search has not finished (generation {summary['generation']} of "
                 f"{summary['generations']} done): the hall of fame is scored on the test split and "
                 "compared with the canonical start only at the end.</p>")
-    best = entries[0] if entries else {}
-    if "improvement" not in best:
+    best = scores[0] if scores else None
+    if best is None or best.baseline is None:
         return "<p>No canonical baselines were trained for this run (baselines off).</p>"
-    mean, ci = dig(best, "improvement", "test_error", "mean"), dig(best, "improvement", "test_error", "ci95")
-    if mean is None:
+    if best.gain is None:
         call = "cannot be compared (every paired run diverged)"
-    elif ci is None or abs(mean) <= ci:
+    elif best.gain_ci95 is None or abs(best.gain) <= best.gain_ci95:
         call = "is within noise of the canonical start"
     else:
-        call = "beats the canonical start" if mean > 0 else "is worse than the canonical start"
-    wins = sum(1 for e in entries if (dig(e, "improvement", "test_error", "mean") or 0) >
-               (dig(e, "improvement", "test_error", "ci95") or math.inf))
-    return (f"<p>The best setup <b>{escape(best.get('text', '?'))}</b> {call}: test error "
-            f"{fmt(dig(best, 'test', 'error', 'mean'))} against {fmt(dig(best, 'baseline', 'test', 'error', 'mean'))} "
-            f"for <b>{escape(str(dig(best, 'baseline', 'text')))}</b> on the same seeds, paired gain "
-            f"{_gain(best)} (95% interval; positive: the search found better). "
-            f"{wins} of {len(entries)} hall-of-fame setups beat their canonical start beyond the interval.</p>")
+        call = "beats the canonical start" if best.gain > 0 else "is worse than the canonical start"
+    wins = sum(1 for s in scores if s is not None and s.gain is not None and s.gain_ci95 is not None
+               and s.gain > s.gain_ci95)
+    text = summary["hall_of_fame"][0].get("text", "?")
+    return (f"<p>The best setup <b>{escape(str(text))}</b> {call}: test error {fmt(best.test_error)} "
+            f"against {fmt(best.baseline_error)} for the same widths started with "
+            f"<b>{escape(best.baseline)}</b> ×1, on the same seeds; paired gain {_gain(best)} (95% "
+            f"interval; positive: the search found better). {wins} of {len(scores)} hall-of-fame "
+            "setups beat their canonical start beyond the interval.</p>")
 
 
-def hall_of_fame(summary: dict) -> str:
+def hall_of_fame(summary: dict, scores: list) -> str:
     objectives, finished = summary["objectives"], summary["finished"]
     header = ["#", "setup", *objectives, "val error"]
     if finished:
-        header += ["test error", "baseline", "baseline test error", "paired gain (test error)"]
+        header += ["test error", "canonical start", "its test error", "paired gain (test error)"]
     rows = []
-    for e in summary["hall_of_fame"]:
+    for e, sc in zip(summary["hall_of_fame"], scores):
         row = [fmt(e.get("rank")), escape(str(e.get("text"))),
                *[fmt(dig(e, "fitness", o)) for o in objectives], fmt(e.get("val_error"))]
-        if finished:
-            row += [fmt(dig(e, "test", "error", "mean")), escape(str(dig(e, "baseline", "text") or "—")),
-                    fmt(dig(e, "baseline", "test", "error", "mean")), _gain(e)]
+        if finished and sc is not None:
+            row += [fmt(sc.test_error), escape(sc.baseline or "—"), fmt(sc.baseline_error),
+                    _gain(sc) if sc.baseline is not None else "—"]
+        elif finished:
+            row += ["—"] * 4
         rows.append(row)
     if not rows:
         return "<p>The hall of fame is empty: every candidate so far diverged.</p>"
@@ -166,8 +169,9 @@ def generations_table(logbook: list) -> str:
                  cls="generations")
 
 
-def page(settings: dict, summary: dict) -> str:
-    """The whole page for a run's ``settings`` (config.json) and ``summary`` (``report``'s)."""
+def page(settings: dict, summary: dict, scores: list) -> str:
+    """The whole page for a run's ``settings`` (config.json), ``summary`` (``report``'s) and the
+    hall of fame's final ``scores`` (one ``checkpoint.FinalScores`` or None per entry)."""
     figures = {Path(p).stem: p for p in summary["figures"]}
     dataset = dig(settings, "dataset", "name") or dig(settings, "search", "dataset", "name") or "?"
     status = ("finished" if summary["finished"] else
@@ -180,8 +184,8 @@ def page(settings: dict, summary: dict) -> str:
              '<details><summary>all settings</summary>' + table(
                  ["setting", "value"], [[escape(k), escape(v)] for k, v in flatten(settings)],
                  text_columns={0, 1}, cls="settings") + "</details>",
-             "<h2>Verdict against the canonical start</h2>", f'<div class="verdict">{verdict(summary)}</div>',
-             "<h2>Hall of fame</h2>", hall_of_fame(summary),
+             "<h2>Verdict against the canonical start</h2>", f'<div class="verdict">{verdict(summary, scores)}</div>',
+             "<h2>Hall of fame</h2>", hall_of_fame(summary, scores),
              "<h2>Gene importance</h2>", importance_section(summary, figures), "<h2>Figures</h2>"]
     parts += [image(figures[name], name, caption) for name, caption in CAPTIONS.items() if name in figures]
     for name, why in summary["skipped"].items():

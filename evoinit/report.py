@@ -20,10 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from evoinit import htmlpage, importance, initializers, plots
+from evoinit import checkpoint, htmlpage, importance, initializers, plots
 from evoinit.config import SearchConfig
-from evoinit.errors import EvoinitError, RunFolderError, one_line
-from evoinit.evaluate import Evaluation
+from evoinit.errors import RunFolderError
 from evoinit.rundir import RunFolder, atomic_write
 
 
@@ -38,43 +37,44 @@ class RunView:
     generation: int               # the last generation completed
     logbook: list                 # one dict per generation
     hall_of_fame: dict            # hall_of_fame.json's content, rebuilt from the checkpoint
-    rows: list                    # evaluations.jsonl lines (dicts), for the figures
-    evaluations: list             # the search's evaluations (not the final test scoring)
+    log: list                     # evaluations.jsonl as checkpoint.LogLine values
     generations: list             # generations.jsonl lines
+    n_inputs: int | None          # the dataset's features (None: config.json does not say)
+
+    @property
+    def evaluations(self) -> list:
+        """The search's evaluations (not the final test scoring)."""
+        return [line.evaluation for line in self.log if line.stage != "final"]
+
+    @property
+    def final(self) -> list:
+        """The evaluations of the final scoring of the hall of fame and its baselines."""
+        return [line.evaluation for line in self.log if line.stage == "final"]
 
 
 def read(run_dir) -> RunView:
-    """The run folder up to its last checkpoint, checked as for ``resume`` but read-only; a damaged
-    or missing file is a ``RunFolderError`` naming it."""
-    from evoinit.search import Search   # the checkpoint's reader lives there for now
-
+    """The run folder up to its last checkpoint, checked as for ``resume`` but read-only (through
+    ``checkpoint``); the hall of fame is rebuilt from the checkpoint, so it matches the logbook.
+    A damaged or missing file is a ``RunFolderError`` naming it."""
     folder = RunFolder(run_dir)
-    run = Search.from_folder(folder, read_only=True, n_jobs=1)
-    rows = run.log_rows
-    generations = folder.read_lines("generations.jsonl", run.generation + 1, exact=True)
-    _check_generations(generations, folder / "generations.jsonl")
-    evaluations = [Evaluation.from_json(r) for r in rows if r.get("stage") != "final"]
-    return RunView(folder.path, run.config, folder.read_config(), run.finished, run.generation,
-                   list(run.logbook), run._hall_of_fame_file(), rows, evaluations, generations)
-
-
-def _check_generations(rows: list, path) -> None:
-    """generations.jsonl as the report reads it: lines ``{"gen", "population": [{"genome",
-    "val_error"}, …]}``."""
-    for n, row in enumerate(rows, 1):
-        ok = (isinstance(row, dict) and row.get("gen") == n - 1 and isinstance(row.get("population"), list)
-              and all(isinstance(ind, dict) and isinstance(ind.get("genome"), dict)
-                      and isinstance(ind["genome"].get("activation"), str)
-                      and isinstance(ind["genome"].get("init"), str)
-                      and (ind.get("val_error") is None or isinstance(ind.get("val_error"), (int, float)))
-                      for ind in row["population"]))
-        if not ok:
-            raise RunFolderError(f"{path} line {n} is damaged (not a generation's population)")
-
-
-def _why(e: BaseException) -> str:
-    text = one_line(e, 100)
-    return f"{type(e).__name__}: {text}" if not isinstance(e, EvoinitError) else text
+    config, settings = checkpoint.read_config(folder, resumable=False)
+    if not folder.has_checkpoint():
+        checkpoint.check_no_checkpoint(folder, config, read_only=True)
+    state, log = checkpoint.read(folder, config, settings["search"])
+    generations = checkpoint.read_generations(folder, state.generation + 1)
+    done = {(line.evaluation.genome, line.evaluation.key): line.evaluation for line in log}
+    summaries = []
+    for member in state.hall_of_fame:
+        genome = config.space.decode(list(member.genes))
+        evals = tuple(done[(genome, key)] for key in member.keys)
+        summaries.append(checkpoint.summary(config, genome, member.fitness, evals, member.keys))
+    fame = checkpoint.hall_of_fame_json(config, state.generation, state.finished, summaries, state.final)
+    try:
+        n_inputs = checkpoint.dataset_sizes(folder, settings)[0]
+    except RunFolderError:
+        n_inputs = None
+    return RunView(folder.path, config, settings, state.finished, state.generation, list(state.logbook),
+                   fame, log, generations, n_inputs)
 
 
 # -- what the figures and the page show -------------------------------------------------------------
@@ -108,8 +108,8 @@ def scale_points(run: RunView) -> tuple[list[dict], dict]:
     weight RMS × √fan_in (scale × the scheme's own value, drawn once per scheme and shape) and its
     final validation loss; marks: Glorot, He and LeCun at scale 1 for each activation (Glorot at
     the median first width)."""
-    n_in = (run.settings.get("dataset") or {}).get("n_features")
-    if not isinstance(n_in, int) or n_in < 1:
+    n_in = run.n_inputs
+    if n_in is None or n_in < 1:
         raise ValueError("config.json does not say the dataset's number of features")
     unit: dict = {}
     points, widths = [], {}
@@ -135,12 +135,12 @@ def _drawings(run: RunView, found):
     objective = run.config.objectives[0]
     yield "fitness", lambda p: plots.fitness_per_generation(run.logbook, objective, p)
     yield "frequencies", lambda p: plots.frequencies_per_generation(run.generations, p)
-    yield "scale_vs_fitness", lambda p: plots.scale_vs_fitness(run.rows, p)
+    yield "scale_vs_fitness", lambda p: plots.scale_vs_fitness([line.row for line in run.log], p)
     yield "scale_by_family", lambda p: plots.scale_by_family(*scale_points(run), p)
     if found is not None:
         yield "importance", lambda p: plots.gene_importance(found.ranked(), found.r2, found.n, p)
     yield "diversity", lambda p: plots.diversity_in_error_space(run.generations, p)
-    yield "top_vs_baselines", lambda p: plots.top_vs_baselines(run.rows, run.hall_of_fame, p)
+    yield "top_vs_baselines", lambda p: plots.top_vs_baselines(run.final, run.hall_of_fame, p)
 
 
 def report(run_dir, *, resamples: int = 20) -> dict:
@@ -167,7 +167,7 @@ def report(run_dir, *, resamples: int = 20) -> dict:
         try:
             path = draw(figures / f"{name}.png")
         except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:
-            skipped[f"{name}.png"] = _why(e)  # one figure that cannot be drawn does not stop the others
+            skipped[f"{name}.png"] = checkpoint.why(e)  # one figure that cannot be drawn does not stop the others
             continue
         except OSError as e:
             raise RunFolderError(f"cannot write {figures / (name + '.png')}: {e.strerror or e}") from None
@@ -180,7 +180,8 @@ def report(run_dir, *, resamples: int = 20) -> dict:
                "skipped": skipped}
     html = run.path / "report.html"
     try:
-        atomic_write(html, htmlpage.page(run.settings, summary))
+        scores = [checkpoint.final_scores(e) for e in summary["hall_of_fame"]]
+        atomic_write(html, htmlpage.page(run.settings, summary, scores))
     except OSError as e:
         raise RunFolderError(f"cannot write {html}: {e.strerror or e}") from None
     return summary | {"html": html}

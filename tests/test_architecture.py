@@ -33,9 +33,7 @@ ALLOWED = {
     "cli": None,  # everything
     "importance": set(),
     "htmlpage": set(),
-    # the checkpoint's reader is still in search.py (read-only restore): to become "checkpoint"
-    "report": {"search", "plots", "importance", "htmlpage", "initializers", "config", "evaluate",
-               "rundir"},
+    "report": {"checkpoint", "plots", "importance", "htmlpage", "initializers", "config", "rundir"},
 }
 #: errors and seeding are leaves; ``__version__`` is the package's own.
 EVERYWHERE = {"errors", "seeding", "__version__"}

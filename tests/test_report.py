@@ -53,6 +53,7 @@ def test_report_of_a_finished_run(runs):
     for cls in ("hall-of-fame", "importance", "generations", "settings"):
         assert f'<table class="{cls}">' in page, cls
     hof = summary["hall_of_fame"]
+    assert hof == json.loads((run / "hall_of_fame.json").read_text())["entries"]   # rebuilt from the checkpoint
     assert f"{hof[0]['improvement']['test_error']['mean']:+.4f}" in page   # the paired gain, in the verdict
     assert htmlpage.escape(hof[0]["text"]) in page and "Verdict against the canonical start" in page
     # the per-generation table has one row per generation
@@ -85,9 +86,9 @@ def test_report_of_a_run_still_going(runs, tmp_path):
     shutil.copytree(runs / "stopped", going, ignore=shutil.ignore_patterns("figures", "report.html"))
     paused = R.read(runs / "stopped")
     later = (runs / "finished" / "evaluations.jsonl").read_text().splitlines(keepends=True)
-    assert later[:len(paused.rows)] == (going / "evaluations.jsonl").read_text().splitlines(keepends=True)
+    assert later[:len(paused.log)] == (going / "evaluations.jsonl").read_text().splitlines(keepends=True)
     with open(going / "evaluations.jsonl", "a") as f:    # same settings and seed: the next lines
-        f.write("".join(later[len(paused.rows):len(paused.rows) + 5]) + later[len(paused.rows) + 5][:40])
+        f.write("".join(later[len(paused.log):len(paused.log) + 5]) + later[len(paused.log) + 5][:40])
     before = files(going, RESULT_FILES)
     summary = R.report(going, resamples=3)
     assert files(going, RESULT_FILES) == before and not summary["finished"]
@@ -100,7 +101,7 @@ def test_the_page_escapes_what_comes_from_the_run():
                "objectives": ["val_loss"], "finished": False, "generation": 0, "generations": 1,
                "logbook": [{"gen": 0, "best": "<i>y</i>"}], "importance": None, "figures": [],
                "skipped": {"importance": "<too few>"}}
-    page = htmlpage.page({"command": "evoinit search --out '<script>alert(1)</script>'"}, summary)
+    page = htmlpage.page({"command": "evoinit search --out '<script>alert(1)</script>'"}, summary, [None])
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert "<b>x</b>" not in page and "<i>y</i>" not in page and "&lt;too few&gt;" in page
 
