@@ -24,10 +24,10 @@ _MODULES = ("activations", "data", "initializers", "report", "search")
 _NAMES = {
     "SearchConfig": "config",
     "DataSpec": "data", "Dataset": "data", "load": "data",
-    "Evaluation": "evaluate", "TrainOutcome": "evaluate", "train": "evaluate",
+    "Evaluation": "evaluate", "TrainOutcome": "evaluate", "train": "evaluate", "fitness": "evaluate",
     "Genome": "genome", "SearchSpace": "genome",
     "Start": "network", "TrainResult": "network", "TrainSettings": "network", "train_population": "network",
-    "SearchResult": "search", "random_search": "search", "resume": "search",
+    "Candidate": "search", "SearchResult": "search", "random_search": "search", "resume": "search",
 }
 
 __all__ = sorted([*_MODULES, *_NAMES, "__version__"])

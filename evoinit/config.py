@@ -21,8 +21,6 @@ OBJECTIVES = {
     "spread": "standard deviation of the final validation loss across the repeats' seeds",
 }
 SEED_POLICIES = ("distinct", "shared", "inherited")
-#: Fitness of a diverged candidate: the worst, but finite so NSGA-II's crowding distance is defined.
-WORST = 1e12
 #: The canonical start per activation: Glorot for saturating ones, He for rectifiers, LeCun for SELU.
 CANONICAL_INIT = {"linear": "glorot_uniform", "sigmoid": "glorot_uniform", "tanh": "glorot_uniform",
                   "softsign": "glorot_uniform", "relu": "he_normal", "leaky_relu": "he_normal",
@@ -48,6 +46,7 @@ class SearchConfig:
     tournament: int = 3
     hall_of_fame: int = 5
     baselines: bool = True
+    test: bool = True                     # end by scoring the hall of fame on the test split
     space: SearchSpace = SearchSpace()
     train: TrainSettings = TrainSettings(epochs=30)
 
@@ -107,7 +106,7 @@ class SearchConfig:
 EXECUTION = {"n_jobs": int, "scheduler": str, "out": str}
 _TOP = {"dataset": str, "target": str, "population": int, "offspring": int, "generations": int,
         "repeats": int, "seed": int, "seed_policy": str, "objectives": list[str], "cxpb": float,
-        "mutpb": float, "indpb": float, "tournament": int, "hall_of_fame": int, "baselines": bool,
+        "mutpb": float, "indpb": float, "tournament": int, "hall_of_fame": int, "baselines": bool, "test": bool,
         "epochs": int} | EXECUTION
 _TABLES = {
     "space": {"layers": list[int], "widths": list[int], "activations": list[str], "inits": list[str],

@@ -11,6 +11,7 @@ function ``_run_population`` and return plain dicts; results come back in task o
 from __future__ import annotations
 
 import math
+import statistics
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
@@ -22,6 +23,9 @@ from evoinit import seeding
 from evoinit.genome import Genome
 from evoinit.network import (TrainResult, TrainSettings, initial_start, layer_sizes, n_params,
                              predict, score, train_population)
+
+#: Fitness of a diverged candidate: the worst, but finite so NSGA-II's crowding distance is defined.
+WORST = 1e12
 
 #: Networks per population sent to a worker. Fixed (not derived from the number of workers) so
 #: that the grouping — and anything that could depend on it — is the same on every backend.
@@ -216,6 +220,41 @@ def run_tasks(tasks: Sequence[tuple[Genome, tuple]], spec, settings: TrainSettin
         if progress:
             progress(done_tasks, total)
     return [by_task[t] for t in tasks]
+
+
+# -- the search's fitness ---------------------------------------------------------------------------
+
+
+def objective_values(genome: Genome, evals, objectives) -> tuple:
+    """Fitness of a genome from its repeats' evaluations (all WORST if any repeat diverged)."""
+    if any(e.diverged for e in evals):
+        return (WORST,) * len(objectives)
+    losses = [e.final_val_loss for e in evals]
+    values = {"val_loss": statistics.fmean(losses),
+              "val_error": statistics.fmean(e.final_val_error for e in evals),
+              "n_params": float(evals[0].n_params),
+              "spread": statistics.pstdev(losses) if len(losses) > 1 else 0.0}
+    return tuple(float(min(values[o], WORST)) if math.isfinite(values[o]) else WORST for o in objectives)
+
+
+def fitness(genomes: Sequence[Genome], keys: Sequence[tuple], config, *, data=None, parallel=None,
+            test: bool = False) -> list[tuple[tuple, list[Evaluation]]]:
+    """Score genomes with a search's own fitness on seed keys the caller names.
+
+    ``config`` is the search's ``SearchConfig`` (its dataset, training settings, run seed and
+    objectives are used; ``data`` overrides its dataset with in-memory data). Every genome is
+    trained from every key in ``keys`` — as the search trains a candidate's repeats — so two
+    genomes scored on the same keys are paired by seed. A key's first element is its namespace
+    (``seeding``): pick one the search does not use (``seeding.FRESH``) to score a setup on seeds
+    the search never saw. ``test`` also scores every network on the test split. Returns, per
+    genome, (objective values, its evaluations in key order)."""
+    keys = [tuple(k) for k in keys]
+    tasks = [(g, k) for g in genomes for k in keys]
+    spec = data if data is not None else config.dataset
+    evals = run_tasks(tasks, spec, config.train, config.seed, parallel=parallel, test=test)
+    n = len(keys)
+    return [(objective_values(g, evals[i * n:(i + 1) * n], config.objectives), evals[i * n:(i + 1) * n])
+            for i, g in enumerate(genomes)]
 
 
 # -- one setup over N seeds (evoinit train) --------------------------------------------------------

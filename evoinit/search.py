@@ -15,7 +15,6 @@ checkpoints its state, so neither the caller's ``random`` nor another thread's d
 
 from __future__ import annotations
 
-import math
 import random
 import statistics
 import sys
@@ -28,10 +27,10 @@ from typing import Callable
 from deap import algorithms, base, tools
 
 from evoinit import backends, checkpoint, seeding
-from evoinit.config import WORST, SearchConfig
+from evoinit.config import SearchConfig
 from evoinit.data import DataSpec
 from evoinit.errors import unknown
-from evoinit.evaluate import Evaluation, dataset_of, run_tasks
+from evoinit.evaluate import Evaluation, dataset_of, objective_values, run_tasks
 from evoinit.genome import Genome
 from evoinit.rundir import RunFolder
 
@@ -96,7 +95,8 @@ class SearchResult:
     logbook: list                 # one dict per generation
     run_dir: Path | None
     finished: bool
-    evaluations: int = 0
+    evaluations: int = 0          # lines in the evaluations log (the final scoring included)
+    trainings: int = 0            # networks the search trained to choose (the final scoring excluded)
 
     @property
     def best(self) -> Genome:
@@ -300,10 +300,11 @@ class Search:
     def _finish(self) -> None:
         from evoinit.baselines import score_hall_of_fame
 
-        genomes = [self.config.space.decode(ind) for ind in self.hof]
-        self._emit("final", total=len(genomes))
-        self.final, evals = score_hall_of_fame(genomes, self.config, self.data, parallel=self.parallel)
-        self._log([e for _, _, e in evals], generation=None, stage="final")
+        if self.config.test:
+            genomes = [self.config.space.decode(ind) for ind in self.hof]
+            self._emit("final", total=len(genomes))
+            self.final, evals = score_hall_of_fame(genomes, self.config, self.data, parallel=self.parallel)
+            self._log([e for _, _, e in evals], generation=None, stage="final")
         self.finished = True
         if self.folder is not None:
             self._save()
@@ -361,7 +362,7 @@ class Search:
     def _result(self) -> SearchResult:
         return SearchResult(self.config, self.hall_of_fame(), list(self.logbook),
                             None if self.folder is None else self.folder.path, self.finished,
-                            self.n_logged)
+                            self.n_logged, len(self.cache))
 
 
 def _versions() -> dict:
@@ -441,9 +442,19 @@ def resume(run_dir, *, n_jobs: int = -1, scheduler: str | None = None,
     return run.loop(stop_after=stop_after)
 
 
-def random_search(config: SearchConfig, n_genomes: int, *, n_jobs: int = 1) -> list[tuple[Genome, float]]:
+@dataclass(frozen=True)
+class Candidate:
+    """One genome of a random search: its fitness (every objective) and the evaluations behind it."""
+
+    genome: Genome
+    fitness: tuple
+    evaluations: tuple
+
+
+def random_search(config: SearchConfig, n_genomes: int, *, n_jobs: int = 1) -> list[Candidate]:
     """The control for the GA: ``n_genomes`` genomes drawn from the same space, evaluated with the
-    same repeats and settings (distinct seeds); returns (genome, first objective) per genome."""
+    same repeats and settings (distinct seeds), in the order they were drawn; ``n_genomes ×
+    repeats`` trainings, no more."""
     rng = seeding.generator(seeding.child(seeding.root(config.seed), seeding.GA, 1))
     genomes = [config.space.sample(rng) for _ in range(n_genomes)]
     tasks = [(g, (seeding.DISTINCT, 10**9 + i, r)) for i, g in enumerate(genomes)
@@ -452,21 +463,11 @@ def random_search(config: SearchConfig, n_genomes: int, *, n_jobs: int = 1) -> l
         evals = run_tasks(tasks, config.dataset, config.train, config.seed, parallel=parallel)
     out = []
     for i, g in enumerate(genomes):
-        mine = evals[i * config.repeats:(i + 1) * config.repeats]
-        out.append((g, objective_values(g, mine, config.objectives)[0]))
+        mine = tuple(evals[i * config.repeats:(i + 1) * config.repeats])
+        out.append(Candidate(g, objective_values(g, mine, config.objectives), mine))
     return out
 
 
-def objective_values(genome: Genome, evals, objectives) -> tuple:
-    """Fitness of a genome from its repeats' evaluations (all WORST if any repeat diverged)."""
-    if any(e.diverged for e in evals):
-        return (WORST,) * len(objectives)
-    losses = [e.final_val_loss for e in evals]
-    values = {"val_loss": statistics.fmean(losses),
-              "val_error": statistics.fmean(e.final_val_error for e in evals),
-              "n_params": float(evals[0].n_params),
-              "spread": statistics.pstdev(losses) if len(losses) > 1 else 0.0}
-    return tuple(float(min(values[o], WORST)) if math.isfinite(values[o]) else WORST for o in objectives)
 
 
 class _CallableModule(types.ModuleType):

@@ -55,3 +55,4 @@ INHERITED = 2   # (INHERITED, seed gene, repeat): the seed travels with the geno
 GA = 3          # (GA,): the genetic algorithm's own draws (Python random, gene sampling)
 FINAL = 4       # (FINAL, repeat): the hall of fame and baselines, rescored once on test data
 TRAIN = 5       # (TRAIN, repeat): `evoinit train` of one setup over N seeds
+FRESH = 6       # (FRESH, …): never used by a search — for scoring its choice on seeds it never saw

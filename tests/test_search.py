@@ -192,7 +192,7 @@ def test_search_beats_random_search_and_matches_the_baselines():
         result = S.search("digits", config=cfg, n_jobs=2)
         nevals = sum(row["nevals"] for row in result.logbook)
         ga.append(result.hall_of_fame[0]["fitness"]["val_loss"])
-        rnd.append(min(f for _, f in S.random_search(cfg, nevals // cfg.repeats, n_jobs=2)))
+        rnd.append(min(c.fitness[0] for c in S.random_search(cfg, nevals // cfg.repeats, n_jobs=2)))
         ours.append(result.hall_of_fame[0]["test"]["error"]["mean"])
         baseline.append(min(e["baseline"]["test"]["error"]["mean"] for e in result.hall_of_fame))
     assert np.mean(ga) < np.mean(rnd)
