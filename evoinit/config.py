@@ -47,6 +47,8 @@ class SearchConfig:
     hall_of_fame: int = 5
     baselines: bool = True
     test: bool = True                     # end by scoring the hall of fame on the test split
+    reselect: int = 0                     # new seeds per hall-of-fame member to rank it at the end
+    canonical_start: bool = False         # generation 0 holds each activation's canonical start
     space: SearchSpace = SearchSpace()
     train: TrainSettings = TrainSettings(epochs=30)
 
@@ -67,6 +69,7 @@ class SearchConfig:
             (0 < self.indpb <= 1, f"indpb must be in (0, 1], got {self.indpb}"),
             (self.tournament >= 2, f"tournament must be at least 2, got {self.tournament}"),
             (self.hall_of_fame >= 1, f"hall_of_fame must be at least 1, got {self.hall_of_fame}"),
+            (self.reselect >= 0, f"reselect must be >= 0, got {self.reselect}"),
             (0 <= self.seed < 2**63, f"seed must be a non-negative integer, got {self.seed}"),
             (len(objectives) >= 1, "at least one objective is needed"),
         ]
@@ -107,6 +110,7 @@ EXECUTION = {"n_jobs": int, "scheduler": str, "out": str}
 _TOP = {"dataset": str, "target": str, "population": int, "offspring": int, "generations": int,
         "repeats": int, "seed": int, "seed_policy": str, "objectives": list[str], "cxpb": float,
         "mutpb": float, "indpb": float, "tournament": int, "hall_of_fame": int, "baselines": bool, "test": bool,
+        "reselect": int, "canonical_start": bool,
         "epochs": int} | EXECUTION
 _TABLES = {
     "space": {"layers": list[int], "widths": list[int], "activations": list[str], "inits": list[str],

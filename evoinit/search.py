@@ -229,8 +229,10 @@ class Search:
 
     def _first_population(self) -> list[Individual]:
         space = self.config.space
-        return [Individual(space.encode(space.sample(self.rng), self.rng), self.n_obj)
-                for _ in range(self.config.population)]
+        genomes = [space.sample(self.rng) for _ in range(self.config.population)]
+        if self.config.canonical_start:
+            genomes = canonical_starts(genomes, space)
+        return [Individual(space.encode(g, self.rng), self.n_obj) for g in genomes]
 
     def _parents(self) -> list[Individual]:
         """Parents by tournament (one objective) or all of them (NSGA-II ranks the survivors)."""
@@ -297,9 +299,29 @@ class Search:
             self._save()
         self._emit("generation", row=row)
 
+    def _reselect(self) -> None:
+        """Retrain the hall of fame from ``reselect`` new seeds (the same for every member: paired)
+        and rank it by its fitness over all its seeds, so a lucky seed cannot pick the winner."""
+        c = self.config
+        if not c.reselect or self.n_obj != 1 or not len(self.hof):
+            return
+        keys = [(seeding.RESELECT, r) for r in range(c.reselect)]
+        members = list(self.hof)
+        genomes = [c.space.decode(ind) for ind in members]
+        tasks = list(dict.fromkeys((g, k) for g in genomes for k in keys if (g, k) not in self.cache))
+        evals = run_tasks(tasks, self.data, c.train, c.seed, parallel=self.parallel)
+        self._log(evals, generation=None, stage="reselect")
+        self.cache.update(zip(tasks, evals))
+        for ind, genome in zip(members, genomes):
+            ind.keys = tuple(ind.keys) + tuple(keys)
+            ind.evals = tuple(self.cache[(genome, k)] for k in ind.keys)
+            ind.fitness.values = objective_values(genome, ind.evals, c.objectives)
+        _refill(self.hof, sorted(members, key=lambda ind: ind.fitness.wvalues, reverse=True))
+
     def _finish(self) -> None:
         from evoinit.baselines import score_hall_of_fame
 
+        self._reselect()
         if self.config.test:
             genomes = [self.config.space.decode(ind) for ind in self.hof]
             self._emit("final", total=len(genomes))
@@ -362,7 +384,7 @@ class Search:
     def _result(self) -> SearchResult:
         return SearchResult(self.config, self.hall_of_fame(), list(self.logbook),
                             None if self.folder is None else self.folder.path, self.finished,
-                            self.n_logged, len(self.cache))
+                            self.n_logged, sum(k[0] != seeding.FINAL for _, k in self.cache))
 
 
 def _versions() -> dict:
@@ -440,6 +462,21 @@ def resume(run_dir, *, n_jobs: int = -1, scheduler: str | None = None,
     backends.check(scheduler)
     run = Search.from_folder(RunFolder(run_dir), n_jobs=n_jobs, scheduler=scheduler, progress=progress)
     return run.loop(stop_after=stop_after)
+
+
+def canonical_starts(genomes: list[Genome], space) -> list[Genome]:
+    """``genomes`` with up to half of them turned into canonical starts (each activation's textbook
+    init, where the space allows it) at a spread of scales — ×1 for every activation first, then
+    ×½ and ×2 — keeping their widths, so the first generation always holds the textbook answer."""
+    from evoinit.config import CANONICAL_INIT
+
+    lo, hi = space.scales
+    spots = [(a, s) for s in (1.0, 0.5, 2.0) for a in space.activations
+             if CANONICAL_INIT.get(a) in space.inits and lo <= s <= hi]
+    out = list(genomes)
+    for i, (activation, scale) in enumerate(spots[:len(out) // 2]):
+        out[i] = out[i].with_(activation=activation, init=CANONICAL_INIT[activation], scale=scale)
+    return out
 
 
 @dataclass(frozen=True)

@@ -67,3 +67,40 @@ def test_random_search_returns_full_records_in_draw_order():
         assert all(e.genome == c.genome for e in c.evaluations)
         assert c.fitness[1] == c.evaluations[0].n_params
     assert [c.fitness for c in S.random_search(cfg, 5)] == [c.fitness for c in records]
+
+
+def test_reselect_retrains_the_hall_of_fame_on_shared_new_seeds_and_ranks_it_by_all_its_seeds(tmp_path):
+    plain = S.search("iris", config=small(test=False), n_jobs=1)
+    cfg = small(test=False, reselect=3)
+    result = S.search(cfg.dataset, config=cfg, n_jobs=1, out=tmp_path / "r")
+    distinct = {json.dumps(e["genome"], sort_keys=True) for e in result.hall_of_fame}  # gene lists differ, genomes may not
+    assert result.trainings == plain.trainings + len(distinct) * 3
+    new = [(seeding.RESELECT, r) for r in range(3)]
+    values = []
+    for entry in result.hall_of_fame:
+        keys = [tuple(k) for k in entry["seeds"]]
+        assert keys[-3:] == new and len(keys) == cfg.repeats + 3
+        [(v, _)] = fitness([Genome.from_json(entry["genome"])], keys, cfg)
+        assert v == (entry["fitness"]["val_loss"],)
+        values.append(v[0])
+    assert values == sorted(values)
+    # stopped after the last generation and resumed: the same end
+    S.search(cfg.dataset, config=cfg, n_jobs=1, out=tmp_path / "s", stop_after=cfg.generations)
+    assert S.resume(tmp_path / "s", n_jobs=1).hall_of_fame == result.hall_of_fame
+    assert (tmp_path / "s" / "evaluations.jsonl").read_bytes() == (tmp_path / "r" / "evaluations.jsonl").read_bytes()
+
+
+def test_canonical_start_puts_every_activation_s_textbook_init_in_generation_zero(tmp_path):
+    from evoinit.config import CANONICAL_INIT
+    from evoinit.genome import SearchSpace
+
+    space = SearchSpace(activations=("tanh", "relu", "sigmoid"), widths=(4, 16), layers=(1, 2))
+    cfg = small(canonical_start=True, space=space, population=8, generations=0, test=False)
+    S.search(cfg.dataset, config=cfg, n_jobs=1, out=tmp_path / "r")
+    gen0 = json.loads((tmp_path / "r" / "generations.jsonl").read_text().splitlines()[0])["population"]
+    starts = [Genome.from_json(ind["genome"]) for ind in gen0]
+    for activation in space.activations:
+        assert any(g.activation == activation and g.init == CANONICAL_INIT[activation] and g.scale == 1.0
+                   for g in starts)
+    assert any(g.scale == 0.5 for g in starts)
+    assert sum(g.init == CANONICAL_INIT[g.activation] for g in starts) >= cfg.population // 2

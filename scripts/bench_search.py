@@ -1,0 +1,252 @@
+"""Does the search pay off? evoinit's GA against random search and Optuna's TPE, at equal budgets.
+
+Usage:
+    python scripts/bench_search.py                       # the full run (README, "Does the search pay off?")
+    python scripts/bench_search.py --quick --out /tmp/q  # a smoke run in seconds (the test runs it)
+    python scripts/bench_search.py --tasks spirals,digits_deep --seeds 6   # a subset
+
+For every task (the table ``TASKS`` below) and every run seed, each contender searches the same
+space with the same trainer, epochs and repeats: the GA first (evoinit's defaults for everything
+but the budget), then every peer with exactly the number of trainings the GA spent
+(``SearchResult.trainings``). Each contender's chosen setup — and the canonical start for its
+activation at the same widths — is then retrained from ``--fresh`` seeds that no search used
+(``seeding.FRESH``) and scored on the test split. One (task, run seed) is one job; jobs run in
+``--n-jobs`` processes, every search inside a job in one process, so CPU seconds are per contender.
+
+Writes ``bench_search.json`` (every number), ``bench_search.png`` (anytime curves: best validation
+loss against trainings spent, median and quartiles over run seeds) and ``bench_search.md`` (the
+table) into ``--out``. Optuna is imported here only (``pip install -e '.[bench]'``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_search_stats as stats  # noqa: E402
+
+from evoinit import search as S  # noqa: E402
+from evoinit import seeding  # noqa: E402
+from evoinit.baselines import canonical  # noqa: E402
+from evoinit.config import SearchConfig  # noqa: E402
+from evoinit.data import DataSpec  # noqa: E402
+from evoinit.evaluate import Evaluation, fitness, objective_values  # noqa: E402
+from evoinit.genome import Genome, SearchSpace  # noqa: E402
+from evoinit.network import TrainSettings  # noqa: E402
+
+SATURATING = ("tanh", "sigmoid")
+
+
+@dataclass(frozen=True)
+class Task:
+    """One benchmark task: the data, the epochs, the space searched, the GA's budget (population ×
+    (generations + 1) × repeats trainings at most) and whether the start should matter there."""
+
+    name: str
+    dataset: str
+    epochs: int
+    space: SearchSpace
+    matters: bool
+    population: int = 16
+    generations: int = 10
+    repeats: int = 2
+
+    def config(self, seed: int, **ga) -> SearchConfig:
+        base = dict(dataset=DataSpec(self.dataset), population=self.population,
+                    generations=self.generations, repeats=self.repeats, seed=seed, space=self.space,
+                    train=TrainSettings(epochs=self.epochs), test=False, baselines=False)
+        return SearchConfig(**base | ga)
+
+
+#: The tasks, in one place. ``matters``: the start should matter (small saturating nets, deep narrow
+#: nets, short training, a regression) or should not (digits at 30 epochs, breast_cancer).
+TASKS = {t.name: t for t in (
+    Task("spirals", "spirals", 20, SearchSpace(layers=(1, 3), widths=(4, 32), activations=SATURATING), True),
+    Task("circles", "circles", 10, SearchSpace(layers=(1, 2), widths=(2, 16), activations=SATURATING), True),
+    Task("digits_deep", "digits", 15, SearchSpace(layers=(4, 8), widths=(8, 32), activations=SATURATING), True),
+    Task("digits_5_epochs", "digits", 5, SearchSpace(widths=(4, 128)), True),
+    Task("friedman1", "friedman1", 20, SearchSpace(widths=(4, 128)), True),
+    Task("digits_30_epochs", "digits", 30, SearchSpace(widths=(4, 128)), False),
+    Task("breast_cancer", "breast_cancer", 20, SearchSpace(widths=(4, 128)), False),
+)}
+
+#: The quick mode: every task and contender, tiny budgets (the test runs it end to end).
+QUICK = dict(population=4, generations=1, repeats=1, epochs=2)
+
+
+# -- contenders: each returns what it chose, its fitness, its trainings and its anytime curve --------
+
+
+def _curve(fitnesses: list[float], repeats: int) -> list[list]:
+    """[trainings spent, best fitness so far] after each candidate (``repeats`` trainings each)."""
+    best, out = math.inf, []
+    for i, f in enumerate(fitnesses, 1):
+        best = min(best, f)
+        out.append([i * repeats, best])
+    return out
+
+
+def run_ga(cfg: SearchConfig, budget: int | None) -> dict:
+    """evoinit's GA; the anytime curve and the seeds it used come from its evaluations log."""
+    with tempfile.TemporaryDirectory() as tmp:
+        result = S.search(cfg.dataset, config=cfg, n_jobs=1, out=Path(tmp) / "run")
+        lines = [json.loads(x) for x in (Path(tmp) / "run" / "evaluations.jsonl").read_text().splitlines()]
+    groups: dict[tuple, list] = {}
+    for line in lines:
+        if line.get("stage") != "final":
+            groups.setdefault(tuple(line["seed"][:-1]), []).append(Evaluation.from_json(line))
+    curve, spent, best = [], 0, math.inf
+    for evals in groups.values():
+        spent += len(evals)
+        best = min(best, objective_values(evals[0].genome, evals, cfg.objectives)[0])
+        curve.append([spent, best])
+    assert spent == result.trainings, (spent, result.trainings)
+    top = result.hall_of_fame[0]
+    return {"chosen": top["genome"], "fitness": top["fitness"][cfg.objectives[0]],
+            "trainings": result.trainings, "anytime": curve,
+            "seeds": sorted({tuple(line["seed"]) for line in lines})}
+
+
+def run_random(cfg: SearchConfig, budget: int) -> dict:
+    records = S.random_search(cfg, budget // cfg.repeats)
+    best = min(records, key=lambda c: c.fitness[0])
+    return {"chosen": best.genome.to_json(), "fitness": best.fitness[0],
+            "trainings": sum(len(c.evaluations) for c in records),
+            "anytime": _curve([c.fitness[0] for c in records], cfg.repeats),
+            "seeds": sorted({e.key for c in records for e in c.evaluations})}
+
+
+def _suggest(trial, space: SearchSpace) -> Genome:
+    depth = trial.suggest_int("depth", *space.layers)
+    hidden = tuple(trial.suggest_int(f"width_{i}", *space.widths, log=True) for i in range(depth))
+    return Genome(hidden, trial.suggest_categorical("activation", list(space.activations)),
+                  trial.suggest_categorical("init", list(space.inits)),
+                  trial.suggest_float("scale", *space.scales, log=True))
+
+
+def run_optuna(cfg: SearchConfig, budget: int, sampler: str = "tpe") -> dict:
+    """Optuna's sampler over the same space, one trial = one candidate trained from ``repeats``
+    seeds of its own (the same fitness as the GA's, through ``evoinit.evaluate.fitness``)."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    samplers = {"tpe": lambda: optuna.samplers.TPESampler(seed=cfg.seed)}
+    study = optuna.create_study(direction="minimize", sampler=samplers[sampler]())
+    values, genomes, seeds = [], [], set()
+    for n in range(budget // cfg.repeats):
+        trial = study.ask()
+        genome = _suggest(trial, cfg.space)
+        keys = [(seeding.DISTINCT, n, r) for r in range(cfg.repeats)]
+        [(value, evals)] = fitness([genome], keys, cfg)
+        study.tell(trial, value[0])
+        values.append(value[0])
+        genomes.append(genome)
+        seeds.update(keys)
+    best = min(range(len(values)), key=values.__getitem__)
+    return {"chosen": genomes[best].to_json(), "fitness": values[best], "trainings": len(seeds),
+            "anytime": _curve(values, cfg.repeats), "seeds": sorted(seeds)}
+
+
+#: name -> (how it runs, GA settings it changes). The GA runs first and sets the budget.
+CONTENDERS = {
+    "ga": (run_ga, {}),
+    "random": (run_random, {}),
+    "tpe": (run_optuna, {}),
+}
+PEERS_OF_GA = ("random", "tpe")
+
+
+# -- one job: a task and a run seed, every contender ---------------------------------------------------
+
+
+def final_scores(genome: Genome, cfg: SearchConfig, fresh: int) -> dict:
+    """The chosen setup and its canonical start, retrained from ``fresh`` FRESH seeds, on test."""
+    keys = [(seeding.FRESH, i) for i in range(fresh)]
+    base = canonical(genome)
+    (_, ours), (_, theirs) = fitness([genome, base], keys, cfg, test=True)
+    error = lambda evals: [e.test_error if e.test_error is not None else math.nan for e in evals]  # noqa: E731
+    return {"keys": keys, "test_error": error(ours), "val_loss": [e.final_val_loss for e in ours],
+            "canonical": {"genome": base.to_json(), "text": str(base), "test_error": error(theirs)}}
+
+
+def run_job(task: Task, seed: int, contenders: list[str], fresh: int, quick: bool) -> dict:
+    from threadpoolctl import threadpool_limits
+
+    overrides = {k: v for k, v in QUICK.items() if k != "epochs"} if quick else {}
+    t = replace(task, epochs=QUICK["epochs"]) if quick else task
+    out, budget = {"task": task.name, "seed": seed, "contenders": {}}, None
+    with threadpool_limits(1):
+        for name in contenders:
+            run, ga = CONTENDERS[name]
+            cfg = t.config(seed, **overrides | ga)
+            cpu, wall = time.process_time(), time.perf_counter()
+            found = run(cfg, budget)
+            found["cpu_seconds"] = time.process_time() - cpu
+            found["wall_seconds"] = time.perf_counter() - wall
+            if budget is None:
+                budget = found["trainings"]
+            chosen = Genome.from_json(found["chosen"])
+            found["text"] = str(chosen)
+            found["final"] = final_scores(chosen, cfg, fresh)
+            if not quick:
+                found["seeds"] = len(found["seeds"])  # the count; the keys only in the quick mode
+            out["contenders"][name] = found
+    spent = sum(c["cpu_seconds"] for c in out["contenders"].values())
+    print(f"{task.name} seed {seed}: {spent:.0f} CPU s", file=sys.stderr, flush=True)
+    return out
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--out", default="benchout/search", help="folder for the JSON, PNG and Markdown")
+    p.add_argument("--quick", action="store_true", help="tiny budgets, 2 run seeds, 3 fresh seeds")
+    p.add_argument("--tasks", default=",".join(TASKS), help="comma-separated task names")
+    p.add_argument("--contenders", default=",".join(CONTENDERS), help="comma-separated; the GA first")
+    p.add_argument("--seeds", type=int, default=10, help="run seeds per task and contender")
+    p.add_argument("--fresh", type=int, default=10, help="fresh seeds for each final score")
+    p.add_argument("--n-jobs", type=int, default=2, help="worker processes (one job per task × seed)")
+    a = p.parse_args(argv)
+    tasks = [TASKS[n] for n in a.tasks.split(",")]
+    contenders = a.contenders.split(",")
+    if contenders[0] != "ga" or not set(contenders) <= set(CONTENDERS):
+        p.error(f"--contenders must start with ga and be among {', '.join(CONTENDERS)}")
+    seeds, fresh = (2, 3) if a.quick else (a.seeds, a.fresh)
+    from joblib import Parallel, delayed
+
+    # by reference to this file as a module (not ``__main__``), so that workers import it
+    from bench_search import TASKS as tasks_by_name, run_job
+
+    t0 = time.perf_counter()
+    jobs = [delayed(run_job)(tasks_by_name[t.name], s, contenders, fresh, a.quick)
+            for t in tasks for s in range(seeds)]
+    results = Parallel(n_jobs=a.n_jobs)(jobs)
+    meta = {"command": " ".join(["python", "scripts/bench_search.py", *(argv or sys.argv[1:])]),
+            "quick": a.quick, "seeds": seeds, "fresh": fresh, "contenders": contenders,
+            "wall_seconds": time.perf_counter() - t0, "n_jobs": a.n_jobs,
+            "tasks": {t.name: {"dataset": t.dataset, "epochs": QUICK["epochs"] if a.quick else t.epochs,
+                               "space": t.space.to_json(), "matters": t.matters,
+                               "population": QUICK["population"] if a.quick else t.population,
+                               "generations": QUICK["generations"] if a.quick else t.generations,
+                               "repeats": QUICK["repeats"] if a.quick else t.repeats} for t in tasks}}
+    summary = stats.summarize(results, meta)
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "bench_search.json").write_text(json.dumps({"meta": meta, "summary": summary, "runs": results},
+                                                      indent=1, default=list))
+    stats.figure(results, meta, out / "bench_search.png")
+    (out / "bench_search.md").write_text(stats.markdown(summary, meta))
+    print(stats.markdown(summary, meta))
+    print(f"wrote {out}/bench_search.{{json,png,md}} in {meta['wall_seconds']:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
