@@ -69,3 +69,28 @@ def score_hall_of_fame(genomes: list[Genome], config: SearchConfig, data, *, par
                                     "test_error": _paired(by_genome[g], by_genome[base], "test_error")}
         scored.append(entry)
     return scored, [(t[0], t[1], e) for t, e in zip(tasks, evals)]
+
+
+def verdict(hall_of_fame: list[dict]) -> str | None:
+    """One line on whether the search paid off: the best setup against the canonical start at its
+    widths, paired by seed on the test split — beyond noise (the paired gain's 95% interval
+    excludes 0), by how much, or that the canonical start is enough here. None without the final
+    scores (a search that skipped them, or without baselines)."""
+    best = hall_of_fame[0] if hall_of_fame else {}
+    gain = best.get("improvement", {}).get("test_error", {})
+    ours = best.get("test", {}).get("error", {}).get("mean")
+    theirs = best.get("baseline", {}).get("test", {}).get("error", {}).get("mean")
+    m, ci, n = gain.get("mean"), gain.get("ci95"), gain.get("n", 0)
+    if m is None or ours is None or theirs is None:
+        return None
+    base = best["baseline"]["text"]
+    numbers = f"test error {ours:.4f} vs {theirs:.4f} for {base}"
+    if ci is None:
+        return f"Cannot tell whether the search beat the canonical start: {numbers} on {n} seed (repeats ≥ 2 tell)."
+    paired = f"{m:+.4f} ± {ci:.4f} paired over {n} seeds"
+    if m - ci > 0:
+        relative = f", {m / theirs:.0%} fewer errors" if theirs > 0 else ""
+        return f"The search paid off: the best setup beat the canonical start beyond noise ({numbers}; {paired}{relative})."
+    if m + ci < 0:
+        return f"The canonical start is enough here: it beat the best setup found ({numbers}; {paired})."
+    return f"The canonical start is enough here: the best setup is within noise of it ({numbers}; {paired})."

@@ -55,8 +55,8 @@ class Task:
     epochs: int
     space: SearchSpace
     matters: bool
-    population: int = 16
-    generations: int = 10
+    population: int = 12
+    generations: int = 8
     repeats: int = 2
 
     def config(self, seed: int, **ga) -> SearchConfig:
@@ -155,13 +155,20 @@ def run_optuna(cfg: SearchConfig, budget: int, sampler: str = "tpe") -> dict:
             "anytime": _curve(values, cfg.repeats), "seeds": sorted(seeds)}
 
 
-#: name -> (how it runs, GA settings it changes). The GA runs first and sets the budget.
+#: name -> (how it runs, the search settings it changes for a task). The GA runs first and sets
+#: the budget. The GA variants: ``reselect`` retrains the hall of fame (5) from 6 shared new seeds to
+#: pick the winner, paid for by one generation less (≈ 30 trainings, about one generation's worth);
+#: ``canonical_start`` seeds generation 0 with each activation's textbook start at ×1, ×½, ×2.
 CONTENDERS = {
-    "ga": (run_ga, {}),
-    "random": (run_random, {}),
-    "tpe": (run_optuna, {}),
+    "ga": (run_ga, lambda t: {}),
+    "random": (run_random, lambda t: {}),
+    "tpe": (run_optuna, lambda t: {}),
+    "ga_reselect": (run_ga, lambda t: {"reselect": 6, "generations": max(t.generations - 1, 0)}),
+    "ga_canonical": (run_ga, lambda t: {"canonical_start": True}),
+    "ga_both": (run_ga, lambda t: {"reselect": 6, "generations": max(t.generations - 1, 0),
+                                   "canonical_start": True}),
 }
-PEERS_OF_GA = ("random", "tpe")
+DEFAULT_CONTENDERS = ("ga", "random", "tpe")
 
 
 # -- one job: a task and a run seed, every contender ---------------------------------------------------
@@ -180,13 +187,12 @@ def final_scores(genome: Genome, cfg: SearchConfig, fresh: int) -> dict:
 def run_job(task: Task, seed: int, contenders: list[str], fresh: int, quick: bool) -> dict:
     from threadpoolctl import threadpool_limits
 
-    overrides = {k: v for k, v in QUICK.items() if k != "epochs"} if quick else {}
-    t = replace(task, epochs=QUICK["epochs"]) if quick else task
+    t = replace(task, **QUICK) if quick else task
     out, budget = {"task": task.name, "seed": seed, "contenders": {}}, None
     with threadpool_limits(1):
         for name in contenders:
-            run, ga = CONTENDERS[name]
-            cfg = t.config(seed, **overrides | ga)
+            run, settings = CONTENDERS[name]
+            cfg = t.config(seed, **settings(t))
             cpu, wall = time.process_time(), time.perf_counter()
             found = run(cfg, budget)
             found["cpu_seconds"] = time.process_time() - cpu
@@ -209,7 +215,8 @@ def main(argv=None) -> int:
     p.add_argument("--out", default="benchout/search", help="folder for the JSON, PNG and Markdown")
     p.add_argument("--quick", action="store_true", help="tiny budgets, 2 run seeds, 3 fresh seeds")
     p.add_argument("--tasks", default=",".join(TASKS), help="comma-separated task names")
-    p.add_argument("--contenders", default=",".join(CONTENDERS), help="comma-separated; the GA first")
+    p.add_argument("--contenders", default=",".join(DEFAULT_CONTENDERS),
+                   help=f"comma-separated, the GA first; among {', '.join(CONTENDERS)}")
     p.add_argument("--seeds", type=int, default=10, help="run seeds per task and contender")
     p.add_argument("--fresh", type=int, default=10, help="fresh seeds for each final score")
     p.add_argument("--n-jobs", type=int, default=2, help="worker processes (one job per task × seed)")
@@ -231,11 +238,10 @@ def main(argv=None) -> int:
     meta = {"command": " ".join(["python", "scripts/bench_search.py", *(argv or sys.argv[1:])]),
             "quick": a.quick, "seeds": seeds, "fresh": fresh, "contenders": contenders,
             "wall_seconds": time.perf_counter() - t0, "n_jobs": a.n_jobs,
-            "tasks": {t.name: {"dataset": t.dataset, "epochs": QUICK["epochs"] if a.quick else t.epochs,
-                               "space": t.space.to_json(), "matters": t.matters,
-                               "population": QUICK["population"] if a.quick else t.population,
-                               "generations": QUICK["generations"] if a.quick else t.generations,
-                               "repeats": QUICK["repeats"] if a.quick else t.repeats} for t in tasks}}
+            "tasks": {t.name: {"dataset": t.dataset, "epochs": t.epochs, "space": t.space.to_json(),
+                               "matters": t.matters, "population": t.population,
+                               "generations": t.generations, "repeats": t.repeats}
+                      for t in (replace(t, **QUICK) if a.quick else t for t in tasks)}}
     summary = stats.summarize(results, meta)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
