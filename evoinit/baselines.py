@@ -71,26 +71,42 @@ def score_hall_of_fame(genomes: list[Genome], config: SearchConfig, data, *, par
     return scored, [(t[0], t[1], e) for t, e in zip(tasks, evals)]
 
 
+#: Student's t, two-sided 95%, by degrees of freedom (between the listed ones: the next listed;
+#: beyond 30: the normal's 1.96).
+_T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262,
+        10: 2.228, 12: 2.179, 15: 2.131, 20: 2.086, 25: 2.060, 30: 2.042}
+
+
+def t95(df: int) -> float:
+    """The 95% two-sided quantile of Student's t with ``df`` degrees of freedom (NaN below 1)."""
+    if df < 1:
+        return math.nan
+    return next((v for k, v in sorted(_T95.items()) if k >= df), 1.96)
+
+
 def verdict(hall_of_fame: list[dict]) -> str | None:
     """One line on whether the search paid off: the best setup against the canonical start at its
-    widths, paired by seed on the test split — beyond noise (the paired gain's 95% interval
-    excludes 0), by how much, or that the canonical start is enough here. None without the final
-    scores (a search that skipped them, or without baselines)."""
+    widths, paired by seed on the test split — beyond noise (the paired gain's 95% t-interval
+    excludes 0; at least 3 seeds), by how much, or that the canonical start is enough here. None
+    without the final scores (a search that skipped them, or without baselines)."""
     best = hall_of_fame[0] if hall_of_fame else {}
-    gain = best.get("improvement", {}).get("test_error", {})
+    diffs = [d for d in best.get("improvement", {}).get("test_error", {}).get("values", [])
+             if d is not None and math.isfinite(d)]
     ours = best.get("test", {}).get("error", {}).get("mean")
     theirs = best.get("baseline", {}).get("test", {}).get("error", {}).get("mean")
-    m, ci, n = gain.get("mean"), gain.get("ci95"), gain.get("n", 0)
-    if m is None or ours is None or theirs is None:
+    if not diffs or ours is None or theirs is None:
         return None
-    base = best["baseline"]["text"]
-    numbers = f"test error {ours:.4f} vs {theirs:.4f} for {base}"
-    if ci is None:
-        return f"Cannot tell whether the search beat the canonical start: {numbers} on {n} seed (repeats ≥ 2 tell)."
-    paired = f"{m:+.4f} ± {ci:.4f} paired over {n} seeds"
-    if m - ci > 0:
-        relative = f", {m / theirs:.0%} fewer errors" if theirs > 0 else ""
+    numbers = f"test error {ours:.4f} vs {theirs:.4f} for {best['baseline']['text']}"
+    n = len(diffs)
+    if n < 3:
+        return (f"Cannot tell yet whether the search beat the canonical start ({numbers} on {n} "
+                "seed(s)): --repeats 3 or more tells.")
+    m = statistics.fmean(diffs)
+    half = t95(n - 1) * statistics.stdev(diffs) / math.sqrt(n)
+    paired = f"gain {m:+.4f} ± {half:.4f}, paired over {n} seeds"
+    if m - half > 0:
+        relative = f", {m / theirs:.0%} of its errors gone" if theirs > 0 else ""
         return f"The search paid off: the best setup beat the canonical start beyond noise ({numbers}; {paired}{relative})."
-    if m + ci < 0:
+    if m + half < 0:
         return f"The canonical start is enough here: it beat the best setup found ({numbers}; {paired})."
     return f"The canonical start is enough here: the best setup is within noise of it ({numbers}; {paired})."

@@ -188,6 +188,7 @@ def run_job(task: Task, seed: int, contenders: list[str], fresh: int, quick: boo
     from threadpoolctl import threadpool_limits
 
     t = replace(task, **QUICK) if quick else task
+    cpu0 = time.process_time()
     out, budget = {"task": task.name, "seed": seed, "contenders": {}}, None
     with threadpool_limits(1):
         for name in contenders:
@@ -205,9 +206,36 @@ def run_job(task: Task, seed: int, contenders: list[str], fresh: int, quick: boo
             if not quick:
                 found["seeds"] = len(found["seeds"])  # the count; the keys only in the quick mode
             out["contenders"][name] = found
-    spent = sum(c["cpu_seconds"] for c in out["contenders"].values())
-    print(f"{task.name} seed {seed}: {spent:.0f} CPU s", file=sys.stderr, flush=True)
+    out["cpu_seconds"] = time.process_time() - cpu0   # the searches and their final scores
+    print(f"{task.name} seed {seed}: {out['cpu_seconds']:.0f} CPU s", file=sys.stderr, flush=True)
     return out
+
+
+def _meta(a, tasks, contenders, seeds, fresh) -> dict:
+    return {"command": " ".join(["python", "scripts/bench_search.py", *a.argv]), "quick": a.quick,
+            "seeds": seeds, "fresh": fresh, "contenders": contenders, "n_jobs": a.n_jobs,
+            "tasks": {t.name: {"dataset": t.dataset, "epochs": t.epochs, "space": t.space.to_json(),
+                               "matters": t.matters, "population": t.population,
+                               "generations": t.generations, "repeats": t.repeats}
+                      for t in (replace(t, **QUICK) if a.quick else t for t in tasks)}}
+
+
+def render(out: Path) -> str:
+    """bench_search.{json,png,md} from the jobs finished so far (``jobs.jsonl``), every task
+    with the run seeds that all of its contenders finished."""
+    meta = json.loads((out / "meta.json").read_text())
+    runs = [json.loads(x) for x in (out / "jobs.jsonl").read_text().splitlines() if x.strip()]
+    runs.sort(key=lambda r: (list(meta["tasks"]).index(r["task"]), r["seed"]))
+    meta["tasks"] = {t: v for t, v in meta["tasks"].items() if any(r["task"] == t for r in runs)}
+    meta["seeds_done"] = {t: sum(r["task"] == t for r in runs) for t in meta["tasks"]}
+    meta["cpu_seconds"] = sum(r["cpu_seconds"] for r in runs)
+    summary = stats.summarize(runs, meta)
+    doc = {"meta": meta, "summary": summary, "runs": runs}
+    (out / "bench_search.json").write_text(json.dumps(doc, indent=1, default=list))
+    stats.figure(runs, meta, out / "bench_search.png")
+    table = stats.markdown(summary, meta)
+    (out / "bench_search.md").write_text(table)
+    return table
 
 
 def main(argv=None) -> int:
@@ -220,7 +248,15 @@ def main(argv=None) -> int:
     p.add_argument("--seeds", type=int, default=10, help="run seeds per task and contender")
     p.add_argument("--fresh", type=int, default=10, help="fresh seeds for each final score")
     p.add_argument("--n-jobs", type=int, default=2, help="worker processes (one job per task × seed)")
+    p.add_argument("--continue", dest="resume", action="store_true",
+                   help="keep the jobs already in OUT/jobs.jsonl, run the others")
+    p.add_argument("--render", action="store_true", help="only write the outputs from OUT/jobs.jsonl")
     a = p.parse_args(argv)
+    a.argv = list(sys.argv[1:] if argv is None else argv)
+    out = Path(a.out)
+    if a.render:
+        print(render(out))
+        return 0
     tasks = [TASKS[n] for n in a.tasks.split(",")]
     contenders = a.contenders.split(",")
     if contenders[0] != "ga" or not set(contenders) <= set(CONTENDERS):
@@ -231,26 +267,23 @@ def main(argv=None) -> int:
     # by reference to this file as a module (not ``__main__``), so that workers import it
     from bench_search import TASKS as tasks_by_name, run_job
 
-    t0 = time.perf_counter()
-    jobs = [delayed(run_job)(tasks_by_name[t.name], s, contenders, fresh, a.quick)
-            for t in tasks for s in range(seeds)]
-    results = Parallel(n_jobs=a.n_jobs)(jobs)
-    meta = {"command": " ".join(["python", "scripts/bench_search.py", *(argv or sys.argv[1:])]),
-            "quick": a.quick, "seeds": seeds, "fresh": fresh, "contenders": contenders,
-            "wall_seconds": time.perf_counter() - t0, "n_jobs": a.n_jobs,
-            "tasks": {t.name: {"dataset": t.dataset, "epochs": t.epochs, "space": t.space.to_json(),
-                               "matters": t.matters, "population": t.population,
-                               "generations": t.generations, "repeats": t.repeats}
-                      for t in (replace(t, **QUICK) if a.quick else t for t in tasks)}}
-    summary = stats.summarize(results, meta)
-    out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "bench_search.json").write_text(json.dumps({"meta": meta, "summary": summary, "runs": results},
-                                                      indent=1, default=list))
-    stats.figure(results, meta, out / "bench_search.png")
-    (out / "bench_search.md").write_text(stats.markdown(summary, meta))
-    print(stats.markdown(summary, meta))
-    print(f"wrote {out}/bench_search.{{json,png,md}} in {meta['wall_seconds']:.0f} s")
+    log = out / "jobs.jsonl"
+    done = set()
+    if a.resume and log.exists():
+        done = {(r["task"], r["seed"]) for r in map(json.loads, log.read_text().splitlines()) if r}
+    else:
+        log.write_text("")
+        (out / "meta.json").write_text(json.dumps(_meta(a, tasks, contenders, seeds, fresh), indent=1))
+    t0 = time.perf_counter()
+    # seed-major: a run stopped early still has every task, with fewer run seeds
+    jobs = [delayed(run_job)(tasks_by_name[t.name], s, contenders, fresh, a.quick)
+            for s in range(seeds) for t in tasks if (t.name, s) not in done]
+    for result in Parallel(n_jobs=a.n_jobs, return_as="generator_unordered")(jobs):
+        with log.open("a") as f:
+            f.write(json.dumps(result, default=list) + "\n")
+    print(render(out))
+    print(f"wrote {out}/bench_search.{{json,png,md}} in {time.perf_counter() - t0:.0f} s")
     return 0
 
 

@@ -6,16 +6,7 @@ from __future__ import annotations
 import math
 import statistics
 
-#: Student's t, two-sided 95%, by degrees of freedom (beyond 30: the normal's 1.96).
-_T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262,
-        10: 2.228, 11: 2.201, 12: 2.179, 13: 2.160, 14: 2.145, 15: 2.131, 16: 2.120, 17: 2.110,
-        18: 2.101, 19: 2.093, 20: 2.086, 25: 2.060, 30: 2.042}
-
-
-def t95(df: int) -> float:
-    if df < 1:
-        return math.nan
-    return _T95.get(df) or next((v for k, v in sorted(_T95.items()) if k >= df), 1.96)
+from evoinit.baselines import t95
 
 
 def mean_ci(values) -> dict:
@@ -106,7 +97,8 @@ def markdown(summary: dict, meta: dict) -> str:
         cells.append("/".join(f"{rows[n]['cpu_seconds']['mean']:.0f}" for n in names))
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
-    lines.append(f"Mean test error over {meta['seeds']} run seeds (± 95% interval), each run seed's chosen "
+    seeds = sorted(set(meta.get("seeds_done", {}).values())) or [meta["seeds"]]
+    lines.append(f"Mean test error over {'–'.join(map(str, seeds))} run seeds (± 95% interval), each run seed's chosen "
                  f"setup retrained from {meta['fresh']} fresh seeds; W/T/L paired by run seed (a tie when "
                  "the difference is within its 95% interval over the fresh seeds); GA − canonical: the "
                  "canonical start's test error minus the GA's at the GA's widths (bold: beyond the 95% "
@@ -155,8 +147,8 @@ def figure(runs: list[dict], meta: dict, path) -> None:
     for ax in list(axes.flat)[len(tasks):]:
         ax.axis("off")
     axes.flat[0].legend(fontsize=8)
-    fig.suptitle(f"Best validation loss found against trainings: median and quartiles over "
-                 f"{meta['seeds']} run seeds", fontsize=11)
+    fig.suptitle("Best validation loss found against trainings: median and quartiles over run seeds",
+                 fontsize=11)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
