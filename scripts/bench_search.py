@@ -230,7 +230,9 @@ def render(out: Path) -> str:
     meta["seeds_done"] = {t: sum(r["task"] == t for r in runs) for t in meta["tasks"]}
     meta["cpu_seconds"] = sum(r["cpu_seconds"] for r in runs)
     summary = stats.summarize(runs, meta)
-    doc = {"meta": meta, "summary": summary, "runs": runs}
+    doc = {"meta": meta, "summary": summary,
+           "targets": {n: stats.targets(summary, n) for n in meta["contenders"] if n.startswith("ga")},
+           "runs": runs}
     (out / "bench_search.json").write_text(json.dumps(doc, indent=1, default=list))
     stats.figure(runs, meta, out / "bench_search.png")
     table = stats.markdown(summary, meta)

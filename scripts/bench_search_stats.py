@@ -51,18 +51,22 @@ def summarize(runs: list[dict], meta: dict) -> dict:
                 "search_fitness": mean_ci([c["fitness"] for c in cs]),
                 "fresh_val_loss": mean_ci([_mean(c["final"]["val_loss"]) for c in cs]),
                 "final_diverged": sum(not math.isfinite(x) for c in cs for x in c["final"]["test_error"]),
+                "optimism": mean_ci([c["fitness"] - _mean(c["final"]["val_loss"]) for c in cs]),
                 "trainings": mean_ci([c["trainings"] for c in cs]),
                 "cpu_seconds": mean_ci([c["cpu_seconds"] for c in cs]),
                 "chosen": [c["text"] for c in cs]}
-        versus = {}
+        versus, pairs = {}, {}
+        for ga in [n for n in meta["contenders"] if n.startswith("ga")]:
+            for name in meta["contenders"]:
+                if name != ga:
+                    pairs[f"{ga}|{name}"] = [paired(r["contenders"][ga]["final"]["test_error"],
+                                                    r["contenders"][name]["final"]["test_error"]) for r in mine]
         for name in meta["contenders"][1:]:
-            outcomes = [paired(r["contenders"]["ga"]["final"]["test_error"],
-                               r["contenders"][name]["final"]["test_error"]) for r in mine]
+            outcomes = pairs[f"ga|{name}"]
             versus[name] = {k: sum(o["outcome"] == k for o in outcomes) for k in ("win", "tie", "loss")}
-            versus[name]["per_seed"] = outcomes
         gain = rows["ga"]["gain_over_canonical"]
         beats = gain["mean"] is not None and gain["ci95"] is not None and gain["mean"] - gain["ci95"] > 0
-        out[task] = {"contenders": rows, "ga_versus": versus, "ga_beats_canonical": beats,
+        out[task] = {"contenders": rows, "ga_versus": versus, "pairs": pairs, "ga_beats_canonical": beats,
                      "verdict": (f"gain: {gain['mean']:.4f} ± {gain['ci95']:.4f} lower test error than the "
                                  "canonical start" if beats else "no gain over the canonical start"),
                      "matters": meta["tasks"][task]["matters"]}
@@ -75,35 +79,103 @@ def _fmt(s: dict, digits: int = 4) -> str:
     return f"{s['mean']:.{digits}f}" + (f" ± {s['ci95']:.{digits}f}" if s["ci95"] is not None else "")
 
 
+def targets(summary: dict, ga: str = "ga") -> dict:
+    """The issue's targets, judged on the summary for the GA variant ``ga``: on the tasks where the
+    start matters its mean test error ≤ TPE's and < random search's, ≥ 70% paired wins against random
+    search (pooled), a gain over the canonical start beyond the 95% interval on ≥ 3 tasks; on the
+    others a verdict of no gain."""
+    matters = [t for t, s in summary.items() if s["matters"]]
+    others = [t for t, s in summary.items() if not s["matters"]]
+    err = lambda t, n: summary[t]["contenders"][n]["test_error"]["mean"]  # noqa: E731
+    out = {"ga": ga, "matters": matters}
+    if all("tpe" in summary[t]["contenders"] for t in matters):
+        out["mean_le_tpe"] = [t for t in matters if err(t, ga) <= err(t, "tpe")]
+    if all("random" in summary[t]["contenders"] for t in matters):
+        out["mean_lt_random"] = [t for t in matters if err(t, ga) < err(t, "random")]
+        wins = [o["outcome"] for t in matters for o in paired_runs(summary[t], ga, "random")]
+        out["wins_vs_random"] = {k: wins.count(k) for k in ("win", "tie", "loss")}
+    out["beats_canonical"] = [t for t in matters if _beats(summary[t]["contenders"][ga]["gain_over_canonical"])]
+    out["no_gain_verdicts"] = [t for t in others if not _beats(summary[t]["contenders"][ga]["gain_over_canonical"])]
+    out["others"] = others
+    return out
+
+
+def _beats(gain: dict) -> bool:
+    return gain["mean"] is not None and gain["ci95"] is not None and gain["mean"] - gain["ci95"] > 0
+
+
+def paired_runs(task_summary: dict, a: str, b: str) -> list:
+    """The per-run-seed outcomes of ``a`` against ``b`` (kept in the summary as ``pairs``)."""
+    return task_summary["pairs"].get(f"{a}|{b}", [])
+
+
+def _table(head: list, rows: list) -> list:
+    return ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)] + ["| " + " | ".join(r) + " |" for r in rows]
+
+
 def markdown(summary: dict, meta: dict) -> str:
     names = meta["contenders"]
-    head = (["task", "start matters"] + [f"{n}" for n in names] + ["canonical @ GA's widths"]
-            + [f"GA vs {n} W/T/L" for n in names[1:]] + ["GA − canonical", "trainings", "CPU s " + "/".join(names)])
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    peers = [n for n in names if not n.startswith("ga")]
+    variants = [n for n in names if n.startswith("ga_")]
+    head = (["task", "start matters", "GA", *peers, "canonical @ GA's widths"]
+            + [f"GA vs {n} W/T/L" for n in peers] + ["GA − canonical", "trainings", "CPU s GA/" + "/".join(peers)])
+    rows = []
     for task, s in summary.items():
-        rows = s["contenders"]
-        best = min((rows[n]["test_error"]["mean"] for n in names if rows[n]["test_error"]["mean"] is not None),
-                   default=None)
+        c = s["contenders"]
+        best = min(c[n]["test_error"]["mean"] for n in ["ga", *peers] if c[n]["test_error"]["mean"] is not None)
         cells = [task, "yes" if s["matters"] else "no"]
-        for n in names:
-            text = _fmt(rows[n]["test_error"])
-            cells.append(f"**{text}**" if rows[n]["test_error"]["mean"] == best else text)
-        cells.append(_fmt(rows["ga"]["canonical_test_error"]))
-        cells += [f"{v['win']}/{v['tie']}/{v['loss']}" for v in s["ga_versus"].values()]
-        gain = rows["ga"]["gain_over_canonical"]
-        cells.append(("**" if s["ga_beats_canonical"] else "") + _fmt(gain)
-                     + ("**" if s["ga_beats_canonical"] else ""))
-        cells.append(f"{rows['ga']['trainings']['mean']:.0f}")
-        cells.append("/".join(f"{rows[n]['cpu_seconds']['mean']:.0f}" for n in names))
-        lines.append("| " + " | ".join(cells) + " |")
-    lines.append("")
+        for n in ["ga", *peers]:
+            text = _fmt(c[n]["test_error"])
+            cells.append(f"**{text}**" if c[n]["test_error"]["mean"] == best else text)
+        cells.append(_fmt(c["ga"]["canonical_test_error"]))
+        cells += [_wtl(s["ga_versus"][n]) for n in peers]
+        gain = _fmt(c["ga"]["gain_over_canonical"])
+        cells.append(f"**{gain}**" if _beats(c["ga"]["gain_over_canonical"]) else gain)
+        cells.append(f"{c['ga']['trainings']['mean']:.0f}")
+        cells.append("/".join(f"{c[n]['cpu_seconds']['mean']:.0f}" for n in ["ga", *peers]))
+        rows.append(cells)
     seeds = sorted(set(meta.get("seeds_done", {}).values())) or [meta["seeds"]]
-    lines.append(f"Mean test error over {'–'.join(map(str, seeds))} run seeds (± 95% interval), each run seed's chosen "
-                 f"setup retrained from {meta['fresh']} fresh seeds; W/T/L paired by run seed (a tie when "
-                 "the difference is within its 95% interval over the fresh seeds); GA − canonical: the "
-                 "canonical start's test error minus the GA's at the GA's widths (bold: beyond the 95% "
-                 "interval); trainings per search (every peer gets the GA's); CPU seconds per search.")
+    lines = _table(head, rows)
+    lines += ["", f"Mean test error over {'–'.join(map(str, seeds))} run seeds (± 95% interval), each run "
+              f"seed's chosen setup retrained from {meta['fresh']} fresh seeds; W/T/L paired by run seed (a "
+              "tie when the difference is within its 95% interval over the fresh seeds); GA − canonical: "
+              "the canonical start's test error minus the GA's at the GA's widths (bold: beyond the 95% "
+              "interval over run seeds); trainings per search (every peer gets exactly the GA's); CPU "
+              "seconds per search.", ""]
+    if variants:
+        head = ["task", "GA", *variants] + [f"GA vs {n} W/T/L" for n in variants] + \
+            [f"optimism {n}" for n in ["ga", *variants]] + [f"{n} − canonical" for n in variants] + \
+            ["trainings " + "/".join(["GA", *variants])]
+        rows = []
+        for task, s in summary.items():
+            c = s["contenders"]
+            rows.append([task, _fmt(c["ga"]["test_error"]), *[_fmt(c[n]["test_error"]) for n in variants],
+                         *[_wtl(s["ga_versus"][n]) for n in variants],
+                         *[_fmt(c[n]["optimism"]) for n in ["ga", *variants]],
+                         *[_fmt(c[n]["gain_over_canonical"]) for n in variants],
+                         "/".join(f"{c[n]['trainings']['mean']:.0f}" for n in ["ga", *variants])])
+        lines += _table(head, rows)
+        lines += ["", "GA variants against the GA (W/T/L from the GA's side: a loss is a variant better "
+                  "beyond noise). Optimism: the search's fitness of its choice minus that setup's "
+                  "validation loss from the fresh seeds (negative: the search fooled itself).", ""]
+    for ga in ["ga", *variants]:
+        t = targets(summary, ga)
+        parts = [f"{ga}: on the {len(t['matters'])} tasks where the start matters"]
+        if "mean_le_tpe" in t:
+            parts.append(f"mean ≤ TPE on {len(t['mean_le_tpe'])}")
+        if "mean_lt_random" in t:
+            w = t["wins_vs_random"]
+            parts.append(f"mean < random on {len(t['mean_lt_random'])}; paired vs random "
+                         f"{w['win']}/{w['tie']}/{w['loss']} W/T/L")
+        parts.append(f"beats the canonical start beyond the 95% interval on {len(t['beats_canonical'])}"
+                     f" ({', '.join(t['beats_canonical']) or 'none'}); no-gain verdict on "
+                     f"{len(t['no_gain_verdicts'])} of the {len(t['others'])} others")
+        lines.append("- " + ", ".join(parts) + ".")
     return "\n".join(lines) + "\n"
+
+
+def _wtl(v: dict) -> str:
+    return f"{v['win']}/{v['tie']}/{v['loss']}"
 
 
 def _grid_values(curve: list, grid: list) -> list:
