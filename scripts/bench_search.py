@@ -99,14 +99,16 @@ def run_ga(cfg: SearchConfig, budget: int | None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         result = S.search(cfg.dataset, config=cfg, n_jobs=1, out=Path(tmp) / "run")
         lines = [json.loads(x) for x in (Path(tmp) / "run" / "evaluations.jsonl").read_text().splitlines()]
-    groups: dict[tuple, list] = {}
+    groups: dict[tuple, list] = {}   # one candidate's repeats: (DISTINCT, n, r) for r < repeats
     for line in lines:
         if line.get("stage") != "final":
-            groups.setdefault(tuple(line["seed"][:-1]), []).append(Evaluation.from_json(line))
+            key = ("reselect",) if line.get("stage") == "reselect" else tuple(line["seed"][:-1])
+            groups.setdefault(key, []).append(Evaluation.from_json(line))
     curve, spent, best = [], 0, math.inf
-    for evals in groups.values():
+    for key, evals in groups.items():
         spent += len(evals)
-        best = min(best, objective_values(evals[0].genome, evals, cfg.objectives)[0])
+        if key != ("reselect",):  # the hall of fame retrained: trainings spent, no new candidate
+            best = min(best, objective_values(evals[0].genome, evals, cfg.objectives)[0])
         curve.append([spent, best])
     assert spent == result.trainings, (spent, result.trainings)
     top = result.hall_of_fame[0]
