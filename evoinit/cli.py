@@ -542,7 +542,7 @@ def _print_result(result) -> None:
     _print_hall_of_fame(result.hall_of_fame, result.config.objectives, result.finished)
     line = verdict(result.hall_of_fame) if result.finished else None
     if line:
-        console.print(line, markup=False, highlight=False)
+        console.print(line, markup=False, highlight=False, soft_wrap=True)  # one line, even in a pipe
     if result.run_dir is not None:
         if result.finished:
             console.print(f"run folder: {result.run_dir}  (figures: evoinit report {result.run_dir})")

@@ -31,6 +31,7 @@ def test_evoinit_search_prints_the_verdict_after_the_hall_of_fame(tmp_path):
                            "--repeats", "3", "--epochs", "10", "--n-jobs", "1", "--out", str(tmp_path / "r")],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    out = " ".join(proc.stdout.split())
-    assert out.index("hall of fame") < out.index("The ") and "canonical start" in out
-    assert ("The search paid off" in out) or ("The canonical start is enough here" in out)
+    lines = proc.stdout.splitlines()
+    verdicts = [n for n, line in enumerate(lines) if line.startswith(("The search paid off", "The canonical start is"))]
+    assert len(verdicts) == 1 and "gain" in lines[verdicts[0]] and lines[verdicts[0]].rstrip().endswith(").")
+    assert "hall of fame" in "\n".join(lines[:verdicts[0]])
