@@ -7,10 +7,12 @@ name the setting and the allowed values.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, fields, replace
 
+from evoinit import checks
 from evoinit.data import DataSpec
-from evoinit.errors import UsageError, did_you_mean, unknown
+from evoinit.errors import UsageError, did_you_mean
 from evoinit.genome import SearchSpace
 from evoinit.network import TrainSettings
 
@@ -22,6 +24,12 @@ OBJECTIVES = {
 }
 SEED_POLICIES = ("distinct", "shared", "inherited")
 #: The canonical start per activation: Glorot for saturating ones, He for rectifiers, LeCun for SELU.
+#: Upper bounds: a population is held in memory as Python objects and every generation trains
+#: ``offspring × repeats`` networks; past these a search cannot finish on any machine.
+MAX_POPULATION = 10_000
+MAX_GENERATIONS = 100_000
+MAX_REPEATS = 1_000
+_MEMORY = " (every candidate and its evaluations are held in memory)"
 CANONICAL_INIT = {"linear": "glorot_uniform", "sigmoid": "glorot_uniform", "tanh": "glorot_uniform",
                   "softsign": "glorot_uniform", "relu": "he_normal", "leaky_relu": "he_normal",
                   "elu": "he_normal", "gelu": "he_normal", "selu": "lecun_normal"}
@@ -55,32 +63,35 @@ class SearchConfig:
     def __post_init__(self):
         if isinstance(self.dataset, str):
             object.__setattr__(self, "dataset", DataSpec(self.dataset))
+        checks.instance("dataset", self.dataset, (DataSpec, type(None)), "a dataset name, path or DataSpec")
+        checks.instance("space", self.space, SearchSpace, "a SearchSpace")
+        checks.instance("train", self.train, TrainSettings, "a TrainSettings")
+        put = functools.partial(object.__setattr__, self)
+        put("population", checks.integer("population", self.population, 2, MAX_POPULATION, why=_MEMORY))
         if self.offspring is None:
-            object.__setattr__(self, "offspring", self.population)
-        objectives = (self.objectives,) if isinstance(self.objectives, str) else tuple(self.objectives)
-        object.__setattr__(self, "objectives", objectives)
-        checks = [
-            (self.population >= 2, f"population must be at least 2, got {self.population}"),
-            (self.offspring >= 1, f"offspring must be at least 1, got {self.offspring}"),
-            (self.generations >= 0, f"generations must be >= 0, got {self.generations}"),
-            (self.repeats >= 1, f"repeats must be at least 1, got {self.repeats}"),
-            (0 <= self.cxpb and 0 <= self.mutpb and self.cxpb + self.mutpb <= 1,
-             "cxpb and mutpb must be >= 0 with cxpb + mutpb <= 1"),
-            (0 < self.indpb <= 1, f"indpb must be in (0, 1], got {self.indpb}"),
-            (self.tournament >= 2, f"tournament must be at least 2, got {self.tournament}"),
-            (self.hall_of_fame >= 1, f"hall_of_fame must be at least 1, got {self.hall_of_fame}"),
-            (self.reselect >= 0, f"reselect must be >= 0, got {self.reselect}"),
-            (0 <= self.seed < 2**63, f"seed must be a non-negative integer, got {self.seed}"),
-            (len(objectives) >= 1, "at least one objective is needed"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise UsageError(message)
-        if self.seed_policy not in SEED_POLICIES:
-            raise unknown("seed policy", self.seed_policy, SEED_POLICIES)
+            put("offspring", self.population)
+        put("offspring", checks.integer("offspring", self.offspring, 1, MAX_POPULATION, why=_MEMORY))
+        put("generations", checks.integer("generations", self.generations, 0, MAX_GENERATIONS))
+        put("repeats", checks.integer("repeats", self.repeats, 1, MAX_REPEATS))
+        put("seed", checks.integer("seed", self.seed, 0, 2**63 - 1))
+        for name in ("cxpb", "mutpb"):
+            put(name, checks.number(name, getattr(self, name), 0, 1))
+        checks.require(self.cxpb + self.mutpb <= 1, "cxpb and mutpb must be >= 0 with cxpb + mutpb <= 1")
+        put("indpb", checks.number("indpb", self.indpb, 0, 1, low_open=True))
+        put("tournament", checks.integer("tournament", self.tournament, 2, MAX_POPULATION))
+        put("hall_of_fame", checks.integer("hall_of_fame", self.hall_of_fame, 1, MAX_POPULATION))
+        put("baselines", checks.flag("baselines", self.baselines))
+        put("reselect", checks.integer("reselect", self.reselect, 0, MAX_POPULATION))
+        put("canonical_start", checks.flag("canonical_start", self.canonical_start))
+        put("test", checks.flag("test", self.test))
+        objectives = (self.objectives,) if isinstance(self.objectives, str) else self.objectives
+        checks.instance("objectives", objectives, (tuple, list), "a list of objective names")
+        objectives = tuple(objectives)
+        put("objectives", objectives)
+        checks.require(len(objectives) >= 1, "at least one objective is needed")
+        checks.choice("seed policy", self.seed_policy, SEED_POLICIES)
         for name in objectives:
-            if name not in OBJECTIVES:
-                raise unknown("objective", name, OBJECTIVES)
+            checks.choice("objective", name, tuple(OBJECTIVES))
         if len(set(objectives)) != len(objectives):
             raise UsageError(f"objectives repeat themselves: {', '.join(objectives)}")
         if "spread" in objectives and self.repeats < 2:
@@ -133,9 +144,9 @@ def _type_ok(value, expected) -> bool:
     if hasattr(expected, "__origin__"):  # list[T]
         return isinstance(value, list) and all(_type_ok(v, expected.__args__[0]) for v in value)
     if expected is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
+        return checks.is_real(value) or isinstance(value, float)  # inf/nan: the setting's own check says why
     if expected is int:
-        return isinstance(value, int) and not isinstance(value, bool)
+        return checks.is_int(value)
     return isinstance(value, expected)
 
 
@@ -248,7 +259,7 @@ def build(options: dict) -> tuple[SearchConfig, dict]:
             if space.get(key) is not None and not max(space[key]) <= most:
                 raise UsageError(f"{key} must be at most {most}, got {list(space[key])}")
         config = SearchConfig(dataset=DataSpec(dataset, target=target, **data),
-                              space=SearchSpace(**space), train=TrainSettings(**{"epochs": 30} | train),
+                              space=SearchSpace(**space), train=replace(SearchConfig.train, **train),
                               **options)
     except (TypeError, ValueError) as e:
         raise UsageError(f"bad search settings: {e}") from None

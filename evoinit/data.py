@@ -37,6 +37,8 @@ import numpy as np
 from sklearn import datasets as skd
 from sklearn.model_selection import train_test_split
 
+from evoinit import checks
+from evoinit.datafiles import check_arrays as _check_arrays
 from evoinit.datafiles import columns as _columns
 from evoinit.datafiles import read_csv as _read_csv
 from evoinit.datafiles import read_npz as _read_npz
@@ -161,25 +163,13 @@ class DataSpec:
 
     def __post_init__(self):
         put = functools.partial(object.__setattr__, self)
-        _require(isinstance(self.name, str) and self.name.strip(), f"dataset name must be a non-empty string, "
-                 f"got {self.name!r}")
-        _require(_is_int(self.seed) and 0 <= self.seed < 2**32, f"seed must be an integer in [0, 2**32), "
-                 f"got {self.seed!r}")
-        for field in ("val_size", "test_size"):
-            value = getattr(self, field)
-            _require(_is_real(value) and 0 < value < 1, f"{field} must be a fraction strictly between 0 and 1, "
-                     f"got {value!r}")
-            put(field, float(value))
-        _require(self.val_size + self.test_size < 1, f"val_size + test_size must be below 1, "
-                 f"got {self.val_size} + {self.test_size}")
-        _require(self.n_samples is None or _is_int(self.n_samples) and self.n_samples > 0,
+        self._check_split(low_open=True)
+        _require(self.n_samples is None or checks.is_int(self.n_samples) and self.n_samples > 0,
                  f"n_samples must be a positive integer, got {self.n_samples!r}")
-        _require(self.noise is None or _is_real(self.noise) and self.noise >= 0,
+        _require(self.noise is None or checks.is_real(self.noise) and self.noise >= 0,
                  f"noise must be a non-negative number, got {self.noise!r}")
-        _require(self.task in (None, *TASKS), f"task must be one of {', '.join(TASKS)}, got {self.task!r}")
         _require(self.target is None or isinstance(self.target, str) and self.target,
                  f"target must be a column name, got {self.target!r}")
-        put("seed", int(self.seed))
         key = self.name.strip().lower().replace("-", "_")
         b = BUILTINS.get(key)
         generated = self.n_samples is not None or self.noise is not None
@@ -197,6 +187,20 @@ class DataSpec:
             put("name", os.path.abspath(os.path.expanduser(self.name)))
         else:
             raise UsageError(f"{unknown('dataset', self.name, BUILTINS)}; or give a path to a .csv or .npz file")
+
+    def _check_split(self, *, low_open: bool) -> None:
+        """Name, seed, split fractions and task: what every spec has (``low_open``: a fraction of
+        0 is refused, as for datasets loaded by name; in-memory arrays may leave a part empty)."""
+        put = functools.partial(object.__setattr__, self)
+        _require(isinstance(self.name, str) and self.name.strip(), f"dataset name must be a non-empty string, "
+                 f"got {self.name!r}")
+        put("seed", checks.integer("seed", self.seed, 0, 2**32 - 1))
+        for field in ("val_size", "test_size"):
+            put(field, checks.number(field, getattr(self, field), 0, 1, low_open=low_open, high_open=True,
+                                     what="a fraction"))
+        _require(self.val_size + self.test_size < 1, f"val_size + test_size must be below 1, "
+                 f"got {self.val_size} + {self.test_size}")
+        _require(self.task in (None, *TASKS), f"task must be one of {', '.join(TASKS)}, got {self.task!r}")
 
     @property
     def key(self) -> str:
@@ -216,17 +220,7 @@ class DataSpec:
         return cls(**d)
 
 
-def _require(ok, message: str) -> None:
-    if not ok:
-        raise UsageError(message)
-
-
-def _is_int(v) -> bool:
-    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-
-
-def _is_real(v) -> bool:
-    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and math.isfinite(v)
+_require = checks.require
 
 
 # -- the dataset ----------------------------------------------------------------------------------
@@ -261,18 +255,20 @@ class Dataset:
     train_index: np.ndarray
     val_index: np.ndarray
     test_index: np.ndarray
+    digest: str = ""   # of the loaded arrays, before split and scaling (see ``_digest``)
 
     @property
     def key(self) -> str:
         return self.spec.key
 
     def summary(self) -> dict:
-        """A JSON-able description: identity, source, sizes, and class counts per split."""
+        """A JSON-able description: identity, source, sizes, class counts per split, and the digest
+        of the content (a resumed search checks it: an edited file is another dataset)."""
         parts = {"train": self.y_train, "val": self.y_val, "test": self.y_test}
         out = {"name": self.name, "key": self.key, "source": self.source, "task": self.task,
                "spec": self.spec.to_json(), "n_samples": sum(len(y) for y in parts.values()),
                "sizes": {k: len(y) for k, y in parts.items()}, "n_features": self.n_features,
-               "n_classes": self.n_classes, "n_outputs": self.n_outputs}
+               "n_classes": self.n_classes, "n_outputs": self.n_outputs, "digest": self.digest}
         if self.task == C:
             out["class_names"] = list(self.class_names)
             out["class_counts"] = {k: np.bincount(y, minlength=self.n_classes).tolist() for k, y in parts.items()}
@@ -348,6 +344,7 @@ def _build(spec, origin, source, task, X, y, feature_names, class_names, *,
     ``scale_features=False`` keeps the features as given (mean 0, scale 1 recorded); regression
     targets are standardised either way."""
     X = np.asarray(X, dtype=np.float64)
+    digest = _digest(X, np.asarray(y))  # the content as loaded: labels before they are encoded
     fractions = (1 - spec.val_size - spec.test_size, spec.val_size, spec.test_size)
     # rows per class (or in all) for one in each non-empty part
     need = math.ceil(1 / min(f for f in fractions if f > 0) - 1e-9)
@@ -375,16 +372,20 @@ def _build(spec, origin, source, task, X, y, feature_names, class_names, *,
     except ValueError as e:
         raise DataError(f"{origin}: cannot make a {plan}: {one_line(e)}") from None
     if scale_features:
-        x_mean, x_scale = _standard(X[parts[0]])
+        x_mean, x_scale, x_pre = _standard(X[parts[0]])
     else:
-        x_mean, x_scale = np.zeros(X.shape[1]), np.ones(X.shape[1])  # (x - 0) / 1 is exactly x
+        x_mean, x_scale, x_pre = np.zeros(X.shape[1]), np.ones(X.shape[1]), np.ones(X.shape[1])  # x/1 is x
     y_mean = y_scale = None
     if task == R:
-        y_mean, y_scale = (np.atleast_1d(a) for a in _standard(y[parts[0]]))
-        y = (y - y_mean.reshape(y.shape[1:])) / y_scale.reshape(y.shape[1:])
+        y_mean, y_scale, y_pre = (np.atleast_1d(a) for a in _standard(y[parts[0]]))
+        shape = y.shape[1:]
+        y = _scaled(y, y_mean.reshape(shape), y_scale.reshape(shape), y_pre.reshape(shape))
+        _check_scaled(y, origin, ("the target",) if y.ndim == 1 else
+                      tuple(f"target column {k}" for k in range(y.shape[1])))
     arrays = {}
     for part, rows in zip(("train", "val", "test"), parts):
-        arrays[f"X_{part}"] = _read_only((X[rows] - x_mean) / x_scale)
+        arrays[f"X_{part}"] = _read_only(_scaled(X[rows], x_mean, x_scale, x_pre))
+        _check_scaled(arrays[f"X_{part}"], origin, tuple(f"column '{f}'" for f in feature_names))
         arrays[f"y_{part}"] = _read_only(y[rows], np.int64 if task == C else np.float64)
         arrays[f"{part}_index"] = _read_only(rows, np.int64)
     n_outputs = len(names) if task == C else 1 if y.ndim == 1 else y.shape[1]
@@ -392,16 +393,42 @@ def _build(spec, origin, source, task, X, y, feature_names, class_names, *,
                    n_classes=len(names), n_outputs=n_outputs, feature_names=tuple(feature_names),
                    class_names=names, x_mean=_read_only(x_mean), x_scale=_read_only(x_scale),
                    y_mean=y_mean if y_mean is None else _read_only(y_mean),
-                   y_scale=y_scale if y_scale is None else _read_only(y_scale), split_seed=spec.seed, spec=spec)
+                   y_scale=y_scale if y_scale is None else _read_only(y_scale), split_seed=spec.seed, spec=spec,
+                   digest=digest)
 
 
-def _standard(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Column mean and std (ddof 0) of ``A``; a column constant in ``A`` gets scale 1 and its exact
-    value as mean, so it scales to exact zeros instead of rounding noise blown up."""
-    mean, scale = A.mean(axis=0), A.std(axis=0)
-    constant = np.ptp(A, axis=0) == 0
+#: Columns whose largest magnitude passes this are divided by a power of two before their mean and
+#: std are taken: squaring deviations near 1e154 overflows to inf (and every feature to NaN).
+_HUGE = 1e150
+
+
+def _standard(A: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Column mean and std (ddof 0) of ``A``, and the power of two each column is divided by first
+    (1, the exact no-op, except for columns of magnitude past ``_HUGE``: dividing by a power of two
+    is exact, so huge finite values scale like any others). A column constant in ``A`` gets scale 1
+    and its exact value as mean, so it scales to exact zeros instead of rounding noise blown up."""
+    biggest = np.abs(A).max(axis=0)
+    pre = np.where(biggest > _HUGE, np.ldexp(1.0, np.frexp(biggest)[1] - 1), 1.0)  # |A / pre| < 2
+    B = A / pre
+    mean, scale = B.mean(axis=0) * pre, B.std(axis=0) * pre
+    constant = np.ptp(B, axis=0) == 0
     mean = np.where(constant, A[0], mean)
-    return mean, np.where(constant, 1.0, scale)
+    return mean, np.where(constant, 1.0, scale), pre
+
+
+def _scaled(A: np.ndarray, mean, scale, pre) -> np.ndarray:
+    """(A − mean) / scale, computed as (A/pre − mean/pre) / (scale/pre) so that huge columns do not
+    overflow; for pre = 1 it is bit for bit (A − mean) / scale."""
+    return (A / pre - mean / pre) / (scale / pre)
+
+
+def _check_scaled(A: np.ndarray, origin: str, names) -> None:
+    """Scaled values must be finite (a column nearly constant on the training rows but far off on
+    the others would give inf): one line naming the column rather than 'all diverged' later."""
+    bad = np.argwhere(~np.isfinite(A))
+    if bad.size:
+        raise DataError(f"{origin}: {names[bad[0][1] if A.ndim == 2 else 0]} cannot be standardised (its values are too far "
+                        "apart for float64 after dividing by the training rows' spread); rescale it")
 
 
 def _read_only(a, dtype=np.float64) -> np.ndarray:
@@ -444,18 +471,7 @@ class ArraySpec(DataSpec):
     digest: str = ""
 
     def __post_init__(self):
-        _require(isinstance(self.name, str) and self.name.strip(), f"dataset name must be a non-empty string, "
-                 f"got {self.name!r}")
-        _require(_is_int(self.seed) and 0 <= self.seed < 2**32, f"seed must be an integer in [0, 2**32), "
-                 f"got {self.seed!r}")
-        for field in ("val_size", "test_size"):
-            value = getattr(self, field)
-            _require(_is_real(value) and 0 <= value < 1, f"{field} must be a fraction in [0, 1), got {value!r}")
-            object.__setattr__(self, field, float(value))
-        _require(self.val_size + self.test_size < 1, f"val_size + test_size must be below 1, "
-                 f"got {self.val_size} + {self.test_size}")
-        _require(self.task in (None, *TASKS), f"task must be one of {', '.join(TASKS)}, got {self.task!r}")
-        object.__setattr__(self, "seed", int(self.seed))
+        self._check_split(low_open=False)
 
 
 def from_arrays(X, y, *, task: str | None = None, seed: int = 0, val_size: float = 0.2,
@@ -473,47 +489,18 @@ def from_arrays(X, y, *, task: str | None = None, seed: int = 0, val_size: float
     estimators leave that to a Pipeline); regression targets always are, so learning rates do not
     depend on the target's units (``y_mean``/``y_scale`` map back).
     """
-    X = np.asarray(X)
-    if X.dtype.kind not in "biuf":
-        try:
-            X = X.astype(np.float64)
-        except (TypeError, ValueError):
-            raise DataError(f"{name}: X has dtype {X.dtype}; features must be numeric") from None
-    if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
-        raise DataError(f"{name}: X must be 2-D (samples × features) with data, got shape {X.shape}")
-    X = np.asarray(X, dtype=np.float64)
-    bad = np.argwhere(~np.isfinite(X))
-    if bad.size:
-        i, j = bad[0]
-        raise DataError(f"{name}: {'NaN' if np.isnan(X[i, j]) else 'infinite'} value at X[{i}, {j}]")
-    y = np.asarray(y)
-    if y.ndim == 2 and y.shape[1] == 1:
-        y = y[:, 0]
-    if y.ndim not in (1, 2) or len(y) != len(X):
-        raise DataError(f"{name}: X has {len(X)} rows but y has shape {y.shape}; y needs one row per row of X")
-    if y.dtype.kind in "OSU":
-        try:
-            y = y.astype(np.float64)
-        except (TypeError, ValueError):
-            if y.ndim != 1:
-                raise DataError(f"{name}: y has shape {y.shape}; text labels need one label per row") from None
-            y = y.astype(str)
-    elif y.dtype.kind in "biuf":
-        y = y.astype(np.float64)
-    else:
-        raise DataError(f"{name}: y has dtype {y.dtype}; use numbers, or one label per row")
-    if y.dtype.kind == "f":
-        bad = np.argwhere(~np.isfinite(y))
-        if bad.size:
-            raise DataError(f"{name}: non-finite value at y[{', '.join(map(str, bad[0]))}]")
-    if feature_names is None:
-        feature_names = _columns(X.shape[1])
-    elif len(feature_names) != X.shape[1]:
-        raise UsageError(f"{name}: feature_names must name the {X.shape[1]} columns of X, got {len(feature_names)}")
+    def names(d):
+        if feature_names is None:
+            return _columns(d)
+        if len(feature_names) != d:
+            raise UsageError(f"{name}: feature_names must name the {d} columns of X, got {len(feature_names)}")
+        return tuple(map(str, feature_names))
+
+    X, y, feature_names = _check_arrays(X, y, name, names)
     spec = ArraySpec(name, seed=seed, val_size=val_size, test_size=test_size, task=task,
                      digest=_digest(X, y))
     source = f"in-memory arrays X {X.shape}, y {y.shape}"
-    return _build(spec, name, source, _task(y, task, name), X, y, tuple(map(str, feature_names)), None,
+    return _build(spec, name, source, _task(y, task, name), X, y, feature_names, None,
                   scale_features=scale_features)
 
 

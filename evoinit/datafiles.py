@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import math
+import zipfile
 
 import numpy as np
 
@@ -113,8 +114,9 @@ def read_npz(path: str, target: str | None):
         archive = np.load(path, allow_pickle=False)
     except EOFError:
         raise DataError(f"{path}: the file is empty") from None
-    except (ValueError, OSError) as e:
-        raise DataError(f"{path}: not a NumPy .npz archive of plain arrays ({one_line(e)})") from None
+    except (ValueError, OSError, zipfile.BadZipFile, NotImplementedError, RuntimeError) as e:
+        # a truncated or damaged zip, an unknown compression, an encrypted member
+        raise DataError(f"{path}: not a NumPy .npz archive of plain arrays ({one_line(e) or type(e).__name__})") from None
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise DataError(f"{path}: holds a single .npy array, not an .npz archive with arrays X and y")
     with archive:
@@ -129,39 +131,60 @@ def read_npz(path: str, target: str | None):
                     raise DataError(f"{path}: cannot read array '{name}': {one_line(e)}") from None
                 if not isinstance(arrays[name], np.ndarray):
                     raise DataError(f"{path}: '{name}' is not a NumPy array")
-    X, y = arrays["X"], arrays["y"]
-    if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
-        raise DataError(f"{path}: X must be 2-D (samples × features) with data, got shape {X.shape}")
-    if X.dtype.kind not in "biuf":
-        raise DataError(f"{path}: X has dtype {X.dtype}; features must be numeric")
-    d = X.shape[1]
     names = arrays.get("feature_names")
-    if names is None:
-        feature_names = columns(d)
-    elif names.ndim != 1 or len(names) != d or names.dtype.kind not in "US":
-        raise DataError(f"{path}: feature_names must be {d} strings, got {names.dtype} of shape {names.shape}")
-    else:
-        feature_names = tuple(map(str, names.astype(str)))
-    X = X.astype(np.float64)
+
+    def feature_names(d):
+        if names is None:
+            return columns(d)
+        if names.ndim != 1 or len(names) != d or names.dtype.kind not in "US":
+            raise DataError(f"{path}: feature_names must be {d} strings, got {names.dtype} of shape {names.shape}")
+        return tuple(map(str, names.astype(str)))
+
+    X, y, feature_names = check_arrays(arrays["X"], arrays["y"], path, feature_names)
+    return X, y, feature_names, f"file {path} (arrays X, y)"
+
+
+def check_arrays(X, y, origin: str, feature_names):
+    """(X float64, y float64 or str labels, feature names) from arrays given in memory or read from
+    an .npz file: one rule set and one message for each way they can be wrong (``origin`` starts
+    the message). ``feature_names(d)`` gives the names of X's d columns (or raises)."""
+    X = np.asarray(X)
+    if X.dtype.kind not in "biuf":
+        try:
+            X = X.astype(np.float64)
+        except (TypeError, ValueError):
+            raise DataError(f"{origin}: X has dtype {X.dtype}; features must be numeric") from None
+    if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
+        raise DataError(f"{origin}: X must be 2-D (samples × features) with data, got shape {X.shape}")
+    X = np.asarray(X, dtype=np.float64)
+    names = tuple(feature_names(X.shape[1]))
     bad = np.argwhere(~np.isfinite(X))
     if bad.size:
         i, j = bad[0]
-        raise DataError(f"{path}: {'NaN' if np.isnan(X[i, j]) else 'infinite'} value at X[{i}, {j}] "
-                        f"(column '{feature_names[j]}')")
+        raise DataError(f"{origin}: {'NaN' if np.isnan(X[i, j]) else 'infinite'} value at X[{i}, {j}] "
+                        f"(column '{names[j]}')")
+    y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
     if y.ndim not in (1, 2) or len(y) != len(X):
-        raise DataError(f"{path}: X has {len(X)} rows but y has shape {y.shape}; y needs one row per row of X")
-    if y.dtype.kind in "US" and y.ndim == 1:
-        y = y.astype(str)
-        empty = np.flatnonzero(np.char.strip(y) == "")
-        if empty.size:
-            raise DataError(f"{path}: missing (empty) label at y[{empty[0]}]")
+        raise DataError(f"{origin}: X has {len(X)} rows but y has shape {y.shape}; y needs one row per row of X")
+    if y.dtype.kind in "OSU":
+        try:
+            y = y.astype(np.float64)
+        except (TypeError, ValueError):
+            if y.ndim != 1:
+                raise DataError(f"{origin}: y has shape {y.shape}; text labels need one label per row") from None
+            y = y.astype(str)
+            empty = np.flatnonzero(np.char.strip(y) == "")
+            if empty.size:
+                raise DataError(f"{origin}: missing (empty) label at y[{empty[0]}]")
     elif y.dtype.kind in "biuf":
         y = y.astype(np.float64)
+    else:
+        raise DataError(f"{origin}: y has dtype {y.dtype} and shape {y.shape}; use numbers, or one text "
+                        "label per row")
+    if y.dtype.kind == "f":
         bad = np.argwhere(~np.isfinite(y))
         if bad.size:
-            raise DataError(f"{path}: non-finite value at y[{', '.join(map(str, bad[0]))}]")
-    else:
-        raise DataError(f"{path}: y has dtype {y.dtype} and shape {y.shape}; use numbers, or one text label per row")
-    return X, y, feature_names, f"file {path} (arrays X, y)"
+            raise DataError(f"{origin}: non-finite value at y[{', '.join(map(str, bad[0]))}]")
+    return X, y, names

@@ -8,13 +8,14 @@ parses back with ``Genome.parse``.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from evoinit import activations, initializers
+from evoinit import activations, checks, initializers
 from evoinit.errors import UsageError
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
@@ -36,23 +37,19 @@ class Genome:
     seed: int | None = field(default=None)
 
     def __post_init__(self):
-        hidden = tuple(int(h) for h in self.hidden)
-        if not hidden or any(h < 1 for h in hidden):
+        put = functools.partial(object.__setattr__, self)
+        hidden = (self.hidden,) if checks.is_int(self.hidden) else self.hidden
+        if not isinstance(hidden, (tuple, list)) or not hidden or \
+                not all(checks.is_int(h) and h >= 1 for h in hidden):
             raise UsageError(f"hidden widths must be positive integers, got {self.hidden!r}")
-        object.__setattr__(self, "hidden", hidden)
-        object.__setattr__(self, "activation", activations.get(self.activation).name)
-        object.__setattr__(self, "init", initializers.canonical(self.init))
-        scale = float(self.scale)
-        if not (scale >= 0 and math.isfinite(scale)):
-            raise UsageError(f"scale must be a finite number >= 0, got {self.scale!r}")
-        object.__setattr__(self, "scale", scale)
+        put("hidden", tuple(int(h) for h in hidden))
+        put("activation", activations.get(self.activation).name)
+        put("init", initializers.canonical(self.init))
+        put("scale", checks.number("scale", self.scale, 0, what="a finite number"))
         if self.learning_rate is not None:
-            lr = float(self.learning_rate)
-            if not (lr > 0 and math.isfinite(lr)):
-                raise UsageError(f"learning rate must be > 0, got {self.learning_rate!r}")
-            object.__setattr__(self, "learning_rate", lr)
+            put("learning_rate", checks.number("learning rate", self.learning_rate, 0, low_open=True))
         if self.seed is not None:
-            object.__setattr__(self, "seed", int(self.seed))
+            put("seed", checks.integer("seed", self.seed, 0))
 
     def __str__(self) -> str:
         text = f"{'-'.join(map(str, self.hidden))} {self.activation} {self.init} ×{self.scale:.3g}"
@@ -102,6 +99,13 @@ class Genome:
         return replace(self, **changes)
 
 
+def _pair(name: str, value, ok) -> None:
+    """``value`` must be [min, max] of numbers that pass ``ok``."""
+    if not isinstance(value, (tuple, list)) or len(value) != 2 or not all(ok(v) for v in value):
+        kind = "integers" if ok is checks.is_int else "finite numbers"
+        raise UsageError(f"{name} must be two {kind} (min, max), got {value!r}")
+
+
 #: Largest seed gene (seeds are drawn uniformly below it).
 SEED_LIMIT = 2**31
 
@@ -125,6 +129,8 @@ class SearchSpace:
     seed_gene: bool = False
 
     def __post_init__(self):
+        for name in ("layers", "widths", "scales") + (("learning_rates",) if self.learning_rates is not None else ()):
+            _pair(name, getattr(self, name), checks.is_int if name in ("layers", "widths") else checks.is_real)
         lo, hi = (int(v) for v in self.layers)
         if not 1 <= lo <= hi:
             raise UsageError(f"layers must be 1 <= min <= max, got {self.layers}")
@@ -145,8 +151,8 @@ class SearchSpace:
         object.__setattr__(self, "inits", inits)
         if self.learning_rates is not None:
             llo, lhi = (float(v) for v in self.learning_rates)
-            if not 0 < llo <= lhi:
-                raise UsageError(f"learning_rates must be 0 < min <= max, got {self.learning_rates}")
+            if not 0 < llo <= lhi or not math.isfinite(lhi):
+                raise UsageError(f"learning_rates must be finite with 0 < min <= max, got {self.learning_rates}")
             object.__setattr__(self, "learning_rates", (llo, lhi))
 
     # -- gene layout -------------------------------------------------------------------------------

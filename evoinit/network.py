@@ -20,8 +20,9 @@ another process, a subset of the networks) → ``continue_training`` gives the b
 
 from __future__ import annotations
 
+import functools
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Callable, Sequence
 
 import numpy as np
@@ -29,11 +30,15 @@ from threadpoolctl import threadpool_limits
 
 from evoinit import activations as _activations
 from evoinit import initializers as _initializers
+from evoinit import checks
 from evoinit.errors import UsageError
 from evoinit.stack import Stack, n_params, with_ones
 
 OPTIMIZERS = ("sgd", "adam")
 DTYPES = ("float32", "float64")
+#: Every epoch's losses are kept (``(3, P, epochs)`` per population) and written to the log.
+MAX_EPOCHS = 100_000
+_EPOCHS_WHY = " (every epoch's losses are kept in memory and written to the evaluations log)"
 #: Working-set budget per chunk of networks: populations larger than the 2 MiB L2 cache slow down
 #: (PERFORMANCE.md), so a population is trained in chunks that fit.
 CHUNK_BYTES = 2 << 20
@@ -58,27 +63,35 @@ class TrainSettings:
     weight_limit: float = 1e5
 
     def __post_init__(self):
-        checks = [
-            (self.epochs >= 1, "epochs must be at least 1"),
-            (self.batch_size >= 1, "batch_size must be at least 1"),
-            (self.optimizer in OPTIMIZERS, f"optimizer must be one of {', '.join(OPTIMIZERS)}"),
-            (self.learning_rate > 0 and math.isfinite(self.learning_rate), "learning_rate must be > 0"),
-            (0 <= self.momentum < 1, "momentum must be in [0, 1)"),
-            (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "beta1 and beta2 must be in [0, 1)"),
-            (self.epsilon > 0, "epsilon must be > 0"),
-            (self.weight_decay >= 0, "weight_decay must be >= 0"),
-            (self.dtype in DTYPES, f"dtype must be one of {', '.join(DTYPES)}"),
-            (self.weight_limit > 0, "weight_limit must be > 0"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise UsageError(f"bad training settings: {message}")
+        try:
+            self._check()
+        except UsageError as e:
+            raise UsageError(f"bad training settings: {e}") from None
+
+    def _check(self) -> None:
+        put = functools.partial(object.__setattr__, self)
+        put("epochs", checks.integer("epochs", self.epochs, 1, MAX_EPOCHS, why=_EPOCHS_WHY))
+        put("batch_size", checks.integer("batch_size", self.batch_size, 1))
+        checks.choice("optimizer", self.optimizer, OPTIMIZERS)
+        put("learning_rate", checks.number("learning_rate", self.learning_rate, 0, low_open=True))
+        put("momentum", checks.number("momentum", self.momentum, 0, 1, high_open=True))
+        put("beta1", checks.number("beta1", self.beta1, 0, 1, high_open=True))
+        put("beta2", checks.number("beta2", self.beta2, 0, 1, high_open=True))
+        put("epsilon", checks.number("epsilon", self.epsilon, 0, low_open=True))
+        put("weight_decay", checks.number("weight_decay", self.weight_decay, 0))
+        checks.choice("dtype", self.dtype, DTYPES)
+        put("nesterov", checks.flag("nesterov", self.nesterov))
+        put("shuffle", checks.flag("shuffle", self.shuffle))
+        put("weight_limit", checks.number("weight_limit", self.weight_limit, 0, low_open=True))
 
     def to_json(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_json(cls, d: dict) -> "TrainSettings":
+        known = [f.name for f in fields(cls)]
+        if not isinstance(d, dict) or set(d) - set(known):
+            raise UsageError(f"bad training settings {d!r}"[:200] + f"; known keys: {', '.join(known)}")
         return cls(**d)
 
 

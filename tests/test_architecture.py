@@ -5,9 +5,10 @@ import pathlib
 
 PKG = pathlib.Path(__file__).resolve().parents[1] / "evoinit"
 
-# module -> evoinit modules it may import (leaf utilities errors/seeding are allowed everywhere).
+# module -> evoinit modules it may import (leaf utilities errors/checks/seeding are allowed everywhere).
 ALLOWED = {
     "errors": set(),
+    "checks": set(),
     "seeding": set(),
     "initializers": set(),
     "activations": {"initializers"},
@@ -35,8 +36,8 @@ ALLOWED = {
     "htmlpage": set(),
     "report": {"checkpoint", "plots", "importance", "htmlpage", "initializers", "config", "rundir"},
 }
-#: errors and seeding are leaves; ``__version__`` is the package's own.
-EVERYWHERE = {"errors", "seeding", "__version__"}
+#: errors, checks and seeding are leaves; ``__version__`` is the package's own.
+EVERYWHERE = {"errors", "checks", "seeding", "__version__"}
 #: Files that are not modules of the flow: the lazy package namespace and ``python -m evoinit``.
 NOT_IN_THE_FLOW = {"__init__", "__main__"}
 

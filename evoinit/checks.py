@@ -1,0 +1,104 @@
+"""The checks every setting goes through, one rule each, with one wording.
+
+Each value is checked where it is built (``SearchConfig``, ``TrainSettings``, ``DataSpec``,
+``Genome``, the API functions), with these helpers, so a wrong type or an out-of-range number
+is a ``UsageError`` naming the setting, the allowed values and what was given — never a bare
+``TypeError`` from deep inside, and never after something was written. Messages read
+``population must be an integer, got '8' (a str)``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+from evoinit.errors import UsageError
+
+
+def require(ok, message: str, kind=UsageError) -> None:
+    """Raise ``kind(message)`` unless ``ok``."""
+    if not ok:
+        raise kind(message)
+
+
+def is_int(v) -> bool:
+    """An integer, NumPy's too, but not a bool (``True`` is no population size)."""
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
+def is_real(v) -> bool:
+    """A finite real number (int or float, NumPy's too), not a bool."""
+    return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _bounds(low, high, low_open: bool, high_open: bool) -> str:
+    """``in [0, 1)``, ``> 0``, ``<= 1`` …"""
+    if low is not None and high is not None:
+        return f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+    if low is not None:
+        return f"{'>' if low_open else '>='} {low:g}"
+    return f"{'<' if high_open else '<='} {high:g}"
+
+
+def _inside(x, low, high, low_open=False, high_open=False) -> bool:
+    return ((low is None or (x > low if low_open else x >= low))
+            and (high is None or (x < high if high_open else x <= high)))
+
+
+def integer(name: str, value, low=None, high=None, *, why: str = "") -> int:
+    """``value`` as a Python int if it is an integer in [low, high]; else a ``UsageError``:
+    ``population must be an integer, got '8'``, ``… must be at least 2, got 1``, ``… must be at
+    most 10000, got 10**9`` (``why`` follows, to say what the bound protects)."""
+    if not is_int(value):
+        raise UsageError(f"{name} must be an integer, got {_shown(value)}")
+    if low is not None and value < low:
+        raise UsageError(f"{name} must be at least {low}, got {value}")
+    if high is not None and value > high:
+        raise UsageError(f"{name} must be at most {high}, got {value}{why}")
+    return int(value)
+
+
+def number(name: str, value, low=None, high=None, *, low_open: bool = False,
+           high_open: bool = False, what: str | None = None) -> float:
+    """``value`` as a float if it is a finite real number in the range; else a ``UsageError``
+    ``learning_rate must be > 0, got -1`` or ``… must be a finite number > 0, got inf`` (``what``,
+    e.g. "a fraction", names the kind of number in both)."""
+    if not is_real(value):
+        bounds = "" if low is None and high is None else " " + _bounds(low, high, low_open, high_open)
+        raise UsageError(f"{name} must be {what or 'a finite number'}{bounds}, got {_shown(value)}")
+    if not _inside(value, low, high, low_open, high_open):
+        shown = "" if what is None else f"{what} "
+        raise UsageError(f"{name} must be {shown}{_bounds(low, high, low_open, high_open)}, got {value!r}")
+    return float(value)
+
+
+def flag(name: str, value) -> bool:
+    """``value`` if it is a bool (NumPy's too)."""
+    if not isinstance(value, (bool,)) and type(value).__name__ != "bool_":
+        raise UsageError(f"{name} must be true or false, got {value!r}")
+    return bool(value)
+
+
+def choice(name: str, value, allowed) -> str:
+    """``value`` if it is one of ``allowed`` (strings); else "unknown name" with a suggestion."""
+    from evoinit.errors import unknown
+
+    if not isinstance(value, str):
+        raise UsageError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+    if value not in allowed:
+        raise unknown(name, value, allowed)
+    return value
+
+
+def instance(name: str, value, kinds, what: str):
+    """``value`` if it is one of the types ``kinds``; else ``name must be what, got <type>``."""
+    if not isinstance(value, kinds):
+        raise UsageError(f"{name} must be {what}, got {_shown(value)}")
+    return value
+
+
+def _shown(value) -> str:
+    """What was given, with its type where the type is the problem: ``'8' (a str)``."""
+    if is_int(value) or isinstance(value, float) or value is None:
+        return repr(value)
+    return f"{value!r} (a {type(value).__name__})"[:120]
