@@ -17,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-from evoinit import errors
+from evoinit import checks, errors
 from evoinit.errors import UsageError
 from evoinit.initializers import gain as _gain
 
@@ -199,13 +199,7 @@ def _gelu_grad(z, a, out=None):
 
 
 def _check_param(name: str, label: str, value) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = math.nan
-    if not (math.isfinite(number) and number > 0):
-        raise UsageError(f"activation '{name}': {label} must be a finite number > 0, got {value!r}")
-    return number
+    return checks.number(f"activation '{name}': {label}", value, 0, low_open=True, what="a finite number")
 
 
 def _make(name: str, param: float | None = None) -> Activation:

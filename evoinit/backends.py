@@ -27,6 +27,7 @@ from contextlib import ExitStack, contextmanager
 from joblib import Parallel, parallel_config
 from joblib.externals.loky.process_executor import BrokenProcessPool
 
+from evoinit.checks import is_int
 from evoinit.errors import UsageError, WorkerError
 
 #: Seconds to reach a Dask scheduler before giving up.
@@ -95,6 +96,8 @@ def check(scheduler: str | None) -> None:
     workers cannot run evoinit (the same version as here: results must match bit for bit)."""
     if scheduler is None:
         return
+    if not isinstance(scheduler, str):
+        raise UsageError(f"scheduler must be a Dask address like tcp://HOST:PORT, or None; got {scheduler!r}")
     with _connect(scheduler) as client:
         probe = client.submit(_evoinit_version, pure=False)
         try:
@@ -108,6 +111,44 @@ def check(scheduler: str | None) -> None:
     if theirs != ours:
         raise WorkerError(f"the Dask workers of {scheduler} run evoinit {theirs}, this machine {ours}; "
                           "install the same version everywhere")
+
+
+def workers(n_jobs, scheduler: str | None = None) -> tuple[int, str | None]:
+    """``n_jobs`` checked and capped at this machine's cores: (the number of local worker
+    processes to use, a note saying so when it was capped, else None). -1 means all cores, -k all
+    but k-1 (joblib's convention). With a scheduler the cluster's workers are used and ``n_jobs``
+    is left as given."""
+    from joblib import cpu_count
+
+    if not is_int(n_jobs) or n_jobs == 0:
+        raise UsageError(f"n_jobs must be -1 (all cores), a positive number of workers, or -k for all "
+                         f"cores but k-1; got {n_jobs!r}")
+    if scheduler is not None:
+        return int(n_jobs), None
+    cores = cpu_count()
+    wanted = n_jobs if n_jobs > 0 else cores + 1 + n_jobs
+    if 1 <= wanted <= cores:
+        return int(n_jobs), None
+    using = min(max(wanted, 1), cores)
+    return using, (f"note: n_jobs {n_jobs} asks for {wanted} worker processes but this machine has {cores} "
+                   f"cores; using {using}")
+
+
+def memory() -> int | None:
+    """This machine's RAM in bytes, or None where the system does not say."""
+    import os
+
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def count(n_jobs: int) -> int:
+    """How many local worker processes ``n_jobs`` means here (-1: all cores)."""
+    from joblib import cpu_count
+
+    return max(1, n_jobs if n_jobs > 0 else cpu_count() + 1 + n_jobs)
 
 
 def _no_workers(scheduler: str) -> str:

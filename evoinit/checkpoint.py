@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from evoinit import checks
 from evoinit.config import SearchConfig
-from evoinit.errors import EvoinitError, RunFolderError, one_line
+from evoinit.errors import EvoinitError, RunFolderError, UsageError, one_line
 from evoinit.evaluate import Evaluation, dataset_of
 from evoinit.genome import Genome
 from evoinit.network import TrainSettings
@@ -39,11 +40,10 @@ def why(e: BaseException) -> str:
 
 
 def _count(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    return checks.is_int(value) and value >= 0
 
 
-def _number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+_number = checks.is_number
 
 
 # -- the typed values -------------------------------------------------------------------------------
@@ -154,6 +154,7 @@ def write_state(folder: RunFolder, config: SearchConfig, ck: Checkpoint, hall_of
         folder.write_csv("logbook.csv", list(ck.logbook))
         write_json(folder / "hall_of_fame.json", hall_of_fame)
         write_json(folder / "checkpoint.json", checkpoint)
+    folder.settle()  # a run replaced with overwrite goes once this one has a checkpoint
 
 
 def log_evaluations(folder: RunFolder | None, first: int, evaluations: list, **extra) -> None:
@@ -189,11 +190,24 @@ def check_dataset(folder: RunFolder, config: SearchConfig, stored) -> None:
     """The dataset must be the one the run started on (``stored``: config.json's summary) — a CSV
     edited since would silently change every later evaluation."""
     now = dataset_of(config.dataset).summary()
+    if isinstance(stored, dict) and "digest" not in stored:
+        now.pop("digest")  # a run folder from before the digest: checked on what it recorded
     if json.loads(json.dumps(now)) != stored:
         changed = sorted(k for k in now if not isinstance(stored, dict) or stored.get(k) != now[k])
         raise RunFolderError(f"the dataset {config.dataset.name} is not the one {folder.path} "
                              f"started on ({', '.join(changed) or 'summary'} differ from config.json); "
                              "resuming needs the same data")
+
+
+def check_same_search(folder: RunFolder, config: SearchConfig) -> None:
+    """Resuming with settings given: they must be the run's own (config.json's)."""
+    stored = folder.read_config().get("search")
+    mine = config.to_json()
+    if stored != mine:
+        differ = sorted(k for k in mine if not isinstance(stored, dict) or stored.get(k) != mine[k])
+        raise UsageError(f"{folder.path} holds a search with other settings ({', '.join(differ) or 'all'} "
+                         f"differ); --resume continues it as it was: drop those options, or pass "
+                         f"--overwrite to start a new search there")
 
 
 def check_no_checkpoint(folder: RunFolder, config: SearchConfig, *, read_only: bool) -> None:
@@ -245,6 +259,11 @@ def _checkpoint(d: dict, config: SearchConfig, where) -> Checkpoint:
     logbook = d["logbook"]
     if not isinstance(logbook, list) or len(logbook) != g + 1 or not all(isinstance(r, dict) for r in logbook):
         raise RunFolderError(f"{where} is damaged (its logbook does not have {g + 1} generations)")
+    for i, row in enumerate(logbook):
+        bad = sorted(k for k, v in row.items() if not (v is None or _number(v) or (k == "best" and isinstance(v, str))))
+        if bad or row.get("gen") != i:
+            raise RunFolderError(f"{where} is damaged (logbook row {i}: {', '.join(bad) or 'gen'} "
+                                 "not a number)")
     if len(d["population"]) != config.population:
         raise RunFolderError(f"{where} is damaged (a population of {len(d['population'])}, "
                              f"not {config.population})")
@@ -269,6 +288,8 @@ def _member(d: dict, config: SearchConfig, n_obj: int) -> Member:
                          f"fitness values, not {n_genes} and {n_obj}")
     if not all(_number(v) for v in d["genes"]):
         raise ValueError(f"genes {d['genes']!r} are not all numbers")
+    if not all(_number(v) for v in d["fitness"]):
+        raise ValueError(f"fitness {d['fitness']!r} is not all numbers"[:120])
     keys = tuple(tuple(k) for k in d["keys"])
     if not all(all(_count(x) for x in k) for k in keys):
         raise ValueError(f"seed keys {d['keys']!r} are not lists of counts")

@@ -26,9 +26,14 @@ def is_int(v) -> bool:
     return isinstance(v, numbers.Integral) and not isinstance(v, bool)
 
 
+def is_number(v) -> bool:
+    """A real number, inf and NaN included (int or float, NumPy's too), not a bool."""
+    return isinstance(v, numbers.Real) and not isinstance(v, bool)
+
+
 def is_real(v) -> bool:
     """A finite real number (int or float, NumPy's too), not a bool."""
-    return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
+    return is_number(v) and math.isfinite(v)
 
 
 def _bounds(low, high, low_open: bool, high_open: bool) -> str:

@@ -30,7 +30,10 @@ from rich.table import Table
 from evoinit import activations as _activations
 from evoinit import data as _data
 from evoinit import initializers as _initializers
+from evoinit.checks import is_number as _number
+from evoinit.config import OBJECTIVES, SEED_POLICIES, SearchConfig
 from evoinit.errors import EvoinitError, RunFolderError, UsageError
+from evoinit.network import TrainSettings
 
 app = typer.Typer(
     help="""Search how a small neural network should be started.
@@ -54,6 +57,14 @@ Examples:
 list_app = typer.Typer(help="List the init schemes, activations and datasets evoinit knows.",
                        no_args_is_help=True)
 app.add_typer(list_app, name="list")
+
+#: The defaults the help texts show: the library's own, never repeated here.
+_D, _T = SearchConfig(), TrainSettings()
+
+
+def _pair_text(pair) -> str:
+    return ",".join(f"{v:g}" for v in pair)
+
 
 console = Console()
 err_console = Console(stderr=True)
@@ -185,14 +196,14 @@ def train(
                                                     "(overrides --hidden/--activation/--init/--scale)."),
     seeds: int = typer.Option(10, help="Number of random starts, trained together."),
     seed: int = typer.Option(0, help="Root seed: the same seed gives the same weights and curves."),
-    epochs: int = typer.Option(20, help="Training epochs."),
-    batch_size: int = typer.Option(32, help="Minibatch size."),
-    optimizer: str = typer.Option("sgd", help="sgd or adam."),
-    lr: float = typer.Option(0.05, "--lr", help="Learning rate."),
-    momentum: float = typer.Option(0.9, help="SGD momentum."),
-    nesterov: bool = typer.Option(False, help="Nesterov momentum."),
-    weight_decay: float = typer.Option(0.0, help="L2 weight decay λ (gradient += λ·w)."),
-    dtype: str = typer.Option("float32", help="float32 or float64."),
+    epochs: int = typer.Option(_T.epochs, help="Training epochs."),
+    batch_size: int = typer.Option(_T.batch_size, help="Minibatch size."),
+    optimizer: str = typer.Option(_T.optimizer, help="sgd or adam."),
+    lr: float = typer.Option(_T.learning_rate, "--lr", help="Learning rate."),
+    momentum: float = typer.Option(_T.momentum, help="SGD momentum."),
+    nesterov: bool = typer.Option(_T.nesterov, help="Nesterov momentum."),
+    weight_decay: float = typer.Option(_T.weight_decay, help="L2 weight decay λ (gradient += λ·w)."),
+    dtype: str = typer.Option(_T.dtype, help="float32 or float64."),
     out: Optional[Path] = typer.Option(None, help="Write train.json (curves) and learning_curves.png here."),
 ):
     """Train one setup from several random seeds and summarise the spread.
@@ -318,17 +329,6 @@ def _check_stop_after(stop_after) -> None:
         raise UsageError(f"--stop-after must be a generation number >= 0, got {stop_after}")
 
 
-def _same_search(cfg, folder) -> None:
-    """With --resume and settings given: they must be the run's own (``folder``: a RunFolder)."""
-    stored = folder.read_config().get("search")
-    mine = cfg.to_json()
-    if stored != mine:
-        differ = sorted(k for k in mine if not isinstance(stored, dict) or stored.get(k) != mine[k])
-        raise UsageError(f"{folder.path} holds a search with other settings ({', '.join(differ) or 'all'} "
-                         f"differ); --resume continues it as it was: drop those options, or pass "
-                         f"--overwrite to start a new search there")
-
-
 @contextmanager
 def _stopping(folder):
     """A signal inside becomes ``Interrupted`` naming the run folder (a KeyboardInterrupt
@@ -347,25 +347,26 @@ def _hint(folder) -> str:
 
 @app.command()
 def search(
-    dataset: Optional[str] = typer.Option(None, "--dataset", "-d", help="Dataset name or .csv/.npz path [digits]."),
+    dataset: Optional[str] = typer.Option(None, "--dataset", "-d", help=f"Dataset name or .csv/.npz path [{_D.dataset.name}]."),
     target: Optional[str] = typer.Option(None, help="Target column of a CSV file."),
-    population: Optional[int] = typer.Option(None, help="Population size μ [32]."),
+    population: Optional[int] = typer.Option(None, help=f"Population size μ [{_D.population}]."),
     offspring: Optional[int] = typer.Option(None, help="Offspring per generation λ [= population]."),
-    generations: Optional[int] = typer.Option(None, help="Generations after the first [30]."),
-    epochs: Optional[int] = typer.Option(None, help="Training epochs per candidate [30]."),
-    repeats: Optional[int] = typer.Option(None, help="Seeds per candidate; fitness is their mean [3]."),
-    seed: Optional[int] = typer.Option(None, help="Run seed: same seed, same result on any backend [0]."),
-    seed_policy: Optional[str] = typer.Option(None, help="distinct | shared | inherited [distinct]."),
-    objectives: Optional[str] = typer.Option(None, help="Comma-separated: val_loss, val_error, n_params, "
-                                                        "spread; two or more → NSGA-II [val_loss]."),
+    generations: Optional[int] = typer.Option(None, help=f"Generations after the first [{_D.generations}]."),
+    epochs: Optional[int] = typer.Option(None, help=f"Training epochs per candidate [{_D.train.epochs}]."),
+    repeats: Optional[int] = typer.Option(None, help=f"Seeds per candidate; fitness is their mean [{_D.repeats}]."),
+    seed: Optional[int] = typer.Option(None, help=f"Run seed: same seed, same result on any backend [{_D.seed}]."),
+    seed_policy: Optional[str] = typer.Option(None, help=f"{' | '.join(SEED_POLICIES)} [{_D.seed_policy}]."),
+    objectives: Optional[str] = typer.Option(None, help=f"Comma-separated: {', '.join(OBJECTIVES)}; "
+                                                         f"two or more → NSGA-II [{','.join(_D.objectives)}]."),
     inits: Optional[str] = typer.Option(None, help="Allowed init schemes, comma-separated [all]."),
     activations: Optional[str] = typer.Option(None, help="Allowed activations, comma-separated [all]."),
-    layers: Optional[str] = typer.Option(None, help="Hidden layers MIN,MAX [1,4]."),
-    widths: Optional[str] = typer.Option(None, help="Hidden widths MIN,MAX [4,256]."),
-    scales: Optional[str] = typer.Option(None, help="Init scale MIN,MAX, log-uniform [0.0625,16]."),
+    layers: Optional[str] = typer.Option(None, help=f"Hidden layers MIN,MAX [{_pair_text(_D.space.layers)}]."),
+    widths: Optional[str] = typer.Option(None, help=f"Hidden widths MIN,MAX [{_pair_text(_D.space.widths)}]."),
+    scales: Optional[str] = typer.Option(None, help=f"Init scale MIN,MAX, log-uniform [{_pair_text(_D.space.scales)}]."),
     learning_rates: Optional[str] = typer.Option(None, help="Make the learning rate a gene: MIN,MAX."),
-    lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate when it is not a gene [0.05]."),
-    n_jobs: Optional[int] = typer.Option(None, help="Worker processes; -1 = all cores [-1]."),
+    lr: Optional[float] = typer.Option(None, "--lr", help=f"Learning rate when it is not a gene [{_D.train.learning_rate:g}]."),
+    n_jobs: Optional[int] = typer.Option(None, help="Worker processes; -1 = all cores (more than the cores there "
+                                                   "are is capped, with a note) [-1]."),
     scheduler: Optional[str] = typer.Option(None, help="Run the evaluations on the Dask cluster whose "
                                                        "scheduler is at tcp://HOST:PORT (ignores --n-jobs)."),
     out: Optional[Path] = typer.Option(None, help="Run folder [runs/<dataset>-<timestamp>]."),
@@ -378,8 +379,8 @@ def search(
 ):
     """Search network setups with a genetic algorithm, training every candidate for real.
 
-    With no options: digits, a small budget (32 setups, 30 generations, 3 seeds, 30 epochs), all cores,
-    about two minutes on a 2-core machine. Writes a run folder you can resume and report on.
+    With no options: digits and a small budget (the defaults in brackets below), all cores, about
+    two minutes on a 2-core machine. Writes a run folder you can resume and report on.
     Ctrl-C stops cleanly at any time (the last finished generation is kept); continue with
     `evoinit resume RUN`, or run the same command again with --resume.
 
@@ -395,15 +396,10 @@ def search(
 
       evoinit search --scheduler tcp://10.0.0.5:8786 --out runs/cluster
     """
-    import datetime
-
-    from evoinit import backends
     from evoinit import config as _config
     from evoinit import search as _search
-    from evoinit.rundir import RunFolder
+    from evoinit.rundir import default_path
 
-    if resume and overwrite:
-        raise UsageError("--resume continues the run in --out and --overwrite replaces it: pass one of them")
     _check_stop_after(stop_after)
     options = _config.load_toml(config) if config is not None else {}
     given = {"dataset": dataset, "target": target, "population": population, "offspring": offspring,
@@ -422,38 +418,25 @@ def search(
     cfg, execution = _config.build(options)
     n = execution.get("n_jobs", -1)
     _check_jobs(n)
+    if resume and overwrite:
+        raise UsageError("--resume continues the run in --out and --overwrite replaces it: pass one of them")
     folder = out or execution.get("out")
     if resume and folder is None:
         raise UsageError("--resume continues the run in --out RUN: give --out")
-    if folder is None:
-        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-        folder = Path("runs") / f"{Path(cfg.dataset.name).stem}-{stamp}"
-    folder = Path(folder)
-    _data.load(cfg.dataset)  # a bad dataset is reported before any folder is made
-    scheduler = execution.get("scheduler")
-    backends.check(scheduler)  # and so is a scheduler that cannot be reached
-    run_folder = RunFolder(folder)
-    with run_folder.lock(create=True):
-        held = run_folder.holds_run()
-        if held and not (resume or overwrite):
-            raise RunFolderError(f"{folder} already holds a run; continue it with `{_hint(folder)}` (or this "
-                                 "command with --resume), or pass --overwrite to replace it")
-        continuing = resume and held
-        if continuing:
-            if explicit:
-                _same_search(cfg, run_folder)
+    folder = Path(folder) if folder is not None else default_path(cfg.dataset.name)
+    command = " ".join(["evoinit"] + sys.argv[1:])
+    with _search.opened(config=cfg if explicit else None, n_jobs=n, out=folder, overwrite=overwrite,
+                        resume=resume, scheduler=execution.get("scheduler"), command=command) as run:
+        for note in run.notes:
+            console.print(note, highlight=False, soft_wrap=True)
+        if run.resumed:
             console.print(f"evoinit search --resume: continuing {folder}")
         else:
             console.print(f"evoinit search on [bold]{cfg.dataset.name}[/]: population {cfg.population}, "
                           f"{cfg.generations} generations, {cfg.repeats} seeds each, {cfg.train.epochs} epochs, "
                           f"seed policy {cfg.seed_policy}, objectives {', '.join(cfg.objectives)} → {folder}")
-        # The steps of search.search/resume, without their scheduler check: it was done above.
-        with _stopping(folder), _Live("fitness" if continuing else cfg.objectives[0], continuing) as live:
-            if continuing:
-                run = _search.Search.from_folder(run_folder, n_jobs=n, scheduler=scheduler, progress=live)
-            else:
-                run = _search.Search(cfg, n_jobs=n, scheduler=scheduler, progress=live)
-                run.start(folder, overwrite=overwrite, command=" ".join(["evoinit"] + sys.argv[1:]))
+        with _stopping(folder), _Live("fitness" if run.resumed else cfg.objectives[0], run.resumed) as live:
+            run.progress = live
             result = run.loop(stop_after=stop_after)
     _print_result(result)
 
@@ -478,11 +461,10 @@ def resume(
       evoinit resume runs/digits-20261129-101500 --scheduler tcp://10.0.0.5:8786
     """
     from evoinit import search as _search
-    from evoinit.rundir import RunFolder
 
     _check_jobs(n_jobs)
     _check_stop_after(stop_after)
-    with RunFolder(run).lock(), _stopping(run), _Live("fitness", resumed=True) as live:
+    with _stopping(run), _Live("fitness", resumed=True) as live:
         result = _search.resume(run, n_jobs=n_jobs, scheduler=scheduler, progress=live, stop_after=stop_after)
     _print_result(result)
 
@@ -576,9 +558,6 @@ def _print_hall_of_fame(entries, objectives, finished) -> None:
         table.add_row(*row)
     console.print(table)
 
-
-def _number(x) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
 

@@ -47,6 +47,7 @@ from evoinit.errors import DataError, UsageError, one_line, unknown
 TASKS = ("classification", "regression")
 MAX_CLASSES = 20  # an integer-valued numeric target with more distinct values is regression
 FILE_TYPES = (".csv", ".npz")
+MAX_SAMPLES = 10_000_000  # rows a generator may make
 
 
 # -- built-in datasets: name -> how to make (X, y, feature_names, class_names, source) -----------
@@ -164,8 +165,9 @@ class DataSpec:
     def __post_init__(self):
         put = functools.partial(object.__setattr__, self)
         self._check_split(low_open=True)
-        _require(self.n_samples is None or checks.is_int(self.n_samples) and self.n_samples > 0,
-                 f"n_samples must be a positive integer, got {self.n_samples!r}")
+        if self.n_samples is not None:
+            checks.integer("n_samples", self.n_samples, 1, MAX_SAMPLES,
+                           why=" (a generated dataset is made in memory, and trained on every epoch)")
         _require(self.noise is None or checks.is_real(self.noise) and self.noise >= 0,
                  f"noise must be a non-negative number, got {self.noise!r}")
         _require(self.target is None or isinstance(self.target, str) and self.target,
@@ -285,6 +287,8 @@ def load(spec_or_name: DataSpec | str | os.PathLike, **kwargs) -> Dataset:
     if set(kwargs) - known:
         raise UsageError(f"unknown dataset option(s) {', '.join(sorted(set(kwargs) - known))}; "
                          f"known: {', '.join(sorted(known))}")
+    checks.instance("dataset", spec_or_name, (str, os.PathLike, DataSpec),
+                    "a dataset name, a .csv/.npz path, a DataSpec or a loaded Dataset")
     if isinstance(spec_or_name, ArraySpec):
         raise DataError(f"the in-memory dataset '{spec_or_name.name}' (from data.from_arrays) cannot "
                         "be reloaded from its spec; pass the Dataset itself")
@@ -364,7 +368,7 @@ def _build(spec, origin, source, task, X, y, feature_names, class_names, *,
         y, names = np.asarray(y, dtype=np.float64), ()
         if len(y) < need:
             raise DataError(f"{origin}: {len(y)} rows are too few; a {plan} needs at least {need}")
-        if np.any(np.ptp(y, axis=0) == 0):
+        if np.any(np.max(y, axis=0) == np.min(y, axis=0)):  # ptp would overflow on huge targets
             raise DataError(f"{origin}: the target is constant; there is nothing to learn")
     try:
         parts = split(y, seed=spec.seed, val_size=spec.val_size, test_size=spec.test_size,
@@ -407,6 +411,11 @@ def _standard(A: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     (1, the exact no-op, except for columns of magnitude past ``_HUGE``: dividing by a power of two
     is exact, so huge finite values scale like any others). A column constant in ``A`` gets scale 1
     and its exact value as mean, so it scales to exact zeros instead of rounding noise blown up."""
+    with np.errstate(all="ignore"):  # an empty or odd part is reported by _check_scaled, not warned of
+        return _standard_of(A)
+
+
+def _standard_of(A: np.ndarray):
     biggest = np.abs(A).max(axis=0)
     pre = np.where(biggest > _HUGE, np.ldexp(1.0, np.frexp(biggest)[1] - 1), 1.0)  # |A / pre| < 2
     B = A / pre
@@ -419,7 +428,8 @@ def _standard(A: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def _scaled(A: np.ndarray, mean, scale, pre) -> np.ndarray:
     """(A − mean) / scale, computed as (A/pre − mean/pre) / (scale/pre) so that huge columns do not
     overflow; for pre = 1 it is bit for bit (A − mean) / scale."""
-    return (A / pre - mean / pre) / (scale / pre)
+    with np.errstate(all="ignore"):  # what overflows anyway is reported by _check_scaled
+        return (A / pre - mean / pre) / (scale / pre)
 
 
 def _check_scaled(A: np.ndarray, origin: str, names) -> None:

@@ -18,8 +18,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from evoinit import checks, seeding
 from evoinit import data as _data
-from evoinit import seeding
 from evoinit.genome import Genome
 from evoinit.network import (TrainResult, TrainSettings, initial_start, layer_sizes, n_params,
                              predict, score, train_population)
@@ -30,6 +30,8 @@ WORST = 1e12
 #: Networks per population sent to a worker. Fixed (not derived from the number of workers) so
 #: that the grouping — and anything that could depend on it — is the same on every backend.
 POPULATION = 16
+#: Most seeds ``train`` takes: they are trained together, as one population.
+MAX_SEEDS = 10_000
 
 
 @dataclass(frozen=True)
@@ -84,10 +86,42 @@ class Evaluation:
 
     @classmethod
     def from_json(cls, d: dict, seconds: float = 0.0) -> "Evaluation":
-        return cls(Genome.from_json(d["genome"]), tuple(d["seed"]), d["status"], d["metric"],
-                   tuple(d["train_loss"]), tuple(d["val_loss"]), tuple(d["val_metric"]),
-                   d["diverged_epoch"], d["n_params"], d.get("test_loss"), d.get("test_metric"),
-                   seconds)
+        """An evaluation from its JSON line, every value checked for its type: a ``ValueError``
+        naming the key (the run folder's reader says which line of which file)."""
+        if not isinstance(d, dict):
+            raise ValueError(f"not a record but {type(d).__name__}")
+        seed, status, metric = d["seed"], d["status"], d["metric"]
+        if not isinstance(seed, list) or not seed or not all(checks.is_int(k) and k >= 0 for k in seed):
+            raise ValueError(f"seed is {seed!r}"[:80])
+        if status not in STATUSES or metric not in METRICS:
+            raise ValueError(f"status {status!r} or metric {metric!r} unknown"[:120])
+        epoch, weights = d["diverged_epoch"], d["n_params"]
+        if not (epoch is None or checks.is_int(epoch)) or not checks.is_int(weights):
+            raise ValueError(f"diverged_epoch {epoch!r} or n_params {weights!r} is not an integer"[:120])
+        curves = [_numbers(key, d[key]) for key in ("train_loss", "val_loss", "val_metric")]
+        tests = [None if d.get(key) is None else _numbers(key, [d[key]])[0] for key in ("test_loss", "test_metric")]
+        return cls(Genome.from_json(d["genome"]), tuple(seed), status, metric, *curves, epoch, weights,
+                   *tests, seconds)
+
+
+STATUSES = ("ok", "degenerate", "diverged")
+METRICS = ("val_error", "val_r2")
+#: How the run folder writes a float JSON has no literal for (``rundir.dumps``).
+_NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+
+
+def _numbers(key: str, values) -> tuple:
+    """A curve read back: numbers (or "nan"/"inf"/"-inf" as written) as floats."""
+    if not isinstance(values, list):
+        raise ValueError(f"{key} is {type(values).__name__}, not a list of numbers")
+    out = []
+    for v in values:
+        if isinstance(v, str) and v in _NON_FINITE:
+            v = _NON_FINITE[v]
+        elif not (checks.is_int(v) or isinstance(v, float)):
+            raise ValueError(f"{key} holds {v!r}"[:80] + ", not a number")
+        out.append(float(v))
+    return tuple(out)
 
 
 def task_seed(run_seed: int, key: Sequence[int]) -> np.random.SeedSequence:
@@ -297,12 +331,12 @@ def train(genome: Genome | str, dataset="digits", *, seeds: int = 10, seed: int 
     ``dataset`` a name, a path, a ``DataSpec`` or a loaded ``Dataset``. Seeds are
     ``child(root(seed), TRAIN, i)`` for i < seeds, so the same call gives the same result.
     """
-    from evoinit.errors import UsageError
-
     if isinstance(genome, str):
         genome = Genome.parse(genome)
-    if seeds < 1:
-        raise UsageError(f"seeds must be at least 1, got {seeds}")
+    checks.instance("genome", genome, Genome, "a Genome or its string form, e.g. '64-32 tanh glorot_uniform ×1'")
+    seeds = checks.integer("seeds", seeds, 1, MAX_SEEDS, why=" (all seeds train at once, as one population in memory)")
+    seed = checks.integer("seed", seed, 0, 2**63 - 1)
+    checks.instance("settings", settings, TrainSettings, "a TrainSettings, e.g. TrainSettings(epochs=5)")
     ds = dataset if isinstance(dataset, _data.Dataset) else _data.load(dataset)
     keys = [(seeding.TRAIN, i) for i in range(seeds)]
     t0 = time.perf_counter()

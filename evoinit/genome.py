@@ -25,6 +25,12 @@ _FORM = re.compile(
 )
 
 
+#: Past these, one network's weights alone pass any machine's memory (the search space is bounded
+#: far tighter: ``config.MAX_WIDTH``, ``config.MAX_LAYERS``).
+MAX_HIDDEN = 1_000_000
+MAX_HIDDEN_LAYERS = 1_000
+
+
 @dataclass(frozen=True)
 class Genome:
     """One network setup. ``scale`` multiplies the init scheme's own std/limit/constant."""
@@ -42,6 +48,9 @@ class Genome:
         if not isinstance(hidden, (tuple, list)) or not hidden or \
                 not all(checks.is_int(h) and h >= 1 for h in hidden):
             raise UsageError(f"hidden widths must be positive integers, got {self.hidden!r}")
+        if max(hidden) > MAX_HIDDEN or len(hidden) > MAX_HIDDEN_LAYERS:
+            raise UsageError(f"hidden layers must be at most {MAX_HIDDEN_LAYERS} of at most {MAX_HIDDEN:,} units, "
+                             f"got {len(hidden)} layers of up to {max(hidden):,} (no such network fits in memory)")
         put("hidden", tuple(int(h) for h in hidden))
         put("activation", activations.get(self.activation).name)
         put("init", initializers.canonical(self.init))

@@ -22,7 +22,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from evoinit import errors
+from evoinit import checks, errors
 from evoinit.errors import UsageError
 
 #: Std of a standard normal truncated to [-2, 2]; dividing by it makes the realised std exact.
@@ -85,21 +85,11 @@ def fan(shape, mode: str = "fan_in", scheme: str = "variance_scaling") -> float:
 
 
 def _finite(what: str, value) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = math.nan
-    if not math.isfinite(number):
-        raise UsageError(f"{what} must be a finite number, got {value!r}")
-    return number
+    return checks.number(what, value)
 
 
 def _positive(scheme: str, param: str, value, *, zero_ok=False) -> float:
-    number = _finite(f"init '{scheme}': {param}", value)
-    if number < 0 or (number == 0 and not zero_ok):
-        bound = ">= 0" if zero_ok else "> 0"
-        raise UsageError(f"init '{scheme}': {param} must be {bound}, got {value!r}")
-    return number
+    return checks.number(f"init '{scheme}': {param}", value, 0, low_open=not zero_ok)
 
 
 @dataclass(frozen=True)

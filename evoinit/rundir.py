@@ -23,6 +23,7 @@ which ``rewind`` cuts back on resume.
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import math
@@ -32,7 +33,7 @@ import threading
 from contextlib import contextmanager
 from pathlib import Path
 
-from evoinit.errors import RunFolderError, one_line
+from evoinit.errors import RunFolderError, UsageError, one_line
 
 SCHEMA = 1
 
@@ -94,6 +95,8 @@ def atomic_write(path, text: str) -> None:
     """Write ``text`` to ``path`` via a temp file in the same folder, fsync and rename: readers
     (and a folder killed at any instant) see the old file or the new one, never a mix."""
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "it is a folder; give a file name", str(path))
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(tmp, "w", encoding="utf-8") as f:
@@ -101,6 +104,9 @@ def atomic_write(path, text: str) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as e:  # the user's path in the message, not the temp file's
+        tmp.unlink(missing_ok=True)
+        raise OSError(e.errno, e.strerror, str(path)) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -130,6 +136,16 @@ def read_json(path, what: str = "file") -> dict:
 FILES = ("config.json", "evaluations.jsonl", "timings.jsonl", "generations.jsonl", "logbook.csv",
          "hall_of_fame.json", "checkpoint.json")
 LOGS = ("evaluations.jsonl", "timings.jsonl", "generations.jsonl")
+#: Where ``create(overwrite=True)`` keeps the run it replaces until the new one has a checkpoint.
+REPLACED = ".replaced"
+
+
+def default_path(dataset_name: str) -> Path:
+    """``runs/<dataset>-<timestamp>``: where a search writes when no folder is given."""
+    import datetime
+
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path("runs") / f"{Path(dataset_name).stem}-{stamp}"
 
 
 class RunFolder:
@@ -139,6 +155,10 @@ class RunFolder:
     (``rewind`` cuts them back on resume, dropping a half-written last line too)."""
 
     def __init__(self, path):
+        if isinstance(path, RunFolder):
+            path = path.path
+        if not isinstance(path, (str, os.PathLike)) or not str(path).strip():
+            raise UsageError(f"a run folder must be a path (a string or pathlib.Path), got {path!r}")
         self.path = Path(path)
 
     def __truediv__(self, name: str) -> Path:
@@ -155,11 +175,65 @@ class RunFolder:
         if self.path.exists() and not self.path.is_dir():
             raise RunFolderError(f"{self.path} exists and is not a folder")
         self.path.mkdir(parents=True, exist_ok=True)
+        if self.holds_run():
+            self._move_aside()
         for name in FILES:
             (self / name).unlink(missing_ok=True)
         for name in LOGS:
             (self / name).touch()
         write_json(self / "config.json", {"schema": SCHEMA} | config)
+
+    def _move_aside(self) -> None:
+        """Move the run here into ``.replaced/`` (kept until the new run's first checkpoint:
+        ``settle`` deletes it, ``put_back`` restores it if the new run fails before)."""
+        aside = self / REPLACED
+        if aside.exists():  # an earlier replacement that never settled: that run is the one to keep
+            for name in FILES:
+                (self / name).unlink(missing_ok=True)
+            return
+        aside.mkdir()
+        for name in FILES:
+            if (self / name).exists():
+                os.replace(self / name, aside / name)
+
+    def settle(self) -> None:
+        """The new run has a checkpoint: the run it replaced is deleted."""
+        aside = self / REPLACED
+        if aside.is_dir():
+            for f in aside.iterdir():
+                f.unlink()
+            aside.rmdir()
+
+    def recover(self) -> None:
+        """Finish a replacement a kill interrupted: with a checkpoint the new run had started
+        cleanly (the old one goes); without, it had saved nothing (the old one comes back)."""
+        if (self / REPLACED).is_dir():
+            self.settle() if self.has_checkpoint() else self.put_back()
+
+    def put_back(self) -> None:
+        """The new run ended before its first checkpoint: the run it replaced comes back."""
+        aside = self / REPLACED
+        if not aside.is_dir():
+            return
+        for name in FILES:
+            (self / name).unlink(missing_ok=True)
+        for f in aside.iterdir():
+            os.replace(f, self / f.name)
+        aside.rmdir()
+
+    @contextmanager
+    def writing(self):
+        """A failed write in this folder (a full disk, a file size limit, a read-only mount)
+        becomes one line naming the folder and what is left in it."""
+        try:
+            yield
+        except OSError as e:
+            where = f" ({e.filename})" if e.filename and Path(e.filename).parent != self.path else ""
+            kept = (f"its last complete generation is kept: continue with `evoinit resume {self.path}` "
+                    "once there is room" if self.has_checkpoint() else
+                    "no generation had been saved yet: run the search again once there is room")
+            raise RunFolderError(f"cannot write the run folder {self.path}{where}: {e.strerror or e}; "
+                                 f"{kept}") from None
 
     def append_lines(self, name: str, rows: list) -> None:
         """Append one JSON line per row, in one write, flushed and fsynced, inside ``critical()``."""

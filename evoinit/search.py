@@ -15,7 +15,9 @@ checkpoints its state, so neither the caller's ``random`` nor another thread's d
 
 from __future__ import annotations
 
+import os
 import random
+import shlex
 import statistics
 import sys
 import types
@@ -26,10 +28,10 @@ from typing import Callable
 
 from deap import algorithms, base, tools
 
-from evoinit import backends, checkpoint, seeding
-from evoinit.config import SearchConfig
-from evoinit.data import DataSpec
-from evoinit.errors import unknown
+from evoinit import backends, checkpoint, checks, seeding
+from evoinit.config import SearchConfig, check_fits, long_search
+from evoinit.data import Dataset, DataSpec
+from evoinit.errors import RunFolderError, UsageError, unknown
 from evoinit.evaluate import Evaluation, dataset_of, objective_values, run_tasks
 from evoinit.genome import Genome
 from evoinit.rundir import RunFolder
@@ -427,41 +429,119 @@ def logbook_row(g: int, evals: list[Evaluation], valid: list, population: list, 
             "unique": len({tuple(ind) for ind in population}), "best": best}
 
 
-def search(dataset="digits", *, config: SearchConfig | None = None, n_jobs: int = -1,
-           out=None, overwrite: bool = False, scheduler: str | None = None,
+def search(dataset=None, *, config: SearchConfig | None = None, n_jobs: int = -1,
+           out=None, overwrite: bool = False, resume: bool = False, scheduler: str | None = None,
            progress: Callable[[Progress], None] | None = None, stop_after: int | None = None,
            command: str | None = None, **options) -> SearchResult:
-    """Run a search and return its result.
+    """Run a search and return its result (``evoinit search``; see ``opened`` for the arguments).
 
-    ``dataset`` is a name, a path, a ``DataSpec`` or an in-memory ``Dataset``; ``options`` are
-    ``SearchConfig`` fields (population, generations, repeats, seed, seed_policy, objectives, …)
-    plus ``epochs`` as a shortcut for ``train=TrainSettings(epochs=…)``. ``out`` is the run folder
-    (None: no files, the result only). ``stop_after=k`` pauses after generation k; ``resume``
-    continues. ``n_jobs`` worker processes (-1: all cores); ``scheduler`` a Dask address.
+    ``stop_after=k`` pauses after generation k; ``resume`` continues a paused run.
     """
-    memory = dataset if hasattr(dataset, "X_train") else None
-    if config is None:
-        if "epochs" in options:
-            options["train"] = replace(options.get("train", SearchConfig.train), epochs=options.pop("epochs"))
-        names = {f.name for f in fields(SearchConfig)}
-        for key in options:
-            if key not in names:
-                raise unknown("search option", key, names | {"epochs"})
-        spec = None if memory is not None else (dataset if isinstance(dataset, DataSpec) else DataSpec(str(dataset)))
-        config = SearchConfig(dataset=spec, **options)
-    backends.check(scheduler)  # before anything is written
-    run = Search(config, data=memory, n_jobs=n_jobs, scheduler=scheduler, progress=progress)
-    run.start(out, overwrite=overwrite, command=command)
-    return run.loop(stop_after=stop_after)
+    _check_stop_after(stop_after)
+    with opened(dataset, config=config, n_jobs=n_jobs, out=out, overwrite=overwrite, resume=resume,
+                scheduler=scheduler, progress=progress, command=command, **options) as run:
+        return run.loop(stop_after=stop_after)
+
+
+@contextmanager
+def opened(dataset=None, *, config: SearchConfig | None = None, n_jobs: int = -1, out=None,
+           overwrite: bool = False, resume: bool = False, scheduler: str | None = None,
+           progress: Callable[[Progress], None] | None = None, command: str | None = None, **options):
+    """A ``Search`` ready to ``loop``, with every setting, the dataset, the scheduler and the output
+    folder checked before anything is written; its run folder is locked while the block runs.
+
+    ``dataset`` is a name, a path, a ``DataSpec`` or an in-memory ``Dataset`` (default digits);
+    ``options`` are ``SearchConfig`` fields plus ``epochs`` (a shortcut for the training epochs),
+    or ``config`` a whole ``SearchConfig``. ``out`` is the run folder (None: no files). A folder
+    that already holds a run is refused, unless ``resume`` (continue it; settings given must be its
+    own) or ``overwrite`` (replace it: the old run is moved aside into ``out/.replaced`` and deleted
+    once the new one has written its first checkpoint, or put back if the new one fails or is
+    stopped before). ``n_jobs`` worker processes (-1: all cores, capped at the cores there are);
+    ``scheduler`` a Dask address. The yielded search has ``resumed`` (whether it continues a run)
+    and ``notes`` (lines worth telling the user: a capped ``n_jobs``, the work of a long search).
+    """
+    given = dataset is not None or config is not None or bool(options)
+    overwrite, resume = checks.flag("overwrite", overwrite), checks.flag("resume", resume)
+    if progress is not None and not callable(progress):
+        raise UsageError(f"progress must be a function of one Progress, or None; got {progress!r}")
+    checks.instance("command", command, (str, type(None)), "the command line as a string, or None")
+    if resume and overwrite:
+        raise UsageError("resume continues the run in out and overwrite replaces it: pass one of them")
+    if resume and out is None:
+        raise UsageError("resume continues the run in out: give out (the run folder)")
+    memory = dataset if isinstance(dataset, Dataset) else None
+    config = _config_of("digits" if dataset is None else dataset, config, options, memory)
+    n_jobs, note = backends.workers(n_jobs, scheduler)
+    ds = memory if memory is not None else dataset_of(config.dataset)  # a bad dataset is reported here
+    check_fits(config, ds, backends.memory())
+    notes = [n for n in (note, long_search(config, ds, backends.count(n_jobs))) if n]
+    backends.check(scheduler)
+    if out is None:
+        run = Search(config, data=memory, n_jobs=n_jobs, scheduler=scheduler, progress=progress)
+        run.resumed, run.notes = False, notes
+        run.start(None)
+        yield run
+        return
+    folder = RunFolder(out)
+    with folder.lock(create=True), folder.writing():
+        folder.recover()
+        held = folder.holds_run()
+        if held and not (resume or overwrite):
+            raise RunFolderError(f"{folder.path} already holds a run; continue it with `evoinit resume "
+                                 f"{shlex.quote(str(folder.path))}` (or the same search with --resume), or "
+                                 "pass --overwrite to replace it")
+        if resume and held:
+            if given:
+                checkpoint.check_same_search(folder, config)
+            run = Search.from_folder(folder, n_jobs=n_jobs, scheduler=scheduler, progress=progress)
+        else:
+            run = Search(config, data=memory, n_jobs=n_jobs, scheduler=scheduler, progress=progress)
+            run.start(folder.path, overwrite=overwrite, command=command)
+        run.resumed, run.notes = resume and held, notes
+        try:
+            yield run
+        except BaseException:
+            run.folder.put_back()  # an --overwrite that did not start cleanly: the old run returns
+            raise
+
+
+def _config_of(dataset, config, options, memory) -> SearchConfig:
+    """The search's config from a whole ``config`` or from ``options`` (checked by name)."""
+    if config is not None:
+        if options:
+            raise UsageError(f"give either config or search options, not both ({', '.join(options)})")
+        return checks.instance("config", config, SearchConfig, "a SearchConfig")
+    if "epochs" in options:
+        options["train"] = replace(options.get("train", SearchConfig.train), epochs=options.pop("epochs"))
+    names = {f.name for f in fields(SearchConfig)}
+    for key in options:
+        if key not in names:
+            raise unknown("search option", key, names | {"epochs"})
+    spec = None if memory is not None else (dataset if isinstance(dataset, DataSpec) else DataSpec(
+        os.fspath(checks.instance("dataset", dataset, (str, os.PathLike), "a dataset name, a path, a "
+                                  "DataSpec or a Dataset"))))
+    return SearchConfig(dataset=spec, **options)
+
+
+def _check_stop_after(stop_after) -> None:
+    if stop_after is not None:
+        checks.integer("stop_after", stop_after, 0)
 
 
 def resume(run_dir, *, n_jobs: int = -1, scheduler: str | None = None,
            progress: Callable[[Progress], None] | None = None,
            stop_after: int | None = None) -> SearchResult:
-    """Continue a stopped run from its last checkpoint; it ends exactly as an uninterrupted run."""
+    """Continue a stopped run from its last checkpoint; it ends exactly as an uninterrupted run.
+    The folder is locked while it runs: a second ``resume`` or ``search`` on it is refused."""
+    _check_stop_after(stop_after)
+    n_jobs, _ = backends.workers(n_jobs, scheduler)
     backends.check(scheduler)
-    run = Search.from_folder(RunFolder(run_dir), n_jobs=n_jobs, scheduler=scheduler, progress=progress)
-    return run.loop(stop_after=stop_after)
+    folder = RunFolder(run_dir)
+    with folder.lock(), folder.writing():
+        if folder.path.is_dir():
+            folder.recover()
+        run = Search.from_folder(folder, n_jobs=n_jobs, scheduler=scheduler, progress=progress)
+        return run.loop(stop_after=stop_after)
 
 
 def canonical_starts(genomes: list[Genome], space) -> list[Genome]:
