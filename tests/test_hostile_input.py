@@ -409,3 +409,21 @@ def test_a_replacement_killed_before_its_first_checkpoint_gives_the_old_run_back
     with pytest.raises(RunFolderError, match="already holds a run"):
         S.search(config=SMALL, n_jobs=1, out=run)   # the old run is back, and refuses a new one
     assert tree(run) == before
+
+
+@pytest.mark.parametrize("damage", ["logbook-text", "fitness-text", "logbook-list"])
+def test_checkpoint_values_of_the_wrong_type_are_damage_not_a_crash(tmp_path, finished, damage):
+    run = copy(finished, tmp_path / "run")
+    ck = json.loads((run / "checkpoint.json").read_text())
+    if damage == "logbook-text":
+        ck["logbook"][0]["min"] = "x"
+    elif damage == "fitness-text":
+        ck["hall_of_fame"][0]["fitness"] = ["0.5"]   # float("0.5") would have passed it silently
+    else:
+        ck["logbook"][1]["median"] = [1]
+    (run / "checkpoint.json").write_text(json.dumps(ck))
+    before = tree(run)
+    for call in (lambda: S.report(run), lambda: S.resume(run, n_jobs=1)):
+        with pytest.raises(RunFolderError, match="checkpoint.json is damaged"):
+            call()
+    assert tree(run) == before
