@@ -19,6 +19,7 @@ import pytest
 import evoinit
 from evoinit import data
 from evoinit import search as S
+from evoinit.report import report
 from evoinit.config import SearchConfig
 from evoinit.errors import DataError, RunFolderError, UsageError
 from evoinit.genome import Genome, SearchSpace
@@ -135,7 +136,7 @@ def test_a_log_line_of_the_wrong_types_is_damaged_for_report_and_resume(tmp_path
     run = copy(finished, tmp_path / "run")
     _damage_line(run, **values)
     before = tree(run)
-    for call in (lambda: S.report(run), lambda: S.resume(run, n_jobs=1)):
+    for call in (lambda: report(run), lambda: S.resume(run, n_jobs=1)):
         with pytest.raises(RunFolderError, match="evaluations.jsonl line 1 is damaged"):
             call()
     assert tree(run) == before
@@ -423,7 +424,7 @@ def test_checkpoint_values_of_the_wrong_type_are_damage_not_a_crash(tmp_path, fi
         ck["logbook"][1]["median"] = [1]
     (run / "checkpoint.json").write_text(json.dumps(ck))
     before = tree(run)
-    for call in (lambda: S.report(run), lambda: S.resume(run, n_jobs=1)):
+    for call in (lambda: report(run), lambda: S.resume(run, n_jobs=1)):
         with pytest.raises(RunFolderError, match="checkpoint.json is damaged"):
             call()
     assert tree(run) == before
