@@ -15,26 +15,22 @@ checkpoints its state, so neither the caller's ``random`` nor another thread's d
 
 from __future__ import annotations
 
-import os
 import random
-import shlex
-import statistics
 import sys
 import types
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields, replace
-from pathlib import Path
 from typing import Callable
 
 from deap import algorithms, base, tools
 
-from evoinit import backends, checkpoint, checks, seeding
-from evoinit.config import SearchConfig, check_fits, long_search
-from evoinit.data import Dataset, DataSpec
-from evoinit.errors import RunFolderError, UsageError, unknown
+from evoinit import backends, checkpoint, seeding
+from evoinit.config import SearchConfig
 from evoinit.evaluate import Evaluation, dataset_of, objective_values, run_tasks
 from evoinit.genome import Genome
 from evoinit.rundir import RunFolder
+# what is not the GA lives in runs.py; re-exported so ``from evoinit.search import ...`` still works
+from evoinit.runs import (Candidate, Progress, SearchResult, canonical_starts, check_stop_after,  # noqa: F401
+                          checked_arguments, logbook_row, random_search, refuse_held)
 
 # -- DEAP's pieces: plain classes, local to this module ---------------------------------------------
 
@@ -83,38 +79,6 @@ def _python_random(state):
     finally:
         for m, r in zip(_DEAP_MODULES, saved):
             m.random = r
-
-
-# -- results ----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SearchResult:
-    """What a search leaves: the hall of fame (best first), the logbook, and where the files are."""
-
-    config: SearchConfig
-    hall_of_fame: list            # dicts, see hall_of_fame.json
-    logbook: list                 # one dict per generation
-    run_dir: Path | None
-    finished: bool
-    evaluations: int = 0          # lines in the evaluations log (the final scoring included)
-    trainings: int = 0            # networks the search trained to choose (the final scoring excluded)
-
-    @property
-    def best(self) -> Genome:
-        return Genome.from_json(self.hall_of_fame[0]["genome"])
-
-
-@dataclass
-class Progress:
-    """What a callback receives: ``kind`` is "start", "evaluated", "generation" or "final"."""
-
-    kind: str
-    generation: int
-    generations: int
-    done: int = 0
-    total: int = 0
-    row: dict = field(default_factory=dict)
 
 
 class Search:
@@ -413,22 +377,6 @@ def _refill(hof, individuals: list) -> None:
         hof.insert(ind)
 
 
-def logbook_row(g: int, evals: list[Evaluation], valid: list, population: list, best: str) -> dict:
-    """Generation ``g``'s statistics: over its new evaluations (counts), over the population's
-    ``valid`` (not diverged) individuals (first objective and validation error), ``unique`` gene
-    lists, and the ``best`` setup so far."""
-    f0 = [ind.fitness.values[0] for ind in valid]
-    errors = [statistics.fmean(e.final_val_error for e in ind.evals) for ind in valid]
-    return {"gen": g, "nevals": len(evals), "diverged": sum(e.diverged for e in evals),
-            "degenerate": sum(e.status == "degenerate" for e in evals),
-            "min": min(f0, default=None), "median": statistics.median(f0) if f0 else None,
-            "mean": statistics.fmean(f0) if f0 else None, "max": max(f0, default=None),
-            "std": statistics.pstdev(f0) if f0 else None,
-            "best_error": min(errors, default=None),
-            "error_std": statistics.pstdev(errors) if errors else None,
-            "unique": len({tuple(ind) for ind in population}), "best": best}
-
-
 def search(dataset=None, *, config: SearchConfig | None = None, n_jobs: int = -1,
            out=None, overwrite: bool = False, resume: bool = False, scheduler: str | None = None,
            progress: Callable[[Progress], None] | None = None, stop_after: int | None = None,
@@ -437,7 +385,7 @@ def search(dataset=None, *, config: SearchConfig | None = None, n_jobs: int = -1
 
     ``stop_after=k`` pauses after generation k; ``resume`` continues a paused run.
     """
-    _check_stop_after(stop_after)
+    check_stop_after(stop_after)
     with opened(dataset, config=config, n_jobs=n_jobs, out=out, overwrite=overwrite, resume=resume,
                 scheduler=scheduler, progress=progress, command=command, **options) as run:
         return run.loop(stop_after=stop_after)
@@ -460,22 +408,8 @@ def opened(dataset=None, *, config: SearchConfig | None = None, n_jobs: int = -1
     ``scheduler`` a Dask address. The yielded search has ``resumed`` (whether it continues a run)
     and ``notes`` (lines worth telling the user: a capped ``n_jobs``, the work of a long search).
     """
-    given = dataset is not None or config is not None or bool(options)
-    overwrite, resume = checks.flag("overwrite", overwrite), checks.flag("resume", resume)
-    if progress is not None and not callable(progress):
-        raise UsageError(f"progress must be a function of one Progress, or None; got {progress!r}")
-    checks.instance("command", command, (str, type(None)), "the command line as a string, or None")
-    if resume and overwrite:
-        raise UsageError("resume continues the run in out and overwrite replaces it: pass one of them")
-    if resume and out is None:
-        raise UsageError("resume continues the run in out: give out (the run folder)")
-    memory = dataset if isinstance(dataset, Dataset) else None
-    config = _config_of("digits" if dataset is None else dataset, config, options, memory)
-    n_jobs, note = backends.workers(n_jobs, scheduler)
-    ds = memory if memory is not None else dataset_of(config.dataset)  # a bad dataset is reported here
-    check_fits(config, ds, backends.memory())
-    notes = [n for n in (note, long_search(config, ds, backends.count(n_jobs))) if n]
-    backends.check(scheduler)
+    config, memory, n_jobs, notes, overwrite, resume, given = checked_arguments(
+        dataset, config, n_jobs, out, overwrite, resume, scheduler, progress, command, options)
     if out is None:
         run = Search(config, data=memory, n_jobs=n_jobs, scheduler=scheduler, progress=progress)
         run.resumed, run.notes = False, notes
@@ -485,11 +419,7 @@ def opened(dataset=None, *, config: SearchConfig | None = None, n_jobs: int = -1
     folder = RunFolder(out)
     with folder.lock(create=True), folder.writing():
         folder.recover()
-        held = folder.holds_run()
-        if held and not (resume or overwrite):
-            raise RunFolderError(f"{folder.path} already holds a run; continue it with `evoinit resume "
-                                 f"{shlex.quote(str(folder.path))}` (or the same search with --resume), or "
-                                 "pass --overwrite to replace it")
+        held = refuse_held(folder, resume, overwrite)
         if resume and held:
             if given:
                 checkpoint.check_same_search(folder, config)
@@ -505,35 +435,12 @@ def opened(dataset=None, *, config: SearchConfig | None = None, n_jobs: int = -1
             raise
 
 
-def _config_of(dataset, config, options, memory) -> SearchConfig:
-    """The search's config from a whole ``config`` or from ``options`` (checked by name)."""
-    if config is not None:
-        if options:
-            raise UsageError(f"give either config or search options, not both ({', '.join(options)})")
-        return checks.instance("config", config, SearchConfig, "a SearchConfig")
-    if "epochs" in options:
-        options["train"] = replace(options.get("train", SearchConfig.train), epochs=options.pop("epochs"))
-    names = {f.name for f in fields(SearchConfig)}
-    for key in options:
-        if key not in names:
-            raise unknown("search option", key, names | {"epochs"})
-    spec = None if memory is not None else (dataset if isinstance(dataset, DataSpec) else DataSpec(
-        os.fspath(checks.instance("dataset", dataset, (str, os.PathLike), "a dataset name, a path, a "
-                                  "DataSpec or a Dataset"))))
-    return SearchConfig(dataset=spec, **options)
-
-
-def _check_stop_after(stop_after) -> None:
-    if stop_after is not None:
-        checks.integer("stop_after", stop_after, 0)
-
-
 def resume(run_dir, *, n_jobs: int = -1, scheduler: str | None = None,
            progress: Callable[[Progress], None] | None = None,
            stop_after: int | None = None) -> SearchResult:
     """Continue a stopped run from its last checkpoint; it ends exactly as an uninterrupted run.
     The folder is locked while it runs: a second ``resume`` or ``search`` on it is refused."""
-    _check_stop_after(stop_after)
+    check_stop_after(stop_after)
     n_jobs, _ = backends.workers(n_jobs, scheduler)
     backends.check(scheduler)
     folder = RunFolder(run_dir)
@@ -542,49 +449,6 @@ def resume(run_dir, *, n_jobs: int = -1, scheduler: str | None = None,
             folder.recover()
         run = Search.from_folder(folder, n_jobs=n_jobs, scheduler=scheduler, progress=progress)
         return run.loop(stop_after=stop_after)
-
-
-def canonical_starts(genomes: list[Genome], space) -> list[Genome]:
-    """``genomes`` with up to half of them turned into canonical starts (each activation's textbook
-    init, where the space allows it) at a spread of scales — ×1 for every activation first, then
-    ×½ and ×2 — keeping their widths, so the first generation always holds the textbook answer."""
-    from evoinit.config import CANONICAL_INIT
-
-    lo, hi = space.scales
-    spots = [(a, s) for s in (1.0, 0.5, 2.0) for a in space.activations
-             if CANONICAL_INIT.get(a) in space.inits and lo <= s <= hi]
-    out = list(genomes)
-    for i, (activation, scale) in enumerate(spots[:len(out) // 2]):
-        out[i] = out[i].with_(activation=activation, init=CANONICAL_INIT[activation], scale=scale)
-    return out
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """One genome of a random search: its fitness (every objective) and the evaluations behind it."""
-
-    genome: Genome
-    fitness: tuple
-    evaluations: tuple
-
-
-def random_search(config: SearchConfig, n_genomes: int, *, n_jobs: int = 1) -> list[Candidate]:
-    """The control for the GA: ``n_genomes`` genomes drawn from the same space, evaluated with the
-    same repeats and settings (distinct seeds), in the order they were drawn; ``n_genomes ×
-    repeats`` trainings, no more."""
-    rng = seeding.generator(seeding.child(seeding.root(config.seed), seeding.GA, 1))
-    genomes = [config.space.sample(rng) for _ in range(n_genomes)]
-    tasks = [(g, (seeding.DISTINCT, 10**9 + i, r)) for i, g in enumerate(genomes)
-             for r in range(config.repeats)]
-    with backends.parallel(n_jobs) as parallel:
-        evals = run_tasks(tasks, config.dataset, config.train, config.seed, parallel=parallel)
-    out = []
-    for i, g in enumerate(genomes):
-        mine = tuple(evals[i * config.repeats:(i + 1) * config.repeats])
-        out.append(Candidate(g, objective_values(g, mine, config.objectives), mine))
-    return out
-
-
 
 
 class _CallableModule(types.ModuleType):

@@ -24,8 +24,9 @@ ALLOWED = {
     "checkpoint": {"rundir", "config", "genome", "evaluate", "network"},
     "baselines": {"config", "evaluate", "genome"},
     "backends": set(),
+    "runs": {"evaluate", "genome", "data", "config", "backends"},  # search's parts that are not the GA
     "search": {"evaluate", "genome", "rundir", "data", "network", "config", "baselines", "plots",
-               "backends", "checkpoint"},
+               "backends", "checkpoint", "runs"},
     "plots": set(),
     "export": {"activations", "initializers", "genome", "network", "checkpoint", "rundir"},
     # the fronts: the scikit-learn estimators and the command line
