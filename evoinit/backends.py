@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 
@@ -29,6 +30,13 @@ from joblib.externals.loky.process_executor import BrokenProcessPool
 
 from evoinit.checks import is_int
 from evoinit.errors import UsageError, WorkerError
+
+# A search stopped on purpose (Ctrl-C, SIGTERM, --stop-after) closes its result generator with
+# work still out: joblib's warning about the cancelled tasks is expected then, and it would be
+# a second line next to the one that says how to resume.
+warnings.filterwarnings("ignore", message=r"\d+ tasks which were still being processed by the "
+                        r"workers have been cancelled", category=UserWarning)
+
 
 #: Seconds to reach a Dask scheduler before giving up.
 CONNECT_TIMEOUT = 10.0

@@ -14,7 +14,6 @@ signal while stopping exits at once: outside a critical block the folder is cons
 from __future__ import annotations
 
 import errno
-import json
 import os
 import shlex
 import signal

@@ -64,7 +64,22 @@ def critical():
     finally:
         _restore(previous)
         for signum in dict.fromkeys(held):
-            signal.raise_signal(signum)
+            _deliver(signum)
+
+
+def _deliver(signum: int) -> None:
+    """Act on a held signal now, as its handler would have.
+
+    A Python handler is called here, synchronously: re-raising the signal would leave Python to
+    run the handler at some later bytecode, and if that lands inside a ``__del__`` (a garbage
+    collection at the wrong moment) its KeyboardInterrupt is printed and dropped. The default
+    action (e.g. SIGTERM's termination) needs the real signal; an ignored one does nothing.
+    """
+    handler = signal.getsignal(signum)
+    if callable(handler):
+        handler(signum, None)
+    elif handler == signal.SIG_DFL:
+        signal.raise_signal(signum)
 
 
 def _restore(handlers: list) -> None:

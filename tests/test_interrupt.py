@@ -151,31 +151,47 @@ def test_stopped_at_a_random_point_then_resumed_equals_undisturbed(tmp_path, und
     assert not list(out.glob(".*.tmp"))
 
 
-def test_a_signal_inside_the_checkpoint_write_waits_for_it(tmp_path, monkeypatch):
+_SIGNAL_IN_WRITE = r"""
+import os, signal, sys, time
+from pathlib import Path
+from evoinit import checkpoint
+from evoinit import search as S
+from evoinit.config import SearchConfig
+from evoinit.network import TrainSettings
+
+real = checkpoint.write_json
+
+def write_then_interrupt(path, obj):
+    if Path(path).name == "hall_of_fame.json" and obj["generation"] == 1:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)  # the signal is due now; it must not cut the block
+    real(path, obj)
+
+checkpoint.write_json = write_then_interrupt
+cfg = SearchConfig(dataset="iris", population=4, generations=3, repeats=1, train=TrainSettings(epochs=2))
+try:
+    S.search(cfg.dataset, config=cfg, n_jobs=1, out=sys.argv[1])
+except KeyboardInterrupt:
+    sys.exit(42 if signal.getsignal(signal.SIGINT) is signal.default_int_handler else 43)
+sys.exit(0)
+"""
+
+
+def test_a_signal_inside_the_checkpoint_write_waits_for_it(tmp_path):
     """Ctrl-C while the checkpoint is being written: the three state files are all written, then
-    the interrupt happens (without ``critical()`` the checkpoint would be missing)."""
-    from evoinit import checkpoint  # where the state files are written
-
-    real = checkpoint.write_json
-
-    def write_then_interrupt(path, obj):
-        if Path(path).name == "hall_of_fame.json" and obj["generation"] == 1:
-            os.kill(os.getpid(), signal.SIGINT)
-            time.sleep(0.05)  # the signal is due now; it must not cut the block
-        real(path, obj)
-
-    monkeypatch.setattr(checkpoint, "write_json", write_then_interrupt)
+    the interrupt happens (without ``critical()`` the checkpoint would be missing). Run in a fresh
+    interpreter: in this process, after the rest of the suite, the SIGINT was seen not to arrive
+    (not understood yet; see the closing note of the session that moved it)."""
+    p = subprocess.run([sys.executable, "-c", _SIGNAL_IN_WRITE, str(tmp_path / "r")], env=ENV,
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 42, (p.returncode, p.stderr)  # interrupted, and the handlers put back
     cfg = SearchConfig(dataset="iris", population=4, generations=3, repeats=1, train=TrainSettings(epochs=2))
-    with pytest.raises(KeyboardInterrupt):
-        S.search(cfg.dataset, config=cfg, n_jobs=1, out=tmp_path / "r")
     folder = RunFolder(tmp_path / "r")
     ck = folder.read_checkpoint()
     hof = json.loads((tmp_path / "r" / "hall_of_fame.json").read_text())
     assert ck["generation"] == hof["generation"] == 1
     assert len((tmp_path / "r" / "logbook.csv").read_text().splitlines()) == 1 + 2
     assert not list((tmp_path / "r").glob(".*.tmp"))
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers put back
-    monkeypatch.setattr(checkpoint, "write_json", real)
     done = S.resume(tmp_path / "r", n_jobs=1)
     S.search(cfg.dataset, config=cfg, n_jobs=1, out=tmp_path / "whole")
     assert done.finished and files(tmp_path / "r") == files(tmp_path / "whole")
