@@ -1,38 +1,26 @@
 """The ``evoinit`` command: a thin typer skin over the library. It parses, calls, and prints.
 
-Errors the user can fix (``EvoinitError``, click's usage errors, a full disk, no memory) become
-one line on stderr and an exit code (2 for usage, 1 otherwise); anything else is a bug and gets
-a traceback.
-
-Stopping: SIGINT (Ctrl-C) and SIGTERM raise ``Interrupted`` in the main thread wherever it is —
-training, waiting for workers (joblib then shuts them down) — except inside the library's
-``rundir.critical()`` blocks, which hold the signal until the checkpoint's writes are done. The
-command exits 128 + the signal number (130, 143) with one line saying how to resume. A second
-signal while stopping exits at once: outside a critical block the folder is consistent anyway.
+The commands and their options live here; what they print is ``terminal.py``'s, and how the
+command ends (signals, exit codes, the one-line error) is ``exits.py``'s.
 """
 
 from __future__ import annotations
 
-import errno
-import os
-import shlex
-import signal
 import sys
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from evoinit import activations as _activations
 from evoinit import data as _data
-from evoinit import initializers as _initializers
-from evoinit.checks import is_number as _number
+from evoinit.cliargs import (check_jobs, check_stop_after, csv_list, hidden_widths, pair, pair_text, run_folder,
+                             search_options)
 from evoinit.config import OBJECTIVES, SEED_POLICIES, SearchConfig
-from evoinit.errors import EvoinitError, RunFolderError, UsageError
+from evoinit.errors import RunFolderError, UsageError
+from evoinit.exits import exit_code, say, signals, stopping
 from evoinit.network import TrainSettings
+from evoinit.terminal import (Live, console, print_activations, print_datasets, print_hall_of_fame, print_importance,
+                              print_inits, print_result, print_search_start, print_train)
 
 app = typer.Typer(
     help="""Search how a small neural network should be started.
@@ -61,59 +49,6 @@ app.add_typer(list_app, name="list")
 _D, _T = SearchConfig(), TrainSettings()
 
 
-def _pair_text(pair) -> str:
-    return ",".join(f"{v:g}" for v in pair)
-
-
-console = Console()
-err_console = Console(stderr=True)
-
-
-class Interrupted(BaseException):
-    """SIGINT or SIGTERM arrived: stop now (a BaseException, so no ``except Exception`` swallows
-    it). ``run`` is the run folder being written, if any, for the resume hint."""
-
-    def __init__(self, signum: int):
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
-        self.run: Path | None = None
-
-
-class _Signals:
-    """The CLI's SIGINT/SIGTERM handlers (see the module docstring). ``main`` installs them for
-    the rest of the process: a signal during the interpreter's shutdown (joining loky's threads)
-    exits at once instead of printing a KeyboardInterrupt traceback."""
-
-    def __init__(self):
-        self.received: int | None = None
-        self.done = False
-
-    def install(self) -> None:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, self._handle)
-
-    def _handle(self, signum, frame):
-        if self.received is not None or self.done:  # a second Ctrl-C, or one while exiting
-            os._exit(128 + signum)
-        self.received = signum
-        raise Interrupted(signum)
-
-    def check(self) -> None:
-        """Raise ``Interrupted`` if a signal came and its exception got lost (a handler's
-        exception raised inside a ``__del__`` is printed and dropped by Python)."""
-        if self.received is not None:
-            raise Interrupted(self.received)
-
-
-_signals = _Signals()
-
-
-def _fmt(x, digits: int = 4, sign: bool = False) -> str:
-    if not _number(x):
-        return "—"
-    return f"{x:+.{digits}f}" if sign else f"{x:.{digits}f}"
-
-
 # -- listings --------------------------------------------------------------------------------------
 
 
@@ -123,16 +58,7 @@ def list_inits():
 
     Example: evoinit list inits
     """
-    table = Table(title="init schemes — `scale` multiplies the std, limit or constant")
-    for col in ("name", "family", "formula", "parameters"):
-        table.add_column(col)
-    for name in _initializers.names():
-        init = _initializers.get(name)
-        params = ", ".join(f"{k}={v}" for k, v in init.params.items())
-        table.add_row(name, init.family, init.formula, params)
-    console.print(table)
-    aliases = ", ".join(f"{a} → {c}" for a, c in sorted(_initializers.ALIASES.items()))
-    console.print(f"aliases: {aliases}")
+    print_inits()
 
 
 @list_app.command("activations")
@@ -141,13 +67,7 @@ def list_activations():
 
     Example: evoinit list activations
     """
-    table = Table(title="activations")
-    for col in ("name", "formula", "gain"):
-        table.add_column(col)
-    for name in _activations.names():
-        act = _activations.get(name)
-        table.add_row(name, act.formula, f"{act.gain:.4g}")
-    console.print(table)
+    print_activations()
 
 
 @list_app.command("datasets")
@@ -156,31 +76,10 @@ def list_datasets():
 
     Example: evoinit list datasets
     """
-    table = Table(title="datasets — or pass a .csv/.npz path (--target names the target column)")
-    for col in ("name", "task", "description"):
-        table.add_column(col)
-    for row in _data.describe():
-        table.add_row(*row)
-    console.print(table)
+    print_datasets()
 
 
 # -- train -----------------------------------------------------------------------------------------
-
-
-def _hidden(text: str) -> tuple:
-    try:
-        widths = tuple(int(w) for w in text.replace("-", ",").split(",") if w.strip())
-    except ValueError:
-        raise UsageError(f"--hidden must be comma-separated widths like 64,32, got {text!r}") from None
-    if not widths or min(widths) < 1:
-        raise UsageError(f"--hidden must be positive widths like 64,32, got {text!r}")
-    return widths
-
-
-def _settings(**kw):
-    from evoinit.network import TrainSettings
-
-    return TrainSettings(**kw)
 
 
 @app.command()
@@ -218,14 +117,14 @@ def train(
     from evoinit.evaluate import train as run_train
     from evoinit.genome import Genome
 
-    g = Genome.parse(genome) if genome else Genome(_hidden(hidden), activation, init, scale)
-    settings = _settings(epochs=epochs, batch_size=batch_size, optimizer=optimizer, learning_rate=lr,
-                         momentum=momentum, nesterov=nesterov, weight_decay=weight_decay, dtype=dtype)
+    g = Genome.parse(genome) if genome else Genome(hidden_widths(hidden), activation, init, scale)
+    settings = TrainSettings(epochs=epochs, batch_size=batch_size, optimizer=optimizer, learning_rate=lr,
+                              momentum=momentum, nesterov=nesterov, weight_decay=weight_decay, dtype=dtype)
     spec = _data.DataSpec(dataset, target=target)
     ds = _data.load(spec)
     with console.status(f"training {g} on {ds.name} from {seeds} seeds…"):
         trained = run_train(g, ds, seeds=seeds, seed=seed, settings=settings)
-    _print_train(trained)
+    print_train(trained)
     if out is not None:
         from evoinit import plots
         from evoinit.rundir import write_json
@@ -237,111 +136,7 @@ def train(
         console.print(f"wrote {out / 'train.json'} and {out / 'learning_curves.png'}")
 
 
-def _print_train(trained) -> None:
-    s = trained.summary()
-    metric = "validation error" if s["metric"] == "val_error" else "validation 1 − R²"
-    dead = f", {s['degenerate']} constant predictors" if s["degenerate"] else ""
-    table = Table(title=f"{s['genome']} — {s['seeds']} seeds, {s['diverged']} diverged{dead}")
-    for col in ("final", "mean ± std", "best", "worst"):
-        table.add_column(col, justify="right" if col != "final" else "left")
-    for label, key in (("validation loss", "val_loss"), (metric, "val_error")):
-        st = s[key]
-        if st is None:
-            table.add_row(label, "all diverged", "—", "—")
-        else:
-            table.add_row(label, f"{st['mean']:.4f} ± {st['std']:.4f}", _fmt(st["best"]), _fmt(st["worst"]))
-    console.print(table)
-
-
 # -- search / resume / report ----------------------------------------------------------------------
-
-
-def _csv_list(text: Optional[str]) -> Optional[list]:
-    return None if text is None else [t.strip() for t in text.split(",") if t.strip()]
-
-
-def _pair(text: Optional[str], name: str, kind=float) -> Optional[list]:
-    if text is None:
-        return None
-    parts = _csv_list(text.replace(":", ","))
-    try:
-        values = [kind(p) for p in parts]
-    except ValueError:
-        values = []
-    if len(values) != 2:
-        raise UsageError(f"{name} must be two numbers MIN,MAX, got {text!r}")
-    return values
-
-
-class _Live:
-    """Rich progress for a search: a bar over generations, the evaluations of the current one,
-    the best so far and an ETA, plus one printed line per generation."""
-
-    def __init__(self, objective: str, resumed: bool = False):
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                   TimeElapsedColumn, TimeRemainingColumn)
-
-        self.objective, self.resumed = objective, resumed
-        self.bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                            TextColumn("{task.fields[status]}"), TimeElapsedColumn(),
-                            TextColumn("ETA"), TimeRemainingColumn(), console=console, transient=False)
-        self.task = None
-
-    def __enter__(self):
-        self.bar.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        self.bar.__exit__(*exc)
-
-    def __call__(self, p) -> None:
-        _signals.check()
-        if self.task is None:
-            self.task = self.bar.add_task("generations", total=p.generations + 1, status="starting…")
-            self.bar.update(self.task, completed=p.generation + 1 if p.kind != "start" else 0)
-        if p.kind == "start":
-            done = 0 if p.generation == 0 and not self.resumed else p.generation + 1
-            self.bar.update(self.task, completed=min(done, p.generations + 1))
-        elif p.kind == "evaluated":
-            self.bar.update(self.task, status=f"evaluations {p.done}/{p.total}")
-        elif p.kind == "generation":
-            r = p.row
-            best = _fmt(r["min"])
-            self.bar.update(self.task, completed=r["gen"] + 1, status=f"best {self.objective} {best}")
-            self.bar.console.print(
-                f"gen {r['gen']:>3}  evals {r['nevals']:>4}  best {self.objective} {best}  "
-                f"median {_fmt(r['median'])}  best error {_fmt(r['best_error'])}  diverged {r['diverged']}  "
-                f"degenerate {r.get('degenerate', 0)}  "
-                f"distinct {r['unique']}  best: {r['best']}", highlight=False)
-        elif p.kind == "final":
-            self.bar.update(self.task, status=f"scoring the hall of fame ({p.total}) and baselines on test")
-
-
-def _check_jobs(n_jobs) -> None:
-    if n_jobs == 0:
-        raise UsageError("--n-jobs must be -1 (all cores), a positive number of workers, or -k for "
-                         "all cores but k-1; got 0")
-
-
-def _check_stop_after(stop_after) -> None:
-    if stop_after is not None and stop_after < 0:
-        raise UsageError(f"--stop-after must be a generation number >= 0, got {stop_after}")
-
-
-@contextmanager
-def _stopping(folder):
-    """A signal inside becomes ``Interrupted`` naming the run folder (a KeyboardInterrupt
-    re-raised from a worker that got the terminal's Ctrl-C first counts as SIGINT)."""
-    try:
-        yield
-    except (Interrupted, KeyboardInterrupt) as e:
-        stop = e if isinstance(e, Interrupted) else Interrupted(signal.SIGINT)
-        stop.run = folder
-        raise stop from None
-
-
-def _hint(folder) -> str:
-    return f"evoinit resume {shlex.quote(str(folder))}"
 
 
 @app.command()
@@ -359,9 +154,9 @@ def search(
                                                          f"two or more → NSGA-II [{','.join(_D.objectives)}]."),
     inits: Optional[str] = typer.Option(None, help="Allowed init schemes, comma-separated [all]."),
     activations: Optional[str] = typer.Option(None, help="Allowed activations, comma-separated [all]."),
-    layers: Optional[str] = typer.Option(None, help=f"Hidden layers MIN,MAX [{_pair_text(_D.space.layers)}]."),
-    widths: Optional[str] = typer.Option(None, help=f"Hidden widths MIN,MAX [{_pair_text(_D.space.widths)}]."),
-    scales: Optional[str] = typer.Option(None, help=f"Init scale MIN,MAX, log-uniform [{_pair_text(_D.space.scales)}]."),
+    layers: Optional[str] = typer.Option(None, help=f"Hidden layers MIN,MAX [{pair_text(_D.space.layers)}]."),
+    widths: Optional[str] = typer.Option(None, help=f"Hidden widths MIN,MAX [{pair_text(_D.space.widths)}]."),
+    scales: Optional[str] = typer.Option(None, help=f"Init scale MIN,MAX, log-uniform [{pair_text(_D.space.scales)}]."),
     learning_rates: Optional[str] = typer.Option(None, help="Make the learning rate a gene: MIN,MAX."),
     lr: Optional[float] = typer.Option(None, "--lr", help=f"Learning rate when it is not a gene [{_D.train.learning_rate:g}]."),
     n_jobs: Optional[int] = typer.Option(None, help="Worker processes; -1 = all cores (more than the cores there "
@@ -397,47 +192,28 @@ def search(
     """
     from evoinit import config as _config
     from evoinit import search as _search
-    from evoinit.rundir import default_path
 
-    _check_stop_after(stop_after)
-    options = _config.load_toml(config) if config is not None else {}
+    check_stop_after(stop_after)
     given = {"dataset": dataset, "target": target, "population": population, "offspring": offspring,
              "generations": generations, "epochs": epochs, "repeats": repeats, "seed": seed,
-             "seed_policy": seed_policy, "objectives": _csv_list(objectives), "n_jobs": n_jobs,
+             "seed_policy": seed_policy, "objectives": csv_list(objectives), "n_jobs": n_jobs,
              "scheduler": scheduler}
-    options |= {k: v for k, v in given.items() if v is not None}
-    space = {"inits": _csv_list(inits), "activations": _csv_list(activations),
-             "layers": _pair(layers, "--layers", int), "widths": _pair(widths, "--widths", int),
-             "scales": _pair(scales, "--scales"), "learning_rates": _pair(learning_rates, "--learning-rates")}
-    options["space"] = dict(options.get("space", {})) | {k: v for k, v in space.items() if v is not None}
-    if lr is not None:
-        options["train"] = dict(options.get("train", {})) | {"learning_rate": lr}
-    explicit = config is not None or lr is not None or any(
-        v is not None for k, v in (given | space).items() if k not in ("n_jobs", "scheduler"))
+    space = {"inits": csv_list(inits), "activations": csv_list(activations),
+             "layers": pair(layers, "--layers", int), "widths": pair(widths, "--widths", int),
+             "scales": pair(scales, "--scales"), "learning_rates": pair(learning_rates, "--learning-rates")}
+    options, explicit = search_options(config, given, space, lr)
     cfg, execution = _config.build(options)
     n = execution.get("n_jobs", -1)
-    _check_jobs(n)
-    if resume and overwrite:
-        raise UsageError("--resume continues the run in --out and --overwrite replaces it: pass one of them")
-    folder = out or execution.get("out")
-    if resume and folder is None:
-        raise UsageError("--resume continues the run in --out RUN: give --out")
-    folder = Path(folder) if folder is not None else default_path(cfg.dataset.name)
+    check_jobs(n)
+    folder = run_folder(out or execution.get("out"), cfg, resume=resume, overwrite=overwrite)
     command = " ".join(["evoinit"] + sys.argv[1:])
     with _search.opened(config=cfg if explicit else None, n_jobs=n, out=folder, overwrite=overwrite,
                         resume=resume, scheduler=execution.get("scheduler"), command=command) as run:
-        for note in run.notes:
-            console.print(note, highlight=False, soft_wrap=True)
-        if run.resumed:
-            console.print(f"evoinit search --resume: continuing {folder}")
-        else:
-            console.print(f"evoinit search on [bold]{cfg.dataset.name}[/]: population {cfg.population}, "
-                          f"{cfg.generations} generations, {cfg.repeats} seeds each, {cfg.train.epochs} epochs, "
-                          f"seed policy {cfg.seed_policy}, objectives {', '.join(cfg.objectives)} → {folder}")
-        with _stopping(folder), _Live("fitness" if run.resumed else cfg.objectives[0], run.resumed) as live:
+        print_search_start(run, cfg, folder)
+        with stopping(folder), Live("fitness" if run.resumed else cfg.objectives[0], run.resumed) as live:
             run.progress = live
             result = run.loop(stop_after=stop_after)
-    _print_result(result)
+    print_result(result)
 
 
 @app.command()
@@ -461,11 +237,11 @@ def resume(
     """
     from evoinit import search as _search
 
-    _check_jobs(n_jobs)
-    _check_stop_after(stop_after)
-    with _stopping(run), _Live("fitness", resumed=True) as live:
+    check_jobs(n_jobs)
+    check_stop_after(stop_after)
+    with stopping(run), Live("fitness", resumed=True) as live:
         result = _search.resume(run, n_jobs=n_jobs, scheduler=scheduler, progress=live, stop_after=stop_after)
-    _print_result(result)
+    print_result(result)
 
 
 @app.command()
@@ -490,74 +266,18 @@ def report(run: Path = typer.Argument(..., help="A run folder."),
     from evoinit import report as _report
 
     summary = _report.report(run)
-    _print_hall_of_fame(summary["hall_of_fame"], summary["objectives"], summary["finished"])
-    _print_importance(summary["importance"])
+    print_hall_of_fame(summary["hall_of_fame"], summary["objectives"], summary["finished"])
+    print_importance(summary["importance"])
     for path in summary["figures"]:
         console.print(f"wrote {path}")
     for name, why in summary.get("skipped", {}).items():
-        _say(f"warning: could not draw {name}: {why}")
+        say(f"warning: could not draw {name}: {why}")
     console.print(f"report: {summary['html']}")
     if open_page:
         import webbrowser
 
         if not webbrowser.open(summary["html"].resolve().as_uri()):
             console.print(f"no web browser found; open {summary['html']} yourself")
-
-
-def _print_importance(found) -> None:
-    if found is None:
-        return
-    log = "log " if found["fitness"] == "val_loss" else ""
-    table = Table(title=f"gene importance: share of the {log}{found['fitness']} variance explained "
-                        f"(all genes R² = {found['r2']:.2f}, {found['n']} evaluations)")
-    for col in ("gene", "importance", "95% interval"):
-        table.add_column(col, justify="left" if col == "gene" else "right")
-    for r in found["genes"]:
-        table.add_row(r["gene"], f"{r['importance']:.3f}", f"{r['low']:.3f} … {r['high']:.3f}")
-    console.print(table)
-
-
-def _print_result(result) -> None:
-    from evoinit.baselines import verdict
-
-    _print_hall_of_fame(result.hall_of_fame, result.config.objectives, result.finished)
-    line = verdict(result.hall_of_fame) if result.finished else None
-    if line:
-        console.print(line, markup=False, highlight=False, soft_wrap=True)  # one line, even in a pipe
-    if result.run_dir is not None:
-        if result.finished:
-            console.print(f"run folder: {result.run_dir}  (figures: evoinit report {result.run_dir})")
-        else:
-            console.print(f"paused; continue with: {_hint(result.run_dir)}")
-
-
-def _print_hall_of_fame(entries, objectives, finished) -> None:
-    from evoinit.checkpoint import final_scores
-
-    if not entries:
-        console.print("hall of fame: empty — every candidate so far diverged")
-        return
-    table = Table(title="hall of fame" + ("" if finished else " (search not finished)"))
-    for col in ("#", "setup", *objectives, "val error"):
-        table.add_column(col, justify="left" if col == "setup" else "right")
-    if finished:
-        for col in ("test error", "baseline test error", "gain (paired)"):
-            table.add_column(col, justify="right")
-    for e in entries:
-        row = [str(e["rank"]), e["text"], *[_fmt(e["fitness"][o]) for o in objectives], _fmt(e["val_error"])]
-        scores = final_scores(e) if finished else None
-        if scores is not None:
-            row.append(_fmt(scores.test_error))
-            if scores.baseline is not None:
-                gain, ci = scores.gain, scores.gain_ci95
-                row += [f"{_fmt(scores.baseline_error)} ({scores.baseline})",
-                        _fmt(gain, sign=True) + (f" ± {ci:.4f}" if _number(gain) and _number(ci) else "")]
-            else:
-                row += ["—", "—"]
-        table.add_row(*row)
-    console.print(table)
-
-
 
 
 # -- export ----------------------------------------------------------------------------------------
@@ -623,79 +343,12 @@ def export(
 
 def main() -> None:
     """The console entry point: run the app, and turn what the user can fix — or chose — into
-    one line on stderr and an exit code (see the module docstring)."""
-    _signals.install()
+    one line on stderr and an exit code (see ``exits.py``)."""
+    signals.install()
     try:
         code = app(prog_name="evoinit", standalone_mode=False)
     except BaseException as e:
-        _signals.done = True  # from here on, a signal exits at once
-        code = _exit_code(e)
-    _signals.done = True
+        signals.done = True  # from here on, a signal exits at once
+        code = exit_code(e)
+    signals.done = True
     sys.exit(code if isinstance(code, int) else 0)
-
-
-def _exit_code(e: BaseException) -> int:
-    """Say what went wrong in one line and give the exit code; re-raise anything else (a bug)."""
-    if isinstance(e, typer.TyperException):  # typer/click's own: bad option value, missing argument, …
-        if _is_help(e):  # `evoinit` alone: the help, as click does
-            e.show()
-        else:
-            _say(f"error: {e.format_message()}{_try_help(e)}")
-        return e.exit_code
-    if isinstance(e, typer.Abort):  # EOF at a prompt
-        _say("error: aborted")
-        return 1
-    if isinstance(e, EvoinitError):
-        _say(f"error: {e}")
-        return e.exit_code
-    if isinstance(e, Interrupted):
-        _say(_interrupted(e))
-        return 128 + e.signum
-    if isinstance(e, MemoryError):
-        _say("error: out of memory; try fewer or narrower layers (--widths, --layers), a smaller "
-             "--population or fewer --n-jobs")
-        return 1
-    if isinstance(e, OSError) and e.errno == errno.EPIPE:  # `evoinit list inits | head`: say nothing
-        os._exit(1)  # at once: flushing the closed pipe at exit would print a traceback
-    if isinstance(e, OSError):  # a full disk, a folder not ours
-        where = f" {e.filename}" if e.filename else ""
-        _say(f"error: cannot use{where}: {e.strerror or e}")
-        return 1
-    raise e
-
-
-def _say(line: str) -> None:
-    err_console.print(line, markup=False, highlight=False, soft_wrap=True)
-
-
-def _is_help(e) -> bool:
-    """A group called with nothing (``evoinit``, ``evoinit list``): typer's vendored click raises
-    a usage error (``NoArgsIsHelpError``, not public) whose message is the group's help. Told by
-    what it says, not by its class name; ``test_cli`` fails if click changes it."""
-    ctx = getattr(e, "ctx", None)
-    return ctx is not None and e.format_message() == ctx.get_help()
-
-
-def _try_help(e) -> str:
-    ctx = getattr(e, "ctx", None)
-    return f" (see '{ctx.command_path} --help')" if ctx is not None else ""
-
-
-def _interrupted(e: Interrupted) -> str:
-    name = signal.Signals(e.signum).name
-    if e.run is None:
-        return f"interrupted ({name})"
-    from evoinit.checkpoint import saved_generation
-    from evoinit.rundir import RunFolder
-
-    folder = RunFolder(e.run)
-    saved = saved_generation(folder)
-    if saved is None:
-        if not folder.holds_run():
-            return f"interrupted ({name}) before the run folder {e.run} was made"
-        what = "no generation had ended yet"
-    else:
-        generation, last, finished = saved
-        what = ("the run is complete" if finished else f"generation {generation} of {last} is saved"
-                + (" (the final scoring will be redone)" if generation == last else ""))
-    return f"interrupted ({name}): {what} in {e.run}; continue with: {_hint(e.run)}"

@@ -34,6 +34,9 @@ ALLOWED = {
     "estimator": {"data", "evaluate", "genome", "network", "search"},
     "sklearn": {"data", "estimator", "evaluate", "genome", "network", "search"},
     "cli": None,  # everything
+    "cliargs": {"config", "rundir"},  # the command's option text -> the library's values
+    "exits": {"checkpoint", "rundir"},  # signals, exit codes, the one-line error
+    "terminal": {"exits", "checkpoint", "baselines", "initializers", "activations", "data"},  # what it prints
     "importance": set(),
     "htmlpage": set(),
     "report": {"checkpoint", "plots", "importance", "htmlpage", "initializers", "config", "rundir"},

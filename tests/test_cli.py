@@ -35,7 +35,7 @@ def test_help_has_examples():
 
 @pytest.mark.parametrize("args", [[], ["list"]])
 def test_a_group_alone_prints_its_help_not_an_error(args):
-    """The hooks into typer's click (``cli._is_help`` and the ``TyperException`` base): a group
+    """The hooks into typer's click (``exits.is_help`` and the ``TyperException`` base): a group
     called with nothing shows its help on stderr with click's usage exit code; were click to change
     either, this would print "error: …" or a traceback."""
     r = run(*args)
