@@ -19,7 +19,7 @@ import numpy as np
 
 from evoinit import checks, errors
 from evoinit.errors import UsageError
-from evoinit.initializers import gain as _gain
+from evoinit.fans import gain as _gain
 
 #: SELU's fixed point constants (Klambauer et al. 2017).
 SELU_LAMBDA = 1.0507009873554805

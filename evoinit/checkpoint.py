@@ -1,22 +1,22 @@
 """What a run folder holds, as typed values: read once, each value checked once, here.
 
 ``rundir`` knows files (atomic writes, whole lines, schema versions); this module knows what is
-in them. The search's state goes out as a ``Checkpoint`` and comes back as one; the evaluations
-log comes back as ``LogLine`` values holding ``Evaluation`` records; the hall of fame, the
-generations log and the run's config are read and checked here for every reader (``resume``,
-``report``, ``export``, the CLI's stop message). Every check and its message live in this module:
-anything missing, damaged, from another version or another search is a ``RunFolderError`` that
-names the file (and the line, in a log).
+in them, and ``saving`` writes it. The search's state goes out as a ``Checkpoint`` and comes back
+as one; the evaluations log comes back as ``LogLine`` values holding ``Evaluation`` records; the
+hall of fame, the generations log and the run's config are read and checked here for every reader
+(``resume``, ``report``, ``export``, the CLI's stop message). Every check and its message live in
+this module: anything missing, damaged, from another version or another search is a
+``RunFolderError`` that names the file (and the line, in a log).
 
-Files written here keep their byte layout: ``checkpoint_json`` and ``hall_of_fame_json`` give the
-exact key order of schema 1.
+``Checkpoint`` and ``Member`` (the state as it goes out) and the writers (``config_json``,
+``checkpoint_json``, ``summary``, ``hall_of_fame_json``, ``write_state``, ``log_evaluations``)
+live in ``saving.py``; they are re-exported here, where the search has always found them.
 """
 
 from __future__ import annotations
 
 import json
 import random
-import statistics
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,7 +27,10 @@ from evoinit.errors import EvoinitError, RunFolderError, UsageError, one_line
 from evoinit.evaluate import Evaluation, dataset_of
 from evoinit.genome import Genome
 from evoinit.network import TrainSettings
-from evoinit.rundir import RunFolder, critical, read_json, write_json
+from evoinit.rundir import RunFolder, read_json
+from evoinit.saving import Checkpoint, Member
+from evoinit.saving import (checkpoint_json, config_json, hall_of_fame_json, log_evaluations,  # noqa: F401
+                            summary, write_state)
 
 #: What a damaged value can raise when it is turned into a typed one.
 _DAMAGE = (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError, EvoinitError)
@@ -50,36 +53,6 @@ _number = checks.is_number
 
 
 @dataclass(frozen=True)
-class Member:
-    """One individual as the checkpoint keeps it: its genes, fitness values and the seed keys of
-    its evaluations (which the evaluations log holds)."""
-
-    genes: tuple
-    fitness: tuple
-    keys: tuple
-
-    def to_json(self) -> dict:
-        return {"genes": list(self.genes), "fitness": list(self.fitness),
-                "keys": [list(k) for k in self.keys]}
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    """The search's state after a generation: everything ``resume`` needs."""
-
-    generation: int               # the last generation completed
-    finished: bool
-    counter: int                  # evaluation numbers handed out (distinct seed policy)
-    n_evaluations: int            # lines of evaluations.jsonl this state accounts for
-    population: tuple             # Members
-    hall_of_fame: tuple           # Members, best first
-    logbook: tuple                # one dict per generation
-    final: tuple                  # the hall of fame's test scores once finished (dicts)
-    python_random: tuple          # random.Random().getstate()
-    numpy_random: dict            # Generator.bit_generator.state
-
-
-@dataclass(frozen=True)
 class LogLine:
     """One line of evaluations.jsonl: the evaluation and where it belongs (``stage`` "final" for
     the scoring of the hall of fame on test data)."""
@@ -90,82 +63,6 @@ class LogLine:
     @property
     def stage(self) -> str | None:
         return self.row.get("stage")
-
-
-# -- writing ----------------------------------------------------------------------------------------
-
-
-def config_json(config: SearchConfig, dataset, *, versions: dict, n_jobs: int, scheduler: str | None,
-                command: str | None) -> dict:
-    """The content of config.json (``RunFolder.create`` adds the schema): versions, the exact
-    command, how the search runs, the settings and the dataset's summary."""
-    import datetime
-
-    import evoinit
-
-    return {"evoinit": evoinit.__version__, "versions": versions,
-            "command": command or "evoinit.search(...) from Python",
-            "created": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-            "execution": {"n_jobs": n_jobs, "scheduler": scheduler},
-            "search": config.to_json(), "dataset": dataset.summary()}
-
-
-def checkpoint_json(config: SearchConfig, ck: Checkpoint) -> dict:
-    state = ck.python_random
-    return {"schema": 1, "config": config.to_json(), "generation": ck.generation,
-            "finished": ck.finished, "counter": ck.counter, "n_evaluations": ck.n_evaluations,
-            "population": [m.to_json() for m in ck.population],
-            "hall_of_fame": [m.to_json() for m in ck.hall_of_fame],
-            "logbook": list(ck.logbook), "final": list(ck.final),
-            "python_random": [state[0], list(state[1]), state[2]],
-            "numpy_random": ck.numpy_random}
-
-
-def summary(config: SearchConfig, genome: Genome, fitness: tuple, evaluations: tuple, keys: tuple) -> dict:
-    """An individual as hall_of_fame.json and generations.jsonl show it."""
-    diverged = any(e.diverged for e in evaluations)
-    return {"genome": genome.to_json(), "text": str(genome),
-            "fitness": dict(zip(config.objectives, fitness)),
-            "diverged": diverged, "n_params": evaluations[0].n_params if evaluations else None,
-            "val_loss": None if diverged else statistics.fmean(e.final_val_loss for e in evaluations),
-            "val_error": None if diverged else statistics.fmean(e.final_val_error for e in evaluations),
-            "seeds": [list(k) for k in keys]}
-
-
-def hall_of_fame_json(config: SearchConfig, generation: int, finished: bool, summaries: list,
-                      final: tuple) -> dict:
-    """The content of hall_of_fame.json: the summaries ranked, with their test scores once the
-    search has finished."""
-    entries = []
-    for rank, entry in enumerate(summaries, 1):
-        entry = {"rank": rank} | entry
-        if finished and rank <= len(final):
-            entry |= final[rank - 1]
-        entries.append(entry)
-    return {"schema": 1, "objectives": list(config.objectives), "generation": generation,
-            "final": finished, "entries": entries}
-
-
-def write_state(folder: RunFolder, config: SearchConfig, ck: Checkpoint, hall_of_fame: dict) -> None:
-    """Logbook, hall of fame, then the checkpoint — each atomically, all three inside
-    ``critical()`` so SIGINT/SIGTERM land before or after them, never between."""
-    checkpoint = checkpoint_json(config, ck)
-    with critical():
-        folder.write_csv("logbook.csv", list(ck.logbook))
-        write_json(folder / "hall_of_fame.json", hall_of_fame)
-        write_json(folder / "checkpoint.json", checkpoint)
-    folder.settle()  # a run replaced with overwrite goes once this one has a checkpoint
-
-
-def log_evaluations(folder: RunFolder | None, first: int, evaluations: list, **extra) -> None:
-    """Append evaluations numbered from ``first`` to evaluations.jsonl, their seconds to
-    timings.jsonl (nothing without a folder)."""
-    if folder is None:
-        return
-    lines = [{"n": first + i, **extra, **e.to_json()} for i, e in enumerate(evaluations)]
-    times = [{"n": first + i, "seconds": e.seconds} for i, e in enumerate(evaluations)]
-    folder.append_lines("evaluations.jsonl", lines)
-    folder.append_lines("timings.jsonl", times)
 
 
 # -- reading: the config and the dataset ------------------------------------------------------------
@@ -186,6 +83,12 @@ def read_config(folder: RunFolder, *, resumable: bool = True) -> tuple[SearchCon
         raise RunFolderError(f"{folder / 'config.json'} is damaged ({why(e)})") from None
 
 
+def differing(mine: dict, stored) -> list[str]:
+    """The keys of ``mine`` whose values ``stored`` (config.json's, any JSON) does not hold, sorted:
+    what a refusal to resume names."""
+    return sorted(k for k in mine if not isinstance(stored, dict) or stored.get(k) != mine[k])
+
+
 def check_dataset(folder: RunFolder, config: SearchConfig, stored) -> None:
     """The dataset must be the one the run started on (``stored``: config.json's summary) — a CSV
     edited since would silently change every later evaluation."""
@@ -193,7 +96,7 @@ def check_dataset(folder: RunFolder, config: SearchConfig, stored) -> None:
     if isinstance(stored, dict) and "digest" not in stored:
         now.pop("digest")  # a run folder from before the digest: checked on what it recorded
     if json.loads(json.dumps(now)) != stored:
-        changed = sorted(k for k in now if not isinstance(stored, dict) or stored.get(k) != now[k])
+        changed = differing(now, stored)
         raise RunFolderError(f"the dataset {config.dataset.name} is not the one {folder.path} "
                              f"started on ({', '.join(changed) or 'summary'} differ from config.json); "
                              "resuming needs the same data")
@@ -204,7 +107,7 @@ def check_same_search(folder: RunFolder, config: SearchConfig) -> None:
     stored = folder.read_config().get("search")
     mine = config.to_json()
     if stored != mine:
-        differ = sorted(k for k in mine if not isinstance(stored, dict) or stored.get(k) != mine[k])
+        differ = differing(mine, stored)
         raise UsageError(f"{folder.path} holds a search with other settings ({', '.join(differ) or 'all'} "
                          f"differ); --resume continues it as it was: drop those options, or pass "
                          f"--overwrite to start a new search there")

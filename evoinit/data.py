@@ -34,7 +34,6 @@ import os
 from dataclasses import asdict, dataclass, fields, replace
 
 import numpy as np
-from sklearn import datasets as skd
 from sklearn.model_selection import train_test_split
 
 from evoinit import checks
@@ -42,104 +41,12 @@ from evoinit.datafiles import check_arrays as _check_arrays
 from evoinit.datafiles import columns as _columns
 from evoinit.datafiles import read_csv as _read_csv
 from evoinit.datafiles import read_npz as _read_npz
+from evoinit.datasets import BUILTINS, GENERATORS, TASKS, C, R, describe, make_spirals, names  # noqa: F401
 from evoinit.errors import DataError, UsageError, one_line, unknown
-
-TASKS = ("classification", "regression")
+from evoinit.standardize import check_scaled, scaled, standard
 MAX_CLASSES = 20  # an integer-valued numeric target with more distinct values is regression
 FILE_TYPES = (".csv", ".npz")
 MAX_SAMPLES = 10_000_000  # rows a generator may make
-
-
-# -- built-in datasets: name -> how to make (X, y, feature_names, class_names, source) -----------
-
-C, R = TASKS
-
-
-@dataclass(frozen=True)
-class _Builtin:
-    task: str
-    blurb: str
-    make: object  # (n_samples, noise, seed) -> (X, y, feature_names, class_names | None, source)
-    n_samples: int | None = None  # generator defaults; None for fixed sets
-    noise: float | None = None
-
-
-def _bundled(loader: str, task: str, blurb: str, **kw) -> _Builtin:
-    """One of scikit-learn's bundled ``load_*`` sets (no download)."""
-    def make(n_samples, noise, seed):
-        b = getattr(skd, loader)(**kw)
-        classes = tuple(map(str, b.target_names)) if task == C else None
-        return b.data, b.target, tuple(map(str, b.feature_names)), classes, f"sklearn.datasets.{loader}"
-    return _Builtin(task, blurb, make)
-
-
-def _generated(fn, task: str, blurb: str, noise: float, noise_arg: str = "noise", **fixed) -> _Builtin:
-    """A scikit-learn ``make_*`` generator: ``noise`` goes to ``noise_arg``, ``random_state=seed``."""
-    def make(n_samples, noise, seed):
-        kw = {"n_samples": n_samples, **fixed, noise_arg: noise, "random_state": seed}
-        X, y = fn(**kw)
-        args = ", ".join(f"{k}={v!r}" for k, v in kw.items())
-        return X, y, _columns(X.shape[1]), None, f"generator {fn.__name__}({args})"
-    return _Builtin(task, blurb, make, 1000, noise)
-
-
-def make_spirals(n_samples: int, noise: float, rng: np.random.Generator):
-    """Two interleaved spirals of 1.5 turns: class k ∈ {0, 1} holds the points
-    ``t·(cos(3πt + kπ), sin(3πt + kπ)) + N(0, noise²·I)`` with ``t = √u``, ``u ~ U(0, 1)`` (the
-    square root spreads points evenly along the arm). Classes alternate, so they differ by at most 1."""
-    y = np.arange(n_samples) % 2
-    t = np.sqrt(rng.uniform(size=n_samples))
-    angle = 3 * np.pi * t + np.pi * y
-    X = t[:, None] * np.column_stack([np.cos(angle), np.sin(angle)])
-    return X + rng.normal(scale=noise, size=X.shape), y
-
-
-def _spirals(n_samples, noise, seed):
-    X, y = make_spirals(n_samples, noise, np.random.default_rng(seed))
-    args = f"n_samples={n_samples}, noise={noise!r}, rng=default_rng({seed})"
-    return X, y, _columns(2), None, f"generator evoinit.data.make_spirals({args})"
-
-
-BUILTINS: dict[str, _Builtin] = {
-    "iris": _bundled("load_iris", C, "Fisher's iris flowers"),
-    "wine": _bundled("load_wine", C, "wine cultivars from chemical analysis"),
-    "breast_cancer": _bundled("load_breast_cancer", C, "Wisconsin breast cancer diagnosis"),
-    "digits": _bundled("load_digits", C, "8×8 handwritten digits"),
-    "diabetes": _bundled("load_diabetes", R, "diabetes progression after a year", scaled=False),
-    "linnerud": _bundled("load_linnerud", R, "Linnerud exercises → 3 body measurements"),
-    "moons": _generated(skd.make_moons, C, "two interleaving half circles (make_moons)", 0.2),
-    "circles": _generated(skd.make_circles, C, "a circle in a circle (make_circles)", 0.1, factor=0.5),
-    "blobs": _generated(skd.make_blobs, C, "3 Gaussian blobs (make_blobs; noise = cluster_std)", 1.0,
-                        "cluster_std", centers=3, n_features=2),
-    "classification": _generated(skd.make_classification, C, "5 informative of 20 features "
-                                 "(make_classification; noise = flip_y)", 0.01, "flip_y", n_features=20,
-                                 n_informative=5, n_redundant=2, n_classes=3),
-    "regression": _generated(skd.make_regression, R, "linear, 5 informative of 10 features (make_regression)",
-                             10.0, n_features=10, n_informative=5),
-    "friedman1": _generated(skd.make_friedman1, R, "10·sin(πx₀x₁) + 20(x₂−½)² + 10x₃ + 5x₄ (make_friedman1)",
-                            1.0, n_features=10),
-    "spirals": _Builtin(C, "two interleaved spirals, 1.5 turns (make_spirals)", _spirals, 1000, 0.05),
-}
-GENERATORS = tuple(name for name, b in BUILTINS.items() if b.n_samples is not None)
-
-
-def names() -> list[str]:
-    """Names of the built-in datasets (bundled sets first, then generators)."""
-    return list(BUILTINS)
-
-
-def describe() -> list[tuple[str, str, str]]:
-    """(name, task, one-line description with its size) per built-in dataset, for listings; the
-    sizes are measured on the data (defaults for generators), so they cannot drift from it."""
-    rows = []
-    for name, b in BUILTINS.items():
-        X, y, *_ = b.make(b.n_samples, b.noise, 0)
-        outputs = (f"{len(np.unique(y))} classes" if b.task == C else
-                   f"{y.shape[1]} targets" if np.ndim(y) == 2 else "1 target")
-        size = f"{len(X)} samples" if b.n_samples is None else f"{len(X)} samples by default"
-        noise = "" if b.noise is None else f", noise {b.noise}"
-        rows.append((name, b.task, f"{b.blurb}, {size}, {X.shape[1]} features, {outputs}{noise}"))
-    return rows
 
 
 # -- the spec: plain values that identify a dataset ------------------------------------------------
@@ -353,92 +260,61 @@ def _build(spec, origin, source, task, X, y, feature_names, class_names, *,
     # rows per class (or in all) for one in each non-empty part
     need = math.ceil(1 / min(f for f in fractions if f > 0) - 1e-9)
     plan = "/".join(f"{round(100 * f)}" for f in fractions) + " train/validation/test split"
-    if task == C:
-        present, y = np.unique(y, return_inverse=True)
-        names = tuple(class_names[int(i)] for i in present) if class_names else tuple(map(_label, present))
-        if len(names) < 2:
-            raise DataError(f"{origin}: the target has a single class ({names[0]!r}); classification needs at least 2")
-        counts = np.bincount(y)
-        if counts.min() < need:
-            k = int(counts.argmin())
-            rows = f"{counts[k]} row" + ("" if counts[k] == 1 else "s")
-            raise DataError(f"{origin}: class {names[k]!r} has {rows}; a stratified {plan} "
-                            f"needs at least {need} rows per class")
-    else:
-        y, names = np.asarray(y, dtype=np.float64), ()
-        if len(y) < need:
-            raise DataError(f"{origin}: {len(y)} rows are too few; a {plan} needs at least {need}")
-        if np.any(np.max(y, axis=0) == np.min(y, axis=0)):  # ptp would overflow on huge targets
-            raise DataError(f"{origin}: the target is constant; there is nothing to learn")
+    y, labels = _encode_target(task, y, class_names, origin, need, plan)
     try:
         parts = split(y, seed=spec.seed, val_size=spec.val_size, test_size=spec.test_size,
                       stratify=task == C)
     except ValueError as e:
         raise DataError(f"{origin}: cannot make a {plan}: {one_line(e)}") from None
     if scale_features:
-        x_mean, x_scale, x_pre = _standard(X[parts[0]])
+        x_mean, x_scale, x_pre = standard(X[parts[0]])
     else:
         x_mean, x_scale, x_pre = np.zeros(X.shape[1]), np.ones(X.shape[1]), np.ones(X.shape[1])  # x/1 is x
     y_mean = y_scale = None
     if task == R:
-        y_mean, y_scale, y_pre = (np.atleast_1d(a) for a in _standard(y[parts[0]]))
+        y_mean, y_scale, y_pre = (np.atleast_1d(a) for a in standard(y[parts[0]]))
         shape = y.shape[1:]
-        y = _scaled(y, y_mean.reshape(shape), y_scale.reshape(shape), y_pre.reshape(shape))
-        _check_scaled(y, origin, ("the target",) if y.ndim == 1 else
-                      tuple(f"target column {k}" for k in range(y.shape[1])))
+        y = scaled(y, y_mean.reshape(shape), y_scale.reshape(shape), y_pre.reshape(shape))
+        check_scaled(y, origin, ("the target",) if y.ndim == 1 else
+                     tuple(f"target column {k}" for k in range(y.shape[1])))
     arrays = {}
     for part, rows in zip(("train", "val", "test"), parts):
-        arrays[f"X_{part}"] = _read_only(_scaled(X[rows], x_mean, x_scale, x_pre))
-        _check_scaled(arrays[f"X_{part}"], origin, tuple(f"column '{f}'" for f in feature_names))
+        arrays[f"X_{part}"] = _read_only(scaled(X[rows], x_mean, x_scale, x_pre))
+        check_scaled(arrays[f"X_{part}"], origin, tuple(f"column '{f}'" for f in feature_names))
         arrays[f"y_{part}"] = _read_only(y[rows], np.int64 if task == C else np.float64)
         arrays[f"{part}_index"] = _read_only(rows, np.int64)
-    n_outputs = len(names) if task == C else 1 if y.ndim == 1 else y.shape[1]
+    n_outputs = len(labels) if task == C else 1 if y.ndim == 1 else y.shape[1]
     return Dataset(name=os.path.basename(origin), source=source, task=task, **arrays, n_features=X.shape[1],
-                   n_classes=len(names), n_outputs=n_outputs, feature_names=tuple(feature_names),
-                   class_names=names, x_mean=_read_only(x_mean), x_scale=_read_only(x_scale),
+                   n_classes=len(labels), n_outputs=n_outputs, feature_names=tuple(feature_names),
+                   class_names=labels, x_mean=_read_only(x_mean), x_scale=_read_only(x_scale),
                    y_mean=y_mean if y_mean is None else _read_only(y_mean),
                    y_scale=y_scale if y_scale is None else _read_only(y_scale), split_seed=spec.seed, spec=spec,
                    digest=digest)
 
 
-#: Columns whose largest magnitude passes this are divided by a power of two before their mean and
-#: std are taken: squaring deviations near 1e154 overflows to inf (and every feature to NaN).
-_HUGE = 1e150
 
-
-def _standard(A: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Column mean and std (ddof 0) of ``A``, and the power of two each column is divided by first
-    (1, the exact no-op, except for columns of magnitude past ``_HUGE``: dividing by a power of two
-    is exact, so huge finite values scale like any others). A column constant in ``A`` gets scale 1
-    and its exact value as mean, so it scales to exact zeros instead of rounding noise blown up."""
-    with np.errstate(all="ignore"):  # an empty or odd part is reported by _check_scaled, not warned of
-        return _standard_of(A)
-
-
-def _standard_of(A: np.ndarray):
-    biggest = np.abs(A).max(axis=0)
-    pre = np.where(biggest > _HUGE, np.ldexp(1.0, np.frexp(biggest)[1] - 1), 1.0)  # |A / pre| < 2
-    B = A / pre
-    mean, scale = B.mean(axis=0) * pre, B.std(axis=0) * pre
-    constant = np.ptp(B, axis=0) == 0
-    mean = np.where(constant, A[0], mean)
-    return mean, np.where(constant, 1.0, scale), pre
-
-
-def _scaled(A: np.ndarray, mean, scale, pre) -> np.ndarray:
-    """(A − mean) / scale, computed as (A/pre − mean/pre) / (scale/pre) so that huge columns do not
-    overflow; for pre = 1 it is bit for bit (A − mean) / scale."""
-    with np.errstate(all="ignore"):  # what overflows anyway is reported by _check_scaled
-        return (A / pre - mean / pre) / (scale / pre)
-
-
-def _check_scaled(A: np.ndarray, origin: str, names) -> None:
-    """Scaled values must be finite (a column nearly constant on the training rows but far off on
-    the others would give inf): one line naming the column rather than 'all diverged' later."""
-    bad = np.argwhere(~np.isfinite(A))
-    if bad.size:
-        raise DataError(f"{origin}: {names[bad[0][1] if A.ndim == 2 else 0]} cannot be standardised (its values are too far "
-                        "apart for float64 after dividing by the training rows' spread); rescale it")
+def _encode_target(task, y, class_names, origin, need: int, plan: str) -> tuple[np.ndarray, tuple]:
+    """``y`` as class indices 0..K-1 with their labels (classification), or as float64 with no
+    labels (regression); refused when the ``plan`` split (``need`` rows per class, or in all) is
+    impossible or there is nothing to learn."""
+    if task == R:
+        y = np.asarray(y, dtype=np.float64)
+        if len(y) < need:
+            raise DataError(f"{origin}: {len(y)} rows are too few; a {plan} needs at least {need}")
+        if np.any(np.max(y, axis=0) == np.min(y, axis=0)):  # ptp would overflow on huge targets
+            raise DataError(f"{origin}: the target is constant; there is nothing to learn")
+        return y, ()
+    present, y = np.unique(y, return_inverse=True)
+    labels = tuple(class_names[int(i)] for i in present) if class_names else tuple(map(_label, present))
+    if len(labels) < 2:
+        raise DataError(f"{origin}: the target has a single class ({labels[0]!r}); classification needs at least 2")
+    counts = np.bincount(y)
+    if counts.min() < need:
+        k = int(counts.argmin())
+        rows = f"{counts[k]} row" + ("" if counts[k] == 1 else "s")
+        raise DataError(f"{origin}: class {labels[k]!r} has {rows}; a stratified {plan} "
+                        f"needs at least {need} rows per class")
+    return y, labels
 
 
 def _read_only(a, dtype=np.float64) -> np.ndarray:
@@ -499,14 +375,14 @@ def from_arrays(X, y, *, task: str | None = None, seed: int = 0, val_size: float
     estimators leave that to a Pipeline); regression targets always are, so learning rates do not
     depend on the target's units (``y_mean``/``y_scale`` map back).
     """
-    def names(d):
+    def columns_of(d):
         if feature_names is None:
             return _columns(d)
         if len(feature_names) != d:
             raise UsageError(f"{name}: feature_names must name the {d} columns of X, got {len(feature_names)}")
         return tuple(map(str, feature_names))
 
-    X, y, feature_names = _check_arrays(X, y, name, names)
+    X, y, feature_names = _check_arrays(X, y, name, columns_of)
     spec = ArraySpec(name, seed=seed, val_size=val_size, test_size=test_size, task=task,
                      digest=_digest(X, y))
     source = f"in-memory arrays X {X.shape}, y {y.shape}"

@@ -16,7 +16,6 @@ from __future__ import annotations
 import functools
 import inspect
 import math
-import operator
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
@@ -24,6 +23,7 @@ import numpy as np
 
 from evoinit import checks, errors
 from evoinit.errors import UsageError
+from evoinit.fans import fans, gain, shape_of  # noqa: F401  (initializers.fans and .gain, as before)
 from evoinit.presets import PRESETS, Preset  # noqa: F401  (the table lives in presets.py)
 
 #: Std of a standard normal truncated to [-2, 2]; dividing by it makes the realised std exact.
@@ -32,32 +32,6 @@ MODES = ("fan_in", "fan_out", "fan_avg")
 #: Keras 3 reads distribution="normal" as "truncated_normal" (VarianceScaling.__init__).
 DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "normal", "uniform")
 _DISTRIBUTION_ALIASES = {"normal": "truncated_normal"}
-
-
-def _shape(shape) -> tuple[int, ...]:
-    try:
-        dims = (operator.index(shape),) if not np.iterable(shape) else tuple(map(operator.index, shape))
-    except TypeError:
-        raise UsageError(f"shape must be a tuple of non-negative integers, got {shape!r}") from None
-    if any(d < 0 for d in dims):
-        raise UsageError(f"shape must be a tuple of non-negative integers, got {shape!r}")
-    return dims
-
-
-def fans(shape) -> tuple[int, int]:
-    """``(fan_in, fan_out)`` of a weight shape, Keras's rule.
-
-    ``()``: (1, 1); ``(n,)`` (a bias): (n, n); ``(fan_in, fan_out)``: as is; more dims (a
-    convolution kernel ``(*receptive_field, in, out)``): ``fan_in = shape[-2]·prod(shape[:-2])``,
-    ``fan_out = shape[-1]·prod(shape[:-2])``.
-    """
-    shape = _shape(shape)
-    if len(shape) == 0:
-        return 1, 1
-    if len(shape) == 1:
-        return shape[0], shape[0]
-    receptive = math.prod(shape[:-2])
-    return shape[-2] * receptive, shape[-1] * receptive
 
 
 def _choice(scheme: str, param: str, value, allowed) -> str:
@@ -83,10 +57,6 @@ def fan(shape, mode: str = "fan_in", scheme: str = "variance_scaling") -> float:
     n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}
     allowed = _CHOICES.get(scheme, {}).get("mode", MODES)
     return max(1.0, n[_choice(scheme, "mode", mode, allowed)])
-
-
-def _finite(what: str, value) -> float:
-    return checks.number(what, value)
 
 
 def _positive(scheme: str, param: str, value, *, zero_ok=False) -> float:
@@ -132,7 +102,7 @@ def _scheme(family: str, formula: str, random: bool = True):
             if random and not isinstance(rng, np.random.Generator):
                 raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
             scale = _positive(fn.__name__, "scale", scale, zero_ok=True)
-            return fn(_shape(shape), rng, scale=scale, **params)
+            return fn(shape_of(shape), rng, scale=scale, **params)
 
         REGISTRY[fn.__name__] = Initializer(fn.__name__, checked, formula, defaults, random, family)
         return checked
@@ -389,32 +359,3 @@ def as_preset(name: str, params: Mapping) -> Preset | None:
 def draw(name, shape, rng: np.random.Generator, *, scale: float = 1.0, **params) -> np.ndarray:
     """Draw weights of ``shape`` from scheme ``name`` with ``rng``."""
     return get(name).fn(shape, rng, scale=scale, **params)
-
-
-# --- gains -------------------------------------------------------------------------------------
-
-_UNIT_GAIN = ("linear", "identity", "sigmoid", "logistic", "softsign", "conv1d", "conv2d",
-              "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
-_GAINS = {name: 1.0 for name in _UNIT_GAIN} | {
-    "tanh": 5.0 / 3.0, "relu": math.sqrt(2.0), "selu": 0.75, "elu": math.sqrt(2.0),
-    "gelu": math.sqrt(2.0),
-}
-
-
-def gain(activation: str, param: float | None = None) -> float:
-    """The recommended gain for ``activation`` (PyTorch's calculate_gain table).
-
-    linear/identity/sigmoid/conv: 1; tanh: 5/3; relu: sqrt(2); selu: 3/4;
-    leaky_relu: sqrt(2 / (1 + a²)) with a = ``param`` (default 0.01).
-    Not published, chosen here: elu and gelu sqrt(2), as ReLU-like (positive inputs pass almost
-    unchanged, negative ones are squashed toward a constant, so about half the variance is lost
-    per layer, as with ReLU); softsign 1, its slope at 0 (no variance-preserving value has been
-    derived for it). ``param`` is ignored for everything but leaky_relu.
-    """
-    key = str(activation).strip().lower()
-    if key == "leaky_relu":
-        slope = 0.01 if param is None else _finite("negative slope", param)
-        return math.sqrt(2.0 / (1.0 + slope * slope))
-    if key not in _GAINS:
-        raise errors.unknown("activation", activation, [*_GAINS, "leaky_relu"])
-    return _GAINS[key]

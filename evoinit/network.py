@@ -20,9 +20,6 @@ another process, a subset of the networks) → ``continue_training`` gives the b
 
 from __future__ import annotations
 
-import functools
-import math
-from dataclasses import asdict, dataclass, field, fields
 from typing import Callable, Sequence
 
 import numpy as np
@@ -30,157 +27,14 @@ from threadpoolctl import threadpool_limits
 
 from evoinit import activations as _activations
 from evoinit import initializers as _initializers
-from evoinit import checks
 from evoinit.errors import UsageError
 from evoinit.stack import Stack, n_params, with_ones
+from evoinit.training import (DTYPES, MAX_EPOCHS, OPTIMIZERS, Start, TrainResult,  # noqa: F401  (re-exported)
+                              TrainSettings, TrainState)
 
-OPTIMIZERS = ("sgd", "adam")
-DTYPES = ("float32", "float64")
-#: Every epoch's losses are kept (``(3, P, epochs)`` per population) and written to the log.
-MAX_EPOCHS = 100_000
-_EPOCHS_WHY = " (every epoch's losses are kept in memory and written to the evaluations log)"
 #: Working-set budget per chunk of networks: populations larger than the 2 MiB L2 cache slow down
 #: (PERFORMANCE.md), so a population is trained in chunks that fit.
 CHUNK_BYTES = 2 << 20
-
-
-@dataclass(frozen=True)
-class TrainSettings:
-    """How every network is trained. ``learning_rate`` may be overridden per network."""
-
-    epochs: int = 20
-    batch_size: int = 32
-    optimizer: str = "sgd"
-    learning_rate: float = 0.05
-    momentum: float = 0.9
-    nesterov: bool = False
-    beta1: float = 0.9
-    beta2: float = 0.999
-    epsilon: float = 1e-8
-    weight_decay: float = 0.0
-    dtype: str = "float32"
-    shuffle: bool = True
-    weight_limit: float = 1e5
-
-    def __post_init__(self):
-        try:
-            self._check()
-        except UsageError as e:
-            raise UsageError(f"bad training settings: {e}") from None
-
-    def _check(self) -> None:
-        put = functools.partial(object.__setattr__, self)
-        put("epochs", checks.integer("epochs", self.epochs, 1, MAX_EPOCHS, why=_EPOCHS_WHY))
-        put("batch_size", checks.integer("batch_size", self.batch_size, 1))
-        checks.choice("optimizer", self.optimizer, OPTIMIZERS)
-        put("learning_rate", checks.number("learning_rate", self.learning_rate, 0, low_open=True))
-        put("momentum", checks.number("momentum", self.momentum, 0, 1, high_open=True))
-        put("beta1", checks.number("beta1", self.beta1, 0, 1, high_open=True))
-        put("beta2", checks.number("beta2", self.beta2, 0, 1, high_open=True))
-        put("epsilon", checks.number("epsilon", self.epsilon, 0, low_open=True))
-        put("weight_decay", checks.number("weight_decay", self.weight_decay, 0))
-        checks.choice("dtype", self.dtype, DTYPES)
-        put("nesterov", checks.flag("nesterov", self.nesterov))
-        put("shuffle", checks.flag("shuffle", self.shuffle))
-        put("weight_limit", checks.number("weight_limit", self.weight_limit, 0, low_open=True))
-
-    def to_json(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, d: dict) -> "TrainSettings":
-        known = [f.name for f in fields(cls)]
-        if not isinstance(d, dict) or set(d) - set(known):
-            raise UsageError(f"bad training settings {d!r}"[:200] + f"; known keys: {', '.join(known)}")
-        return cls(**d)
-
-
-@dataclass(frozen=True)
-class Start:
-    """Starting weights of one network: ``weights[l]`` is ``(fan_in, fan_out)``, ``biases[l]`` ``(fan_out,)``."""
-
-    weights: tuple
-    biases: tuple
-
-    @property
-    def sizes(self) -> tuple:
-        return (self.weights[0].shape[0],) + tuple(w.shape[1] for w in self.weights)
-
-    @classmethod
-    def of(cls, weights, biases=None) -> "Start":
-        """A start from explicit arrays (e.g. made elsewhere); biases default to zeros."""
-        weights = tuple(np.asarray(w, dtype=np.float64) for w in weights)
-        if biases is None:
-            biases = tuple(np.zeros(w.shape[1]) for w in weights)
-        biases = tuple(np.asarray(b, dtype=np.float64).reshape(-1) for b in biases)
-        for l, (w, b) in enumerate(zip(weights, biases)):
-            if w.ndim != 2 or b.shape != (w.shape[1],):
-                raise UsageError(f"layer {l}: weights must be (fan_in, fan_out) and biases (fan_out,)")
-            if l and w.shape[0] != weights[l - 1].shape[1]:
-                raise UsageError(f"layer {l}: fan_in {w.shape[0]} != previous fan_out {weights[l - 1].shape[1]}")
-        return cls(weights, biases)
-
-
-@dataclass(frozen=True)
-class TrainResult:
-    """What training one network gave: per-epoch curves (up to divergence) and final weights."""
-
-    train_loss: np.ndarray
-    val_loss: np.ndarray
-    val_metric: np.ndarray
-    metric: str
-    diverged_epoch: int | None
-    weights: tuple = field(repr=False)
-    biases: tuple = field(repr=False)
-
-    @property
-    def diverged(self) -> bool:
-        return self.diverged_epoch is not None
-
-    @property
-    def epochs(self) -> int:
-        return len(self.train_loss)
-
-
-@dataclass(frozen=True)
-class TrainState:
-    """Where the training of one network stands after ``epoch`` epochs: what it needs to go on,
-    later and in another process, with the bits of one uninterrupted run (``continue_training``).
-
-    Plain picklable data. ``params[l]`` is layer l's block ``(fan_in + 1, fan_out)`` — its weights
-    with the bias as the last row — in the training dtype; ``velocity`` is SGD's momentum buffer
-    (``v`` in ``v ← μv − η∇``) or Adam's first moment and ``second_moment`` Adam's second moment,
-    in the same blocks (None when the optimizer keeps none); ``steps`` counts optimizer steps (Adam's
-    bias correction); ``order`` is the data-order generator's ``bit_generator.state`` dict (None
-    without shuffling). The curves hold the epochs trained so far (up to divergence).
-    """
-
-    epoch: int
-    steps: int
-    learning_rate: float
-    params: tuple = field(repr=False)
-    velocity: tuple | None = field(repr=False)
-    second_moment: tuple | None = field(repr=False)
-    order: dict | None = field(repr=False)
-    train_loss: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    val_loss: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    val_metric: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    metric: str = ""
-    diverged_epoch: int | None = None
-
-    @property
-    def sizes(self) -> tuple:
-        return (self.params[0].shape[0] - 1,) + tuple(b.shape[1] for b in self.params)
-
-    @property
-    def diverged(self) -> bool:
-        return self.diverged_epoch is not None
-
-    def result(self) -> TrainResult:
-        """The curves and the weights (float64, Keras orientation) of the training so far."""
-        return TrainResult(self.train_loss, self.val_loss, self.val_metric, self.metric,
-                           self.diverged_epoch, tuple(np.array(b[:-1], np.float64) for b in self.params),
-                           tuple(np.array(b[-1], np.float64) for b in self.params))
 
 
 def layer_sizes(n_in: int, hidden: Sequence[int], n_out: int) -> tuple:

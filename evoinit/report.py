@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from evoinit import checkpoint, htmlpage, importance, initializers, plots
+from evoinit import checkpoint, htmlpage, importance, initializers, plots, saving
 from evoinit.config import SearchConfig
 from evoinit.errors import RunFolderError
 from evoinit.rundir import RunFolder, atomic_write
@@ -67,8 +67,8 @@ def read(run_dir) -> RunView:
     for member in state.hall_of_fame:
         genome = config.space.decode(list(member.genes))
         evals = tuple(done[(genome, key)] for key in member.keys)
-        summaries.append(checkpoint.summary(config, genome, member.fitness, evals, member.keys))
-    fame = checkpoint.hall_of_fame_json(config, state.generation, state.finished, summaries, state.final)
+        summaries.append(saving.summary(config, genome, member.fitness, evals, member.keys))
+    fame = saving.hall_of_fame_json(config, state.generation, state.finished, summaries, state.final)
     try:
         n_inputs = checkpoint.dataset_sizes(folder, settings)[0]
     except RunFolderError:

@@ -11,18 +11,23 @@ ALLOWED = {
     "checks": set(),
     "seeding": set(),
     "presets": set(),
-    "initializers": {"presets"},
-    "activations": {"initializers"},
+    "fans": set(),  # a shape's fans and an activation's gain
+    "initializers": {"presets", "fans"},
+    "activations": {"fans"},
     "datafiles": set(),
-    "data": {"datafiles"},
+    "datasets": {"datafiles"},  # the built-in datasets by name
+    "standardize": set(),  # scaling with training statistics
+    "data": {"datafiles", "datasets", "standardize"},
     "diagnostics": {"activations"},
     "stack": set(),
-    "network": {"initializers", "activations", "data", "stack"},
+    "training": set(),  # the trainer's values: settings, starts, states, results
+    "network": {"initializers", "activations", "data", "stack", "training"},
     "genome": {"initializers", "activations"},
     "rundir": set(),
     "evaluate": {"network", "genome", "data", "initializers", "activations"},
     "config": {"data", "genome", "network"},
-    "checkpoint": {"rundir", "config", "genome", "evaluate", "network"},
+    "saving": {"rundir", "config", "genome"},  # what the search writes into its run folder
+    "checkpoint": {"rundir", "config", "genome", "evaluate", "network", "saving"},
     "baselines": {"config", "evaluate", "genome"},
     "backends": set(),
     "runs": {"evaluate", "genome", "data", "config", "backends"},  # search's parts that are not the GA
@@ -39,7 +44,7 @@ ALLOWED = {
     "terminal": {"exits", "checkpoint", "baselines", "initializers", "activations", "data"},  # what it prints
     "importance": set(),
     "htmlpage": set(),
-    "report": {"checkpoint", "plots", "importance", "htmlpage", "initializers", "config", "rundir"},
+    "report": {"checkpoint", "plots", "importance", "htmlpage", "initializers", "config", "rundir", "saving"},
 }
 #: errors, checks and seeding are leaves; ``__version__`` is the package's own.
 EVERYWHERE = {"errors", "checks", "seeding", "__version__"}

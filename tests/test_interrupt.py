@@ -154,7 +154,7 @@ def test_stopped_at_a_random_point_then_resumed_equals_undisturbed(tmp_path, und
 _SIGNAL_IN_WRITE = r"""
 import os, signal, sys, time
 from pathlib import Path
-from evoinit import checkpoint
+from evoinit import saving
 from evoinit import search as S
 from evoinit.config import SearchConfig
 from evoinit.network import TrainSettings
@@ -162,7 +162,7 @@ from evoinit.network import TrainSettings
 # Python's own Ctrl-C handler, as in a terminal: a process started in the background by a
 # non-interactive shell inherits SIGINT ignored, and an ignored signal has nothing to hold.
 signal.signal(signal.SIGINT, signal.default_int_handler)
-real = checkpoint.write_json
+real = saving.write_json
 
 def write_then_interrupt(path, obj):
     if Path(path).name == "hall_of_fame.json" and obj["generation"] == 1:
@@ -170,7 +170,7 @@ def write_then_interrupt(path, obj):
         time.sleep(0.05)  # the signal is due now; it must not cut the block
     real(path, obj)
 
-checkpoint.write_json = write_then_interrupt
+saving.write_json = write_then_interrupt
 cfg = SearchConfig(dataset="iris", population=4, generations=3, repeats=1, train=TrainSettings(epochs=2))
 try:
     S.search(cfg.dataset, config=cfg, n_jobs=1, out=sys.argv[1])
