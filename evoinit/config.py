@@ -71,13 +71,9 @@ class SearchConfig:
         if self.offspring is None:
             put("offspring", self.population)
         put("offspring", checks.integer("offspring", self.offspring, 1, MAX_POPULATION, why=_MEMORY))
-        checks.require(not checks.is_int(self.generations) or self.generations >= 0,
-                       f"generations must be >= 0, got {self.generations}")
-        put("generations", checks.integer("generations", self.generations, 0, MAX_GENERATIONS))
+        put("generations", checks.integer("generations", self.generations, 0, MAX_GENERATIONS, below="must be >= 0"))
         put("repeats", checks.integer("repeats", self.repeats, 1, MAX_REPEATS))
-        checks.require(not checks.is_int(self.seed) or 0 <= self.seed,
-                       f"seed must be a non-negative integer, got {self.seed}")
-        put("seed", checks.integer("seed", self.seed, 0, 2**63 - 1))
+        put("seed", checks.integer("seed", self.seed, 0, 2**63 - 1, below="must be a non-negative integer"))
         for name in ("cxpb", "mutpb"):
             put(name, checks.number(name, getattr(self, name), 0, 1))
         checks.require(self.cxpb + self.mutpb <= 1, "cxpb and mutpb must be >= 0 with cxpb + mutpb <= 1")

@@ -15,13 +15,13 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from evoinit import checks, seeding
 from evoinit import data as _data
-from evoinit import seeding
+from evoinit.config import SearchConfig
 from evoinit.errors import EvoinitError
 from evoinit.evaluate import start_and_order, task_seed
 from evoinit.genome import Genome, SearchSpace
-from evoinit.network import (DTYPES, OPTIMIZERS, TrainSettings, continue_training, initial_states,
-                             layer_sizes, predict as _forward)
+from evoinit.network import TrainSettings, continue_training, initial_states, layer_sizes, predict as _forward
 
 #: The setup trained when no genome is given (and no search asked for).
 DEFAULT_GENOME = "64 tanh glorot_uniform ×1"
@@ -74,41 +74,22 @@ class _EvoMLP(BaseEstimator):
     def _fail(self, message: str):
         return ValueError(f"{type(self).__name__}: {message}")
 
-    def _check_number(self, name: str, low, high=math.inf, *, integer=False, low_open=False,
-                      high_open=False):
-        value = getattr(self, name)
-        kind = numbers.Integral if integer else numbers.Real
-        ok = isinstance(value, kind) and not isinstance(value, bool) and math.isfinite(value)
-        ok = ok and (value > low if low_open else value >= low) and (value < high if high_open else value <= high)
-        if not ok:
-            lo = f"{'(' if low_open else '['}{low:g}"
-            hi = f"{high:g}{')' if high_open else ']'}" if math.isfinite(high) else "inf)"
-            raise self._fail(f"{name} must be {'an integer' if integer else 'a number'} in {lo}, {hi}, "
-                             f"got {value!r}")
-        return value
-
     def _settings(self) -> TrainSettings:
-        """The ``TrainSettings`` the parameters name, each checked with a message naming it."""
-        self._check_number("epochs", 1, integer=True)
-        self._check_number("batch_size", 1, integer=True)
-        self._check_number("learning_rate", 0, low_open=True)
-        self._check_number("momentum", 0, 1, high_open=True)
-        self._check_number("weight_decay", 0)
-        if self.optimizer not in OPTIMIZERS:
-            raise self._fail(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
-        if self.dtype not in DTYPES:
-            raise self._fail(f"dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
-        for name in ("nesterov", "warm_start", "search"):
-            if not isinstance(getattr(self, name), (bool, np.bool_)):
-                raise self._fail(f"{name} must be True or False, got {getattr(self, name)!r}")
-        if self.validation_fraction is not None:
-            self._check_number("validation_fraction", 0, 1, low_open=True, high_open=True)
+        """The ``TrainSettings`` the parameters name, then the estimator's own parameters: each
+        value checked once, where it is built, and refused in scikit-learn's words."""
+        try:
+            settings = TrainSettings(epochs=self.epochs, batch_size=self.batch_size, optimizer=self.optimizer,
+                                     learning_rate=self.learning_rate, momentum=self.momentum,
+                                     nesterov=self.nesterov, weight_decay=self.weight_decay, dtype=self.dtype)
+            for name in ("warm_start", "search"):
+                checks.flag(name, getattr(self, name))
+            if self.validation_fraction is not None:
+                checks.number("validation_fraction", self.validation_fraction, 0, 1, low_open=True, high_open=True)
+        except checks.BadValue as e:
+            raise self._fail(_refused(e)) from None
         if self.n_jobs is not None and not isinstance(self.n_jobs, numbers.Integral):
             raise self._fail(f"n_jobs must be None or an integer, got {self.n_jobs!r}")
-        return TrainSettings(epochs=int(self.epochs), batch_size=int(self.batch_size),
-                             optimizer=self.optimizer, learning_rate=float(self.learning_rate),
-                             momentum=float(self.momentum), nesterov=bool(self.nesterov),
-                             weight_decay=float(self.weight_decay), dtype=self.dtype)
+        return settings
 
     def _genome(self) -> Genome:
         """The genome to train: ``genome`` (a Genome or its string form), else the default."""
@@ -125,10 +106,12 @@ class _EvoMLP(BaseEstimator):
     def _searching(self) -> bool:
         return bool(self.search) or self.search_budget is not None
 
-    def _budget(self) -> dict:
-        """``search_budget`` as a dict of the search's arguments: None gives ``DEFAULT_BUDGET``,
-        an int the number of generations, a dict any of ``BUDGET_KEYS`` (``space`` a
-        ``SearchSpace`` or its JSON dict)."""
+    def _budget(self, settings: TrainSettings, seed: int) -> SearchConfig:
+        """``search_budget`` as the search's config: None gives ``DEFAULT_BUDGET``, an int the
+        number of generations, a dict any of ``BUDGET_KEYS`` (``space`` a ``SearchSpace`` or its
+        JSON dict); the numbers are checked where they are built (``SearchConfig``, the epochs by
+        ``TrainSettings``). The search runs in memory (no run folder, no baselines), seeded from
+        the fit's seed, with the estimator's training settings."""
         budget = dict(DEFAULT_BUDGET)
         value = self.search_budget
         if isinstance(value, numbers.Integral) and not isinstance(value, bool):
@@ -141,19 +124,23 @@ class _EvoMLP(BaseEstimator):
             raise self._fail(f"search_budget has unknown key(s) {', '.join(map(str, unknown))}; "
                              f"known: {', '.join(BUDGET_KEYS)}")
         budget.update(value or {})
-        for key, low in (("population", 2), ("generations", 0), ("repeats", 1), ("epochs", 1)):
-            v = budget.get(key)
-            if v is not None and (not isinstance(v, numbers.Integral) or isinstance(v, bool) or v < low):
-                raise self._fail(f"search_budget['{key}'] must be an integer >= {low}, got {v!r}")
         space = budget.get("space")
         if isinstance(space, dict):
             try:
-                budget["space"] = SearchSpace.from_json(space)
+                space = SearchSpace.from_json(space)
             except (EvoinitError, KeyError, TypeError) as e:
                 raise self._fail(f"search_budget['space'] is not a search space: {e}") from None
         elif space is not None and not isinstance(space, SearchSpace):
             raise self._fail(f"search_budget['space'] must be a SearchSpace or its JSON dict, got {space!r}")
-        return budget
+        try:
+            train = settings if budget.get("epochs") is None else replace(settings, epochs=budget["epochs"])
+            return SearchConfig(dataset=None, population=budget["population"], generations=budget["generations"],
+                                repeats=budget["repeats"], seed=seed, baselines=False, train=train,
+                                **({} if space is None else {"space": space}))
+        except checks.BadValue as e:
+            raise self._fail(_refused(e, f"search_budget['{e.name}']", inequality=True)) from None
+        except EvoinitError as e:
+            raise self._fail(f"search_budget: {e}") from None
 
     def _seed(self) -> int:
         """The root seed of this fit: ``random_state`` itself when it is an int (so the same int
@@ -251,11 +238,11 @@ class _EvoMLP(BaseEstimator):
             return [self._genome()], None
         if self.genome is not None:
             raise self._fail("give either a genome or a search (search=True / search_budget), not both")
-        budget = self._budget()
+        config = self._budget(settings, seed)
         share = self.validation_fraction or 0.2
         found = self._arrays(X, self._model_targets(t), seed=seed, val_size=share, test_size=share)
         try:
-            searched = _search(found, settings=settings, budget=budget, seed=seed, n_jobs=self.n_jobs)
+            searched = _search(found, config, n_jobs=self.n_jobs)
         except EvoinitError as e:
             raise self._fail(f"search: {e}") from None
         if not searched.hall_of_fame:
@@ -385,16 +372,32 @@ def _start(genome: Genome, view: _Rows, settings: TrainSettings, seed: int):
     return initial_states([start], [order], settings=settings, learning_rates=[lr])[0]
 
 
-def _search(dataset, *, settings: TrainSettings, budget: dict, seed: int, n_jobs):
-    """The SearchResult of an evoinit search on ``dataset`` (a ``Dataset`` from
-    ``data.from_arrays``, features as given): the budget's population, generations, repeats and
-    space, trained with the estimator's settings (the budget's epochs, if any), seeded from the
-    fit's seed, in memory (no run folder, no baselines). Its trainings are unweighted."""
+def _search(dataset, config: SearchConfig, *, n_jobs):
+    """The SearchResult of an evoinit search with ``config`` (``_EvoMLP._budget``) on ``dataset``
+    (a ``Dataset`` from ``data.from_arrays``, features as given). Its trainings are unweighted."""
     from evoinit.search import search  # here: an estimator given a genome never loads DEAP
 
-    options = {"population": budget["population"], "generations": budget["generations"],
-               "repeats": budget["repeats"], "seed": seed, "baselines": False,
-               "train": replace(settings, epochs=int(budget.get("epochs") or settings.epochs))}
-    if budget.get("space") is not None:
-        options["space"] = budget["space"]
-    return search(dataset, n_jobs=n_jobs or 1, out=None, **options)
+    return search(dataset, config=config, n_jobs=n_jobs or 1, out=None)
+
+
+def _refused(e: checks.BadValue, label: str | None = None, *, inequality: bool = False) -> str:
+    """A parameter's value refused where it was built (``checks.BadValue``), in the words the
+    estimators use: scikit-learn's interval notation (``epochs must be an integer in [1, inf), got
+    0``: the bound an integer broke, or a number's whole range), or with ``inequality`` the bound
+    as ``>= 2`` (the keys of ``search_budget``). ``label`` names the parameter (default: the value's)."""
+    label = label or e.name
+    if e.kind == "choice":
+        return f"{label} must be one of {', '.join(e.allowed)}, got {e.value!r}"
+    if e.kind == "flag":
+        return f"{label} must be True or False, got {e.value!r}"
+    low, high = e.low, e.high
+    if e.kind == "integer":  # as checks.integer says it: the bound broken (below: "at least"), none for a type
+        low, high = (low if e.broken else None), (high if e.broken == "high" else None)
+    what = "an integer" if e.kind == "integer" else "a number"
+    if low is None and high is None:
+        return f"{label} must be {what}, got {e.value!r}"
+    if inequality:
+        return f"{label} must be {what} {checks.bounds(low, high, e.low_open, e.high_open)}, got {e.value!r}"
+    lo = "(-inf" if low is None else f"{'(' if e.low_open else '['}{low:g}"
+    hi = "inf)" if high is None else f"{high:g}{')' if e.high_open else ']'}"
+    return f"{label} must be {what} in {lo}, {hi}, got {e.value!r}"

@@ -44,8 +44,8 @@ class TrainSettings:
     def __post_init__(self):
         try:
             self._check()
-        except UsageError as e:
-            raise UsageError(f"bad training settings: {e}") from None
+        except checks.BadValue as e:
+            raise e.prefixed("bad training settings: ") from None
 
     def _check(self) -> None:
         put = functools.partial(object.__setattr__, self)

@@ -36,7 +36,7 @@ ALLOWED = {
     "plots": set(),
     "export": {"activations", "initializers", "genome", "network", "checkpoint", "rundir"},
     # the fronts: the scikit-learn estimators and the command line
-    "estimator": {"data", "evaluate", "genome", "network", "search"},
+    "estimator": {"data", "evaluate", "genome", "network", "search", "config"},
     "sklearn": {"data", "estimator", "evaluate", "genome", "network", "search"},
     "cli": None,  # everything
     "cliargs": {"config", "rundir"},  # the command's option text -> the library's values
