@@ -7,6 +7,10 @@ The Python API under the CLI::
     print(result.best, result.hall_of_fame[0]["test"])
     trained = evoinit.train("64-32 tanh glorot_uniform ×1", "digits", seeds=10)  # evoinit train
     evoinit.initializers.names(), evoinit.activations.names(), evoinit.data.names()
+    code = evoinit.export.export(evoinit.Genome.parse("64 relu he_normal ×1"), 64, 10, "classification",
+                                 to="torch")                                           # evoinit export
+    states = evoinit.continue_training(evoinit.initial_states(starts, orders), ds, activation="tanh",
+                                       until=5)                 # the trainer, paused and continued
 
 Names are imported on first use (PEP 562), so ``import evoinit`` — and the start of the
 ``evoinit`` command, which must answer Ctrl-C from its first instant — costs nothing until
@@ -19,15 +23,17 @@ __version__ = "0.1.0"
 
 #: Submodules reachable as attributes (``evoinit.search(...)`` runs a search and
 #: ``evoinit.report(RUN)`` reports on one: those modules are callable).
-_MODULES = ("activations", "data", "initializers", "report", "search")
+_MODULES = ("activations", "data", "export", "initializers", "report", "search", "sklearn")
 #: Public names and the module each comes from.
 _NAMES = {
     "SearchConfig": "config",
-    "DataSpec": "data", "Dataset": "data", "load": "data",
+    "DataSpec": "data", "Dataset": "data", "load": "data", "from_arrays": "data",
     "Evaluation": "evaluate", "TrainOutcome": "evaluate", "train": "evaluate", "fitness": "evaluate",
     "Genome": "genome", "SearchSpace": "genome",
     "Start": "network", "TrainResult": "network", "TrainSettings": "network", "train_population": "network",
-    "Candidate": "search", "SearchResult": "search", "random_search": "search", "resume": "search",
+    "TrainState": "network", "initial_states": "network", "continue_training": "network",
+    "Candidate": "search", "Progress": "search", "SearchResult": "search", "opened": "search",
+    "random_search": "search", "resume": "search",
 }
 
 __all__ = sorted([*_MODULES, *_NAMES, "__version__"])

@@ -41,7 +41,8 @@ from threadpoolctl import threadpool_limits
 
 from evoinit import data as evo_data
 from evoinit import seeding
-from evoinit.network import TrainSettings, initial_start, layer_sizes, train_population
+from evoinit.evaluate import start_and_order, task_seed
+from evoinit.network import TrainSettings, layer_sizes, train_population
 
 CASES = {
     "tanh 64-64-10": dict(hidden=(64,), activation="tanh", init="glorot_uniform"),
@@ -72,13 +73,9 @@ def training_flops(sizes, n_train: int, n_val: int, epochs: int) -> float:
 
 
 def starts_for(case: dict, sizes, P: int):
-    root = seeding.root(0)
-    starts, orders = [], []
-    for p in range(P):
-        seq = seeding.child(root, seeding.TRAIN, p)
-        starts.append(initial_start(sizes, case["init"], seeding.weight_rng(seq)))
-        orders.append(seeding.order_rng(seq))
-    return starts, orders
+    """P networks' starts and data orders, as ``evoinit train --seed 0`` draws its P seeds."""
+    pairs = [start_and_order(sizes, case["init"], task_seed(0, (seeding.TRAIN, p))) for p in range(P)]
+    return [s for s, _ in pairs], [o for _, o in pairs]
 
 
 def time_evoinit(case, ds, settings, P: int) -> float:

@@ -117,3 +117,17 @@ def test_no_pickle_loading_in_package():
     for p in PKG.rglob("*.py"):
         text = p.read_text()
         assert "pickle.load" not in text and "allow_pickle=True" not in text, p.name
+
+
+def test_the_public_names_resolve():
+    """Every name ``evoinit`` lists is reachable and is the object of the module that owns it
+    (the trainer's pause-and-continue API included); the lazy namespace loads nothing it lists not."""
+    import importlib
+
+    import evoinit
+
+    for name in evoinit.__all__:
+        assert getattr(evoinit, name) is not None, name
+    for name, module in evoinit._NAMES.items():
+        assert getattr(evoinit, name) is getattr(importlib.import_module(f"evoinit.{module}"), name), name
+    assert {"TrainState", "initial_states", "continue_training", "opened", "from_arrays"} <= set(evoinit.__all__)
