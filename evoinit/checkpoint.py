@@ -304,25 +304,16 @@ class FinalScores:
     gain_ci95: float | None
 
 
-def _dig(d, *keys):
-    """d[k1][k2]… or None where a level is missing."""
-    for k in keys:
-        if not isinstance(d, dict):
-            return None
-        d = d.get(k)
-    return d
-
-
 def final_scores(entry: dict) -> FinalScores | None:
     """The test scores of a hall-of-fame entry, or None before the final scoring."""
     if not isinstance(entry, dict) or "test" not in entry:
         return None
 
     def number(*keys):
-        value = _dig(entry, *keys)
+        value = checks.dig(entry, *keys)
         return value if _number(value) else None
 
-    baseline = (_dig(entry, "baseline", "genome", "init") or "?") if "baseline" in entry else None
+    baseline = (checks.dig(entry, "baseline", "genome", "init") or "?") if "baseline" in entry else None
     return FinalScores(number("test", "error", "mean"), baseline, number("baseline", "test", "error", "mean"),
                        number("improvement", "test_error", "mean"), number("improvement", "test_error", "ci95"))
 

@@ -141,6 +141,16 @@ def instance(name: str, value, kinds, what: str):
     return value
 
 
+def dig(d, *keys):
+    """``d[k1][k2]…`` of JSON read back, or None where a level is missing or not a dict: a lookup
+    that checks every level instead of trusting the file's shape."""
+    for k in keys:
+        if not isinstance(d, dict):
+            return None
+        d = d.get(k)
+    return d
+
+
 def _shown(value) -> str:
     """What was given, with its type where the type is the problem: ``'8' (a str)``."""
     if is_int(value) or isinstance(value, float) or value is None:

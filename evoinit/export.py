@@ -210,14 +210,11 @@ def _keras_init(init: str, params: dict, s: float) -> str:
         return k + f"Constant(value={_num(s * float(params['value']))})"
     if init == "uniform":
         return k + f"RandomUniform(minval={_num(s * float(params['minval']))}, maxval={_num(s * float(params['maxval']))})"
-    if init == "normal":
-        return k + f"RandomNormal(mean={_num(params['mean'])}, stddev={_num(s * float(params['stddev']))})"
-    if init == "truncated_normal":
-        return k + f"TruncatedNormal(mean={_num(params['mean'])}, stddev={_num(s * float(params['stddev']))})"
-    if init == "orthogonal":
-        return k + f"Orthogonal(gain={_num(s * float(params['gain']))})"
-    if init == "identity":
-        return k + f"Identity(gain={_num(s * float(params['gain']))})"
+    if init in ("normal", "truncated_normal"):
+        name = "RandomNormal" if init == "normal" else "TruncatedNormal"
+        return k + f"{name}(mean={_num(params['mean'])}, stddev={_num(s * float(params['stddev']))})"
+    if init in ("orthogonal", "identity"):
+        return k + f"{init.capitalize()}(gain={_num(s * float(params['gain']))})"
     vs = _initializers.as_preset(init, params)
     if vs.keras is not None and s == 1.0:
         return k + f"{vs.keras}()"

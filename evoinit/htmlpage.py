@@ -10,6 +10,8 @@ import math
 from html import escape
 from pathlib import Path
 
+from evoinit.checks import dig
+
 CSS = """
 body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em;
        color: #222; line-height: 1.4; }
@@ -47,15 +49,6 @@ def fmt(x, sign: bool = False) -> str:
     if not math.isfinite(x):
         return escape(str(x))
     return f"{x:+.4f}" if sign else (f"{x:.4g}" if abs(x) >= 1e4 or 0 < abs(x) < 1e-3 else f"{x:.4f}")
-
-
-def dig(d, *keys):
-    """d[k1][k2]… or None where a level is missing."""
-    for k in keys:
-        if not isinstance(d, dict):
-            return None
-        d = d.get(k)
-    return d
 
 
 def table(header: list[str], rows: list[list], text_columns=(), cls: str = "") -> str:
