@@ -182,3 +182,19 @@ def test_divergence_is_a_value_error_with_advice():
     y = np.arange(60) % 2
     with pytest.raises(ValueError, match=r"diverged at epoch \d+ .*StandardScaler"):
         EvoMLPClassifier("8 relu he_normal ×4", epochs=20, learning_rate=1.0, random_state=0).fit(X, y)
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"epochs": 10**6}, r"^EvoMLPClassifier: epochs must be an integer in \[1, 100000\], got 1000000$"),
+    ({"search_budget": {"population": 10**9}}, r"search_budget\['population'\] must be an integer in \[2, 10000\]"),
+    ({"search_budget": {"epochs": 0}}, r"search_budget\['epochs'\] must be an integer >= 1, got 0"),
+    ({"search_budget": {"generations": -1}}, r"search_budget\['generations'\] must be an integer >= 0, got -1"),
+])
+def test_a_value_past_the_libraries_bounds_is_a_value_error_naming_the_parameter(params, message):
+    """The bounds live once, in TrainSettings and SearchConfig; the estimators word their refusal
+    as scikit-learn's convention asks (a ValueError naming the parameter), not as an evoinit
+    UsageError escaping ``fit``."""
+    X = np.random.default_rng(0).normal(size=(12, 2))
+    y = np.arange(12) % 3
+    with pytest.raises(ValueError, match=message):
+        EvoMLPClassifier(**params).fit(X, y)
