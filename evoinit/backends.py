@@ -178,7 +178,8 @@ def parallel(n_jobs: int = -1, scheduler: str | None = None, *, run_dir=None):
             client = stack.enter_context(_connect(scheduler))
             stack.enter_context(parallel_config(backend="dask", client=client,
                                                 wait_for_workers_timeout=WAIT_FOR_WORKERS))
-        workers = stack.enter_context(Workers(-1 if scheduler else n_jobs, scheduler, run_dir))
+        workers = stack.enter_context(Workers(-1 if scheduler else n_jobs, scheduler, run_dir,
+                                              client=client if scheduler is not None else None))
         yield workers
 
 
@@ -187,8 +188,9 @@ class Workers:
     local worker process crashes. Calling it runs a batch of jobs and yields their results in
     order."""
 
-    def __init__(self, n_jobs: int, scheduler: str | None = None, run_dir=None):
+    def __init__(self, n_jobs: int, scheduler: str | None = None, run_dir=None, *, client=None):
         self.n_jobs, self.scheduler, self.run_dir = n_jobs, scheduler, run_dir
+        self._client = client
         self._parallel = None
         self._fatal: tuple = ()     # errors that stop the run at once
         if scheduler is not None:
@@ -202,6 +204,15 @@ class Workers:
 
     def __exit__(self, *exc) -> None:
         self._parallel.__exit__(None, None, None)
+
+    @property
+    def n_workers(self) -> int:
+        """How many evaluations can run at once now: the local processes, or the worker threads
+        the Dask cluster has at this moment (asked each time: workers come and go). Used to decide
+        how finely a generation is cut (``evaluate.plan``), never for a result."""
+        if self._client is None:
+            return count(self.n_jobs)
+        return max(1, sum(self._client.nthreads().values()))
 
     def _open(self) -> None:
         self._parallel = Parallel(n_jobs=self.n_jobs, return_as="generator")

@@ -108,6 +108,7 @@ class Search:
         self.folder: RunFolder | None = None
         self.log: list[checkpoint.LogLine] = []   # the evaluations log, when restored read-only
         self.parallel = None
+        self.split: bool | None = None  # evaluate.plan: None splits populations too few for the workers
         self.toolbox = base.Toolbox()
         self.toolbox.register("clone", self._clone)
         self.toolbox.register("mate", tools.cxUniform, indpb=0.5)
@@ -241,7 +242,8 @@ class Search:
         tasks = list(dict.fromkeys((g, k) for _, g, keys in plans for k in keys
                                    if (g, k) not in self.cache))
         on_progress = lambda done, total: self._emit("evaluated", done=done, total=total)  # noqa: E731
-        evals = run_tasks(tasks, self.data, c.train, c.seed, parallel=self.parallel, progress=on_progress)
+        evals = run_tasks(tasks, self.data, c.train, c.seed, parallel=self.parallel, progress=on_progress,
+                          split=self.split)
         self._log(evals, generation=generation)
         for task, e in zip(tasks, evals):
             self.cache[task] = e

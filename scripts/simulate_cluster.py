@@ -22,11 +22,13 @@ Rules compared (``--rules``):
 
 - ``populations``: today's rule — populations of up to 16, biggest estimated cost first;
 - ``lpt``: the same tasks, longest *measured* first (the best any order of today's tasks can do);
-- ``split``: populations split into smaller ones — down to single networks — only while the
-  generation has fewer than ``--split-factor`` × W tasks, longest first. A network trained alone
-  costs more than its share of a population (NumPy's per-call overhead is no longer shared):
-  per-network time at population size p is modelled as share₁₆ × (a + b/p) with the ratio
-  t(1)/t(16) = ``--single-cost`` (3.3 measured by ``scripts/bench.py`` for 64-64-10 tanh).
+- ``split``: what ``evaluate.run_tasks`` does on W workers (``evaluate.plan``): the longest
+  population (by its estimated cost) is halved, down to single networks if need be, while it is
+  longer than a worker's share of the generation. A network trained alone costs more than its
+  share of a population (NumPy's per-call overhead is no longer shared): per-network time at
+  population size p is modelled as share₁₆ × (a + b/p) with the ratio t(1)/t(16) =
+  ``--single-cost`` (3.3 measured by ``scripts/bench.py`` for 64-64-10 tanh). The run's own times
+  are taken as recorded in whole populations (a run made on few workers).
 
 Honest limits: per-task overhead (``--overhead``, seconds; measure it on your cluster) and a
 per-generation overhead (``--generation-overhead``) are constants; joblib's automatic batching of
@@ -46,7 +48,7 @@ from pathlib import Path
 
 import numpy as np
 
-from evoinit.evaluate import POPULATION, populations
+from evoinit.evaluate import SINGLE_COST, plan, populations, relative_cost
 from evoinit.genome import Genome
 
 RULES = ("populations", "lpt", "split")
@@ -84,42 +86,22 @@ def read_run(run) -> list[list[tuple[Genome, tuple, float]]]:
 # -- turning a generation into tasks --------------------------------------------------------------
 
 
-def _population_cost(single_cost: float):
-    """Per-network time at population size p relative to p = 16: a + b/p, equal to 1 at 16 and to
-    ``single_cost`` at 1."""
-    b = (single_cost - 1.0) * POPULATION / (POPULATION - 1)
-    a = 1.0 - b / POPULATION
-    return lambda p: a + b / p
-
-
-def tasks_of(generation, rule: str, workers: int, *, split_factor: float = 2.0,
-             single_cost: float = 3.3) -> list[float]:
+def tasks_of(generation, rule: str, workers: int, *, single_cost: float = SINGLE_COST) -> list[float]:
     """Task durations of one generation, in the order they are sent to the workers."""
     items = [(g, k) for g, k, _ in generation]
     secs = [s for _, _, s in generation]
     groups = populations(items)
-    if rule == "populations":      # evaluate.run_tasks: estimated cost = size × (Σ widths)²
-        cost = lambda idx: len(idx) * sum(items[idx[0]][0].hidden) ** 2  # noqa: E731
-        groups = sorted(groups, key=lambda idx: -cost(idx))
-        return [sum(secs[i] for i in idx) for idx in groups]
+    if rule == "populations":      # evaluate.run_tasks without splitting: biggest estimated cost first
+        return [sum(secs[i] for i in idx) for idx in plan(items, workers, split=False)]
     if rule == "lpt":
         return sorted((sum(secs[i] for i in idx) for idx in groups), reverse=True)
     if rule != "split":
         raise ValueError(f"unknown rule {rule!r}; use one of {', '.join(RULES)}")
-    rel = _population_cost(single_cost)
-    # Halve the longest population while there are too few tasks to fill the workers.
-    heap = [(-sum(secs[i] for i in idx), list(idx)) for idx in groups]
-    heapq.heapify(heap)
-    while len(heap) < split_factor * workers:
-        longest = heap[0][1]
-        if len(longest) == 1:
-            break
-        heapq.heappop(heap)
-        half = len(longest) // 2
-        for part in (longest[:half], longest[half:]):
-            share = sum(secs[i] for i in part)
-            heapq.heappush(heap, (-share * rel(len(part)) / rel(len(longest)), part))
-    return sorted((-d for d, _ in heap), reverse=True)
+    # evaluate.run_tasks' own split (evaluate.plan); a network's recorded time is its share of the
+    # population it was trained in, rescaled to the size of the part it is now trained in.
+    recorded = {i: len(idx) for idx in groups for i in idx}
+    rel = lambda p: relative_cost(p, single_cost)  # noqa: E731
+    return [sum(secs[i] * rel(len(part)) / rel(recorded[i]) for i in part) for part in plan(items, workers)]
 
 
 def resample(generation, factor: int, rng: np.random.Generator):
@@ -152,12 +134,12 @@ def replay(durations: list[float], workers: int, overhead: float) -> float:
 
 
 def simulate(gens, rule: str, workers: int, *, overhead: float = 0.0, generation_overhead: float = 0.0,
-             split_factor: float = 2.0, single_cost: float = 3.3) -> dict:
+             single_cost: float = SINGLE_COST) -> dict:
     """Simulated seconds, speedup and busy fraction of the whole search on ``workers``."""
     useful = sum(s for gen in gens for _, _, s in gen)
     elapsed = 0.0
     for gen in gens:
-        tasks = tasks_of(gen, rule, workers, split_factor=split_factor, single_cost=single_cost)
+        tasks = tasks_of(gen, rule, workers, single_cost=single_cost)
         elapsed += replay(tasks, workers, overhead) + generation_overhead
     return {"seconds": elapsed, "speedup": useful / elapsed, "busy": useful / (workers * elapsed)}
 
@@ -212,7 +194,6 @@ def main(argv=None) -> None:
     ap.add_argument("--rules", default=",".join(RULES), help=f"comma-separated, of {', '.join(RULES)}")
     ap.add_argument("--overhead", type=float, default=0.0, help="seconds added to every task [0]")
     ap.add_argument("--generation-overhead", type=float, default=0.0, help="seconds per generation [0]")
-    ap.add_argument("--split-factor", type=float, default=2.0, help="split while tasks < this × W [2]")
     ap.add_argument("--single-cost", type=float, default=3.3,
                     help="time of one network alone / its share of a population of 16 [3.3]")
     ap.add_argument("--target", type=float, default=0.8, help="busy fraction to size the population for")
@@ -230,8 +211,7 @@ def main(argv=None) -> None:
     if not (a.run / "timings.jsonl").is_file() or not (a.run / "evaluations.jsonl").is_file():
         ap.error(f"{a.run} is not a run folder (no timings.jsonl / evaluations.jsonl)")
     result = table(a.run, workers, rules, target=a.target, overhead=a.overhead,
-                   generation_overhead=a.generation_overhead, split_factor=a.split_factor,
-                   single_cost=a.single_cost)
+                   generation_overhead=a.generation_overhead, single_cost=a.single_cost)
     print(markdown(result))
     if a.json:
         a.json.write_text(json.dumps(result, indent=1))

@@ -18,7 +18,7 @@ from distributed import Client  # the dev extra brings dask[distributed]: no ski
 from evoinit import backends
 from evoinit.config import build, load_toml
 from evoinit.errors import UsageError, WorkerError
-from evoinit.search import resume, search
+from evoinit.search import opened, resume, search
 from helpers import DIGITS as CONFIG, files
 
 DASK = str(Path(sys.executable).with_name("dask"))
@@ -101,6 +101,16 @@ def test_a_cluster_run_equals_a_one_process_run(cluster, undisturbed_digits, tmp
     search(CONFIG.dataset, config=CONFIG, scheduler=cluster.address, out=tmp_path / "part", stop_after=0)
     resume(tmp_path / "part", scheduler=cluster.address)
     assert files(tmp_path / "part") == undisturbed_digits
+
+
+def test_the_cluster_says_how_many_workers_it_has_and_split_populations_change_nothing(
+        cluster, undisturbed_digits, tmp_path):
+    with backends.parallel(scheduler=cluster.address) as workers:
+        assert workers.n_workers == 2                 # two workers of one thread each
+    with opened(CONFIG.dataset, config=CONFIG, scheduler=cluster.address, out=tmp_path / "run") as run:
+        run.split = True                              # every population cut to single networks
+        assert run.loop().finished
+    assert files(tmp_path / "run") == undisturbed_digits
 
 
 def test_a_worker_killed_mid_generation_changes_nothing(undisturbed_digits, tmp_path):
