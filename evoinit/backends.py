@@ -244,6 +244,35 @@ class Workers:
                 raise WorkerError(f"Dask workers kept dying on the same task ({e}); "
                                   f"{self._stopped()}") from None
 
+    def submit(self, fn, *args):
+        """A future for ``fn(*args)`` on one of the workers, for work that does not fit one
+        ordered batch (the island model's generations, each sent as soon as its island is
+        ready). Dask: the cluster's scheduler; loky: the reusable process pool."""
+        if self._client is not None:
+            return self._client.submit(fn, *args, pure=False)
+        from joblib.executor import get_memmapping_executor   # joblib's own pool: the same processes
+
+        return get_memmapping_executor(count(self.n_jobs)).submit(_Orphaned(fn), *args)
+
+    def wait_any(self, futures: list) -> set:
+        """The futures among ``futures`` that are done, waiting until one is."""
+        if self._client is not None:   # distributed.wait, on this search's client (not the default one)
+            from distributed.client import _wait
+
+            return set(self._client.sync(_wait, futures, timeout=None, return_when="FIRST_COMPLETED").done)
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        return set(wait(futures, return_when=FIRST_COMPLETED).done)
+
+    def result(self, future):
+        """A submitted job's result; a worker lost for good stops the run with a ``WorkerError``."""
+        try:
+            return future.result()
+        except BrokenProcessPool as e:
+            raise WorkerError(f"a worker process died ({_why(e)}); {self._stopped()}") from None
+        except self._fatal as e:
+            raise WorkerError(f"Dask workers kept dying on the same task ({e}); {self._stopped()}") from None
+
     def _stopped(self) -> str:
         if self.run_dir is None:
             return "the search stopped; it kept no run folder, so run it again"

@@ -28,7 +28,7 @@ from evoinit.evaluate import Evaluation, dataset_of
 from evoinit.genome import Genome
 from evoinit.network import TrainSettings
 from evoinit.rundir import RunFolder, read_json
-from evoinit.saving import Checkpoint, Member
+from evoinit.saving import Checkpoint, IslandState, Member
 from evoinit.saving import (checkpoint_json, config_json, hall_of_fame_json, log_evaluations,  # noqa: F401
                             summary, write_state)
 
@@ -181,7 +181,28 @@ def _checkpoint(d: dict, config: SearchConfig, where) -> Checkpoint:
     return Checkpoint(g, d["finished"], counter, n_evaluations,
                       tuple(_member(m, config, n_obj) for m in d["population"]),
                       tuple(_member(m, config, n_obj) for m in d["hall_of_fame"]),
-                      tuple(logbook), tuple(final), python_random, d["numpy_random"])
+                      tuple(logbook), tuple(final), python_random, d["numpy_random"],
+                      _islands(d.get("islands", []), config, where))
+
+
+def _islands(rows, config: SearchConfig, where) -> tuple:
+    """The island states, checked: one per island, their sizes adding up to the population."""
+    if config.islands == 1 and not rows:
+        return ()
+    if not isinstance(rows, list) or len(rows) != config.islands or not all(isinstance(r, dict) for r in rows):
+        raise RunFolderError(f"{where} is damaged (not {config.islands} island states)")
+    out = []
+    for row in rows:
+        state = row["python_random"]
+        python_random = (state[0], tuple(state[1]), state[2])
+        random.Random().setstate(python_random)
+        np.random.PCG64(0).state = row["numpy_random"]
+        if not (_count(row["size"]) and _count(row["counter"])):
+            raise ValueError(f"island size {row['size']!r} or counter {row['counter']!r}")
+        out.append(IslandState(row["size"], row["counter"], python_random, row["numpy_random"]))
+    if sum(island.size for island in out) != config.population:
+        raise RunFolderError(f"{where} is damaged (its islands do not hold the population)")
+    return tuple(out)
 
 
 def _member(d: dict, config: SearchConfig, n_obj: int) -> Member:

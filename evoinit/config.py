@@ -59,6 +59,9 @@ class SearchConfig:
     canonical_start: bool = False         # generation 0 holds each activation's canonical start
     space: SearchSpace = SearchSpace()
     train: TrainSettings = TrainSettings(epochs=30)
+    islands: int = 1                      # > 1: the island model (evoinit.islands)
+    migration_interval: int = 5           # islands: generations between migrations
+    migrants: int = 1                     # islands: best individuals each island sends its neighbour
 
     def __post_init__(self):
         if isinstance(self.dataset, str):
@@ -96,11 +99,22 @@ class SearchConfig:
             raise UsageError(f"objectives repeat themselves: {', '.join(objectives)}")
         if "spread" in objectives and self.repeats < 2:
             raise UsageError("the 'spread' objective needs repeats >= 2")
+        put("islands", checks.integer("islands", self.islands, 1, self.population // 2,
+                                      why=" (every island needs a population of at least 2)"))
+        checks.require(self.offspring >= self.islands,
+                       f"offspring ({self.offspring}) must be at least islands ({self.islands}): every island breeds")
+        put("migration_interval", checks.integer("migration_interval", self.migration_interval, 1,
+                                                 MAX_GENERATIONS))
+        put("migrants", checks.integer("migrants", self.migrants, 0, max(0, self.population // self.islands - 1),
+                                       why=" (fewer than an island's population)"))
         if self.space.seed_gene != (self.seed_policy == "inherited"):
             object.__setattr__(self, "space", replace(self.space, seed_gene=self.seed_policy == "inherited"))
 
     def to_json(self) -> dict:
-        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        """The settings as JSON; the island settings only when they are not the default, so a
+        plain search's files stay as they were before islands existed (and old ones compare equal)."""
+        d = {f.name: getattr(self, f.name) for f in fields(self)
+             if f.name not in _UNLESS_DEFAULT or getattr(self, f.name) != f.default}
         return d | {"dataset": None if self.dataset is None else self.dataset.to_json(),
                     "objectives": list(self.objectives),
                     "space": self.space.to_json(), "train": self.train.to_json()}
@@ -113,6 +127,9 @@ class SearchConfig:
                           "space": SearchSpace.from_json(d["space"]),
                           "train": TrainSettings.from_json(d["train"])})
 
+
+#: Fields written to JSON only when they differ from their default.
+_UNLESS_DEFAULT = ("islands", "migration_interval", "migrants")
 
 #: Floating-point operations per second one core gives the trainer (PERFORMANCE.md: ≈ 40·10⁹ on
 #: digits); a rough figure for the estimate of a search's length, not a measurement of this machine.
@@ -171,8 +188,8 @@ EXECUTION = {"n_jobs": int, "scheduler": str, "out": str}
 _TOP = {"dataset": str, "target": str, "population": int, "offspring": int, "generations": int,
         "repeats": int, "seed": int, "seed_policy": str, "objectives": list[str], "cxpb": float,
         "mutpb": float, "indpb": float, "tournament": int, "hall_of_fame": int, "baselines": bool, "test": bool,
-        "reselect": int, "canonical_start": bool,
-        "epochs": int} | EXECUTION
+        "reselect": int, "canonical_start": bool, "islands": int, "migration_interval": int,
+        "migrants": int, "epochs": int} | EXECUTION
 _TABLES = {
     "space": {"layers": list[int], "widths": list[int], "activations": list[str], "inits": list[str],
               "scales": list[float], "learning_rates": list[float]},

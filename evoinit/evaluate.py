@@ -296,26 +296,39 @@ def run_tasks(tasks: Sequence[tuple[Genome, tuple]], spec, settings: TrainSettin
     split when they are too few for its workers: see ``plan``). ``split`` forces (True) or forbids
     (False) that. ``progress(done, total)`` is called after each population.
     """
-    from joblib import Parallel, delayed
+    from joblib import Parallel
 
     tasks = [(g, tuple(k)) for g, k in tasks]
     workers = getattr(parallel, "n_workers", 1) if parallel is not None else 1
-    # Biggest populations first so the last worker is not left with the longest job; the order
-    # of execution does not change any result.
-    schedule = plan(tasks, workers, split)
-    payload = spec if isinstance(spec, _data.Dataset) else spec.to_json()
-    jobs = [delayed(_run_population)([(tasks[i][0].to_json(), list(tasks[i][1])) for i in idx],
-                                     payload, settings.to_json(), run_seed, test) for idx in schedule]
+    schedule, jobs = population_jobs(tasks, spec, settings, run_seed, workers=workers, split=split, test=test)
     parallel = parallel or Parallel(n_jobs=1)
     done_tasks, total = 0, len(tasks)
     by_task: dict[tuple, Evaluation] = {}
     for idx, out in zip(schedule, parallel(jobs)):
-        for i, d in zip(idx, out):
-            by_task[(tasks[i][0], tasks[i][1])] = Evaluation.from_json(d, d["seconds"])
+        by_task |= results(tasks, idx, out)
         done_tasks += len(idx)
         if progress:
             progress(done_tasks, total)
     return [by_task[t] for t in tasks]
+
+
+def population_jobs(tasks: list, spec, settings: TrainSettings, run_seed: int, *, workers: int = 1,
+                    split: bool | None = None, test: bool = False) -> tuple[list[list[int]], list]:
+    """(``plan``'s schedule, one joblib ``delayed`` job per part of it) for ``tasks``; each job
+    returns the plain dicts ``results`` turns back into evaluations. The order of execution
+    does not change any result."""
+    from joblib import delayed
+
+    schedule = plan(tasks, workers, split)
+    payload = spec if isinstance(spec, _data.Dataset) else spec.to_json()
+    jobs = [delayed(_run_population)([(tasks[i][0].to_json(), list(tasks[i][1])) for i in idx],
+                                     payload, settings.to_json(), run_seed, test) for idx in schedule]
+    return schedule, jobs
+
+
+def results(tasks: list, idx: list[int], out: list[dict]) -> dict[tuple, Evaluation]:
+    """A finished job's evaluations by task, from what the worker sent back."""
+    return {tasks[i]: Evaluation.from_json(d, d["seconds"]) for i, d in zip(idx, out)}
 
 
 # -- the search's fitness ---------------------------------------------------------------------------

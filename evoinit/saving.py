@@ -43,6 +43,23 @@ class Checkpoint:
     final: tuple                  # the hall of fame's test scores once finished (dicts)
     python_random: tuple          # random.Random().getstate()
     numpy_random: dict            # Generator.bit_generator.state
+    islands: tuple = ()           # the island model: one IslandState per island (population in order)
+
+
+@dataclass(frozen=True)
+class IslandState:
+    """One island of the island model (``islands``): how many of the population's members are its
+    own (in island order), its evaluation counter and its two random states."""
+
+    size: int
+    counter: int
+    python_random: tuple
+    numpy_random: dict
+
+    def to_json(self) -> dict:
+        state = self.python_random
+        return {"size": self.size, "counter": self.counter,
+                "python_random": [state[0], list(state[1]), state[2]], "numpy_random": self.numpy_random}
 
 
 def config_json(config: SearchConfig, dataset, *, versions: dict, n_jobs: int, scheduler: str | None,
@@ -62,13 +79,16 @@ def config_json(config: SearchConfig, dataset, *, versions: dict, n_jobs: int, s
 
 def checkpoint_json(config: SearchConfig, ck: Checkpoint) -> dict:
     state = ck.python_random
-    return {"schema": 1, "config": config.to_json(), "generation": ck.generation,
-            "finished": ck.finished, "counter": ck.counter, "n_evaluations": ck.n_evaluations,
-            "population": [m.to_json() for m in ck.population],
-            "hall_of_fame": [m.to_json() for m in ck.hall_of_fame],
-            "logbook": list(ck.logbook), "final": list(ck.final),
-            "python_random": [state[0], list(state[1]), state[2]],
-            "numpy_random": ck.numpy_random}
+    d = {"schema": 1, "config": config.to_json(), "generation": ck.generation,
+         "finished": ck.finished, "counter": ck.counter, "n_evaluations": ck.n_evaluations,
+         "population": [m.to_json() for m in ck.population],
+         "hall_of_fame": [m.to_json() for m in ck.hall_of_fame],
+         "logbook": list(ck.logbook), "final": list(ck.final),
+         "python_random": [state[0], list(state[1]), state[2]],
+         "numpy_random": ck.numpy_random}
+    if ck.islands:   # the island model only: a plain search's checkpoint keeps its bytes
+        d["islands"] = [island.to_json() for island in ck.islands]
+    return d
 
 
 def summary(config: SearchConfig, genome: Genome, fitness: tuple, evaluations: tuple, keys: tuple) -> dict:

@@ -109,6 +109,7 @@ class Search:
         self.log: list[checkpoint.LogLine] = []   # the evaluations log, when restored read-only
         self.parallel = None
         self.split: bool | None = None  # evaluate.plan: None splits populations too few for the workers
+        self.island_states: tuple = ()  # the island model's per-island state (evoinit.islands)
         self.toolbox = base.Toolbox()
         self.toolbox.register("clone", self._clone)
         self.toolbox.register("mate", tools.cxUniform, indpb=0.5)
@@ -165,6 +166,7 @@ class Search:
         for row in state.logbook:
             self.logbook.record(**row)
         self.final = list(state.final)
+        self.island_states = state.islands
 
     # -- the loop ----------------------------------------------------------------------------------
 
@@ -174,6 +176,10 @@ class Search:
         offspring, and record the generation (hall of fame, logbook, checkpoint). At the end the
         hall of fame is scored on the test split. ``stop_after=k`` pauses after generation k."""
         c = self.config
+        if c.islands > 1:
+            from evoinit import islands
+
+            return islands.loop(self, stop_after)
         with backends.parallel(self.n_jobs, self.scheduler, run_dir=self.folder and self.folder.path) as parallel:
             self.parallel = parallel
             self._emit("start")
@@ -207,11 +213,11 @@ class Search:
             return self.toolbox.parents(self.population, len(self.population))
         return self.population
 
-    def _survivors(self, candidates: list) -> list:
+    def _survivors(self, candidates: list, mu: int | None = None) -> list:
         """The next population from parents + offspring: the best μ (NSGA-II for several
         objectives), each gene list at most once while there are enough distinct ones, so clones
         do not crowd out the rest of the population."""
-        mu = self.config.population
+        mu = mu or self.config.population
         if self.n_obj == 1:
             candidates = sorted(candidates, key=lambda ind: ind.fitness.wvalues, reverse=True)
         seen, unique, clones = set(), [], []
@@ -321,7 +327,8 @@ class Search:
         state = checkpoint.Checkpoint(
             self.generation, self.finished, self.counter, self.n_logged,
             tuple(_member(ind) for ind in self.population), tuple(_member(ind) for ind in self.hof),
-            tuple(self.logbook), tuple(self.final), self.py_state, self.rng.bit_generator.state)
+            tuple(self.logbook), tuple(self.final), self.py_state, self.rng.bit_generator.state,
+            self.island_states)
         checkpoint.write_state(self.folder, self.config, state, self.hall_of_fame_json())
 
     def _individual(self, m: checkpoint.Member) -> Individual:

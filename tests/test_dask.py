@@ -113,6 +113,17 @@ def test_the_cluster_says_how_many_workers_it_has_and_split_populations_change_n
     assert files(tmp_path / "run") == undisturbed_digits
 
 
+def test_islands_on_the_cluster_write_what_one_process_writes(cluster, tmp_path):
+    from test_islands import ISLANDS
+
+    search(ISLANDS.dataset, config=ISLANDS, n_jobs=1, out=tmp_path / "one")
+    search(ISLANDS.dataset, config=ISLANDS, scheduler=cluster.address, out=tmp_path / "dask")
+    assert files(tmp_path / "dask") == files(tmp_path / "one")
+    search(ISLANDS.dataset, config=ISLANDS, scheduler=cluster.address, out=tmp_path / "part", stop_after=3)
+    resume(tmp_path / "part", scheduler=cluster.address)
+    assert files(tmp_path / "part") == files(tmp_path / "one")
+
+
 def test_a_worker_killed_mid_generation_changes_nothing(undisturbed_digits, tmp_path):
     with running_cluster(tmp_path) as c:
         seen = {"closed": 0, "killed": None}

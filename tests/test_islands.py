@@ -1,0 +1,121 @@
+"""The island model (issue 13, item 3): K islands evolving on their own between migrations, the
+same files whatever the workers (n_jobs 1, 2; a local Dask cluster: test_dask.py) and after a
+stop or a SIGKILL and a resume."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from evoinit import islands
+from evoinit.config import SearchConfig
+from evoinit.errors import UsageError
+from evoinit.genome import SearchSpace
+from evoinit.network import TrainSettings
+from evoinit.search import resume, search
+from helpers import ENV, files
+
+ISLANDS = SearchConfig(dataset="iris", population=9, offspring=8, generations=5, repeats=2, seed=3,
+                       hall_of_fame=3, islands=3, migration_interval=2, migrants=1,
+                       space=SearchSpace(layers=(1, 2), widths=(4, 48)), train=TrainSettings(epochs=8))
+
+
+@pytest.fixture(scope="module")
+def one_process(tmp_path_factory):
+    out = tmp_path_factory.mktemp("islands") / "run"
+    result = search(ISLANDS.dataset, config=ISLANDS, n_jobs=1, out=out)
+    assert result.finished
+    return out
+
+
+def test_islands_write_the_same_files_on_one_and_two_processes(one_process, tmp_path):
+    search(ISLANDS.dataset, config=ISLANDS, n_jobs=2, out=tmp_path / "two")
+    assert files(tmp_path / "two") == files(one_process)
+
+
+def test_the_checkpoint_holds_every_island_and_a_resume_equals_an_undisturbed_run(one_process, tmp_path):
+    search(ISLANDS.dataset, config=ISLANDS, n_jobs=2, out=tmp_path / "part", stop_after=2)  # a migration
+    ck = json.loads((tmp_path / "part" / "checkpoint.json").read_text())
+    assert ck["generation"] == 2 and [i["size"] for i in ck["islands"]] == [3, 3, 3]
+    assert len({json.dumps(i["numpy_random"]) for i in ck["islands"]}) == 3     # streams of their own
+    resume(tmp_path / "part", n_jobs=1)
+    assert files(tmp_path / "part") == files(one_process)
+
+
+def test_killed_mid_run_then_resumed_equals_undisturbed(one_process, tmp_path):
+    out = tmp_path / "run"
+    code = (f"from evoinit.config import SearchConfig; from evoinit.search import search; "
+            f"import json; cfg = SearchConfig.from_json(json.loads({json.dumps(json.dumps(ISLANDS.to_json()))})); "
+            f"cfg = type(cfg)(**{{**cfg.__dict__, 'train': type(cfg.train)(epochs=400)}}); "
+            f"search(cfg.dataset, config=cfg, n_jobs=2, out={str(out)!r})")
+    proc = subprocess.Popen([sys.executable, "-c", code], env=ENV, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if json.loads((out / "checkpoint.json").read_text())["generation"] >= 1:
+                break
+        except (OSError, ValueError, KeyError):
+            pass
+        time.sleep(0.05)
+    assert proc.poll() is None, proc.stderr.read()
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    long = SearchConfig(**{**ISLANDS.__dict__, "train": TrainSettings(epochs=400)})
+    resume(out, n_jobs=1)
+    undisturbed = search(long.dataset, config=long, n_jobs=1, out=tmp_path / "undisturbed")
+    assert undisturbed.finished
+    assert files(out) == files(tmp_path / "undisturbed")
+
+
+def test_migration_moves_the_best_and_changes_the_search(one_process, tmp_path):
+    lonely = SearchConfig(**{**ISLANDS.__dict__, "migrants": 0})
+    search(lonely.dataset, config=lonely, n_jobs=1, out=tmp_path / "lonely")
+    gens = lambda d: [json.loads(x) for x in (d / "generations.jsonl").read_text().splitlines()]  # noqa: E731
+    mixed, alone = gens(one_process), gens(tmp_path / "lonely")
+    assert [g["population"] for g in mixed[:3]] == [g["population"] for g in alone[:3]]   # until gen 2
+    assert mixed[3] != alone[3]                                                             # then not
+
+
+def test_a_migration_copies_each_islands_best_over_the_next_ones_worst():
+    from evoinit.search import Search
+
+    run = Search(ISLANDS)
+    group = islands._restored(run)
+    for k, island in enumerate(group):
+        island.population = [island.toolbox.clone(ind) for ind in _individuals(run, k)]
+    best = [min(i.population, key=lambda ind: ind.fitness.values) for i in group]
+    islands.migrate(group)
+    for k, island in enumerate(group):
+        values = sorted(ind.fitness.values[0] for ind in island.population)
+        # its worst (100k + 100) is gone, replaced by the best of the island before it in the ring
+        assert values == sorted([100.0 * (k + 1) - 2, 100.0 * (k + 1) - 1, best[k - 1].fitness.values[0]])
+        assert list(best[k - 1]) in [list(ind) for ind in island.population]
+
+
+def _individuals(run, k):
+    from evoinit.search import Individual
+
+    out = []
+    for j in range(3):
+        ind = Individual(run.config.space.encode(run.config.space.sample(run.rng), run.rng), 1)
+        ind.fitness.values = (100.0 * (k + 1) - j,)     # island k: 100k+100, 100k+99, 100k+98
+        out.append(ind)
+    return out
+
+
+def test_island_settings_are_checked_and_stay_out_of_a_plain_searchs_files():
+    assert "islands" not in SearchConfig().to_json() and "migrants" not in SearchConfig().to_json()
+    assert SearchConfig.from_json(ISLANDS.to_json()) == ISLANDS
+    assert islands.shares(9, 3) == [3, 3, 3] and islands.shares(10, 3) == [4, 3, 3]
+    for bad, words in (({"islands": 0}, "islands must be at least 1"),
+                       ({"islands": 5, "population": 9}, "islands must be at most 4"),
+                       ({"islands": 3, "offspring": 2}, "offspring (2) must be at least islands (3)"),
+                       ({"migration_interval": 0}, "migration_interval must be at least 1"),
+                       ({"islands": 3, "migrants": 3}, "migrants must be at most 2")):
+        with pytest.raises(UsageError, match=words.replace("(", r"\(").replace(")", r"\)")):
+            SearchConfig(**{"population": 9, **bad})
