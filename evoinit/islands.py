@@ -112,7 +112,7 @@ class Island:
                 plans.append((ind, genome, self._keys(genome)))
         tasks = list(dict.fromkeys((genome, k) for _, genome, keys in plans for k in keys
                                    if (genome, k) not in run.cache and (genome, k) not in self.known))
-        n = 1 if workers is None else workers.n_workers
+        n = 1 if workers is None else max(1, workers.n_workers // c.islands)   # its share of them
         schedule, jobs = population_jobs(tasks, run.data, c.train, c.seed, workers=n, split=run.split)
         if workers is None:
             futures = [fn(*args, **kwargs) for fn, args, kwargs in jobs]   # here, now

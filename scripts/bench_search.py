@@ -157,6 +157,13 @@ def run_optuna(cfg: SearchConfig, budget: int, sampler: str = "tpe") -> dict:
             "anytime": _curve(values, cfg.repeats), "seeds": sorted(seeds)}
 
 
+def islands_settings(task: Task) -> dict:
+    """The island model (issue 13): the same population and offspring in 2 islands, each island's
+    best migrating to the other every 3 generations — a search shape that does not wait for its
+    slowest candidate; does it cost quality at the same budget?"""
+    return {"islands": 2, "migration_interval": 3, "migrants": 1}
+
+
 #: name -> (how it runs, the search settings it changes for a task). The GA runs first and sets
 #: the budget. The GA variants: ``reselect`` retrains the hall of fame (5) from 6 shared new seeds to
 #: pick the winner, paid for by one generation less (≈ 30 trainings, about one generation's worth);
@@ -167,6 +174,7 @@ CONTENDERS = {
     "tpe": (run_optuna, lambda t: {}),
     "ga_reselect": (run_ga, lambda t: {"reselect": 6, "generations": max(t.generations - 1, 0)}),
     "ga_canonical": (run_ga, lambda t: {"canonical_start": True}),
+    "ga_islands": (run_ga, islands_settings),
     "ga_both": (run_ga, lambda t: {"reselect": 6, "generations": max(t.generations - 1, 0),
                                    "canonical_start": True}),
 }

@@ -51,7 +51,7 @@ import numpy as np
 from evoinit.evaluate import SINGLE_COST, plan, populations, relative_cost
 from evoinit.genome import Genome
 
-RULES = ("populations", "lpt", "split")
+RULES = ("populations", "lpt", "split", "islands")
 DEFAULT_WORKERS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 
 
@@ -133,10 +133,78 @@ def replay(durations: list[float], workers: int, overhead: float) -> float:
     return max(free)
 
 
+def island_tasks(generation, islands: int, workers: int, single_cost: float) -> list[list[float]]:
+    """The generation's candidates dealt to ``islands`` islands in turn (a candidate with all its
+    repeats), each island's share split as ``evaluate.plan`` splits it: task durations per island."""
+    order = list(dict.fromkeys(g for g, _, _ in generation))
+    home = {g: j % islands for j, g in enumerate(order)}
+    share = max(1, workers // islands)        # the workers an island has to itself, on average
+    return [tasks_of([t for t in generation if home[t[0]] == i], "split", share, single_cost=single_cost)
+            for i in range(islands)]
+
+
+def replay_islands(gens, workers: int, islands: int, interval: int, overhead: float,
+                   generation_overhead: float, single_cost: float) -> float:
+    """Makespan of the island model: each island sends its next generation as soon as its last
+    one is back (after ``generation_overhead``), all wait for each other every ``interval``
+    generations (migration); the workers take queued tasks first come, first served."""
+    from collections import deque
+
+    work = [island_tasks(gen, islands, workers, single_cost) for gen in gens]
+    queue, events, seq = deque(), [], 0
+    left, at, waiting = [0] * islands, [0] * islands, []
+    idle, now = workers, 0.0
+
+    def send(i):
+        nonlocal seq
+        tasks = work[at[i]][i]
+        left[i] = len(tasks)
+        queue.extend((i, d) for d in tasks)
+        if not tasks:                                    # nothing new to train: done at once
+            heapq.heappush(events, (now, seq, "done", i))
+            seq += 1
+
+    for i in range(islands):
+        send(i)
+    while events or queue:
+        while idle and queue:
+            i, d = queue.popleft()
+            idle -= 1
+            heapq.heappush(events, (now + overhead + d, seq, "task", i))
+            seq += 1
+        now, _, kind, i = heapq.heappop(events)
+        if kind == "task":
+            idle += 1
+            left[i] -= 1
+            if left[i]:
+                continue
+        elif kind == "ready":
+            send(i)
+            continue
+        at[i] += 1                                       # island i finished a generation
+        if at[i] >= len(gens):
+            continue
+        if at[i] % interval == 0:                        # a migration: wait for every island
+            waiting.append(i)
+            if len(waiting) < islands:
+                continue
+            ready, waiting = waiting, []
+        else:
+            ready = [i]
+        for j in ready:
+            heapq.heappush(events, (now + generation_overhead, seq, "ready", j))
+            seq += 1
+    return now
+
+
 def simulate(gens, rule: str, workers: int, *, overhead: float = 0.0, generation_overhead: float = 0.0,
-             single_cost: float = SINGLE_COST) -> dict:
+             single_cost: float = SINGLE_COST, islands: int = 4, migration_interval: int = 5) -> dict:
     """Simulated seconds, speedup and busy fraction of the whole search on ``workers``."""
     useful = sum(s for gen in gens for _, _, s in gen)
+    if rule == "islands":
+        elapsed = replay_islands(gens, workers, islands, migration_interval, overhead, generation_overhead,
+                                 single_cost)
+        return {"seconds": elapsed, "speedup": useful / elapsed, "busy": useful / (workers * elapsed)}
     elapsed = 0.0
     for gen in gens:
         tasks = tasks_of(gen, rule, workers, single_cost=single_cost)
@@ -196,6 +264,8 @@ def main(argv=None) -> None:
     ap.add_argument("--generation-overhead", type=float, default=0.0, help="seconds per generation [0]")
     ap.add_argument("--single-cost", type=float, default=3.3,
                     help="time of one network alone / its share of a population of 16 [3.3]")
+    ap.add_argument("--islands", type=int, default=4, help="islands of the `islands` rule [4]")
+    ap.add_argument("--migration-interval", type=int, default=5, help="its generations between migrations [5]")
     ap.add_argument("--target", type=float, default=0.8, help="busy fraction to size the population for")
     ap.add_argument("--json", type=Path, help="also write every number here")
     a = ap.parse_args(argv)
@@ -211,7 +281,8 @@ def main(argv=None) -> None:
     if not (a.run / "timings.jsonl").is_file() or not (a.run / "evaluations.jsonl").is_file():
         ap.error(f"{a.run} is not a run folder (no timings.jsonl / evaluations.jsonl)")
     result = table(a.run, workers, rules, target=a.target, overhead=a.overhead,
-                   generation_overhead=a.generation_overhead, single_cost=a.single_cost)
+                   generation_overhead=a.generation_overhead, single_cost=a.single_cost,
+                   islands=a.islands, migration_interval=a.migration_interval)
     print(markdown(result))
     if a.json:
         a.json.write_text(json.dumps(result, indent=1))

@@ -87,3 +87,19 @@ def test_bad_arguments_are_one_line(tmp_path):
         assert p.returncode == 2 and "Traceback" not in p.stderr
     p = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path)], capture_output=True, text=True, timeout=60)
     assert p.returncode == 2 and "not a run folder" in p.stderr
+
+
+def test_islands_do_not_wait_for_each_others_slow_candidates():
+    # Two candidates per generation, one per island; the slow one is on island 0 in generation 0
+    # and on island 1 in generation 1. The barrier waits for both (2 s); islands overlap them.
+    g = lambda w: Genome(hidden=(w,), activation="tanh", init="glorot_uniform", scale=1.0)  # noqa: E731
+    gens = [[(g(10), (0, 0), 1.0), (g(11), (1, 0), 0.1)],
+            [(g(12), (2, 0), 0.1), (g(13), (3, 0), 1.0)]]
+    barrier = sim.simulate(gens, "split", 2, single_cost=1.0)
+    assert barrier["seconds"] == pytest.approx(2.0)
+    apart = sim.simulate(gens, "islands", 2, single_cost=1.0, islands=2, migration_interval=10)
+    assert apart["seconds"] == pytest.approx(1.1)
+    # a migration after generation 1 makes them wait for each other again
+    together = sim.simulate(gens, "islands", 2, single_cost=1.0, islands=2, migration_interval=1)
+    assert together["seconds"] == pytest.approx(2.0)
+    assert sim.simulate(gens, "islands", 1, islands=2)["busy"] == pytest.approx(1.0)
