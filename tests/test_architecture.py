@@ -24,7 +24,8 @@ ALLOWED = {
     "network": {"initializers", "activations", "data", "stack", "training"},
     "genome": {"initializers", "activations"},
     "rundir": set(),
-    "evaluate": {"network", "genome", "data", "initializers", "activations"},
+    "evaluate": {"schedule", "network", "genome", "data", "initializers", "activations"},
+    "schedule": {"genome"},   # tasks into populations, and their order
     "config": {"data", "genome", "network"},
     "saving": {"rundir", "config", "genome"},  # what the search writes into its run folder
     "checkpoint": {"rundir", "config", "genome", "evaluate", "network", "saving"},
