@@ -152,6 +152,12 @@ def search(
     seed_policy: Optional[str] = typer.Option(None, help=f"{' | '.join(SEED_POLICIES)} [{_D.seed_policy}]."),
     objectives: Optional[str] = typer.Option(None, help=f"Comma-separated: {', '.join(OBJECTIVES)}; "
                                                          f"two or more → NSGA-II [{','.join(_D.objectives)}]."),
+    islands: Optional[int] = typer.Option(None, help="Islands that evolve on their own between migrations, "
+                                                     f"sharing the population (docs/cluster.md) [{_D.islands}]."),
+    migration_interval: Optional[int] = typer.Option(None, help="Generations between two migrations of "
+                                                                f"the islands [{_D.migration_interval}]."),
+    migrants: Optional[int] = typer.Option(None, help="Best individuals each island sends to the next at a "
+                                                      f"migration [{_D.migrants}]."),
     inits: Optional[str] = typer.Option(None, help="Allowed init schemes, comma-separated [all]."),
     activations: Optional[str] = typer.Option(None, help="Allowed activations, comma-separated [all]."),
     layers: Optional[str] = typer.Option(None, help=f"Hidden layers MIN,MAX [{pair_text(_D.space.layers)}]."),
@@ -197,7 +203,8 @@ def search(
     given = {"dataset": dataset, "target": target, "population": population, "offspring": offspring,
              "generations": generations, "epochs": epochs, "repeats": repeats, "seed": seed,
              "seed_policy": seed_policy, "objectives": csv_list(objectives), "n_jobs": n_jobs,
-             "scheduler": scheduler}
+             "scheduler": scheduler, "islands": islands, "migration_interval": migration_interval,
+             "migrants": migrants}
     space = {"inits": csv_list(inits), "activations": csv_list(activations),
              "layers": pair(layers, "--layers", int), "widths": pair(widths, "--widths", int),
              "scales": pair(scales, "--scales"), "learning_rates": pair(learning_rates, "--learning-rates")}

@@ -119,3 +119,18 @@ def test_island_settings_are_checked_and_stay_out_of_a_plain_searchs_files():
                        ({"islands": 3, "migrants": 3}, "migrants must be at most 2")):
         with pytest.raises(UsageError, match=words.replace("(", r"\(").replace(")", r"\)")):
             SearchConfig(**{"population": 9, **bad})
+
+
+def test_the_command_line_takes_the_island_settings(tmp_path):
+    evoinit = [sys.executable, "-m", "evoinit", "search", "--dataset", "iris", "--population", "6",
+               "--generations", "1", "--epochs", "3", "--n-jobs", "1"]
+    p = subprocess.run(evoinit + ["--islands", "2", "--migration-interval", "1", "--migrants", "2",
+                                  "--out", str(tmp_path / "run")], capture_output=True, text=True, env=ENV, timeout=120)
+    assert p.returncode == 0, p.stderr
+    search_settings = json.loads((tmp_path / "run" / "config.json").read_text())["search"]
+    assert (search_settings["islands"], search_settings["migration_interval"], search_settings["migrants"]) == (2, 1, 2)
+    assert len(json.loads((tmp_path / "run" / "checkpoint.json").read_text())["islands"]) == 2
+    p = subprocess.run(evoinit + ["--islands", "4", "--out", str(tmp_path / "bad")], capture_output=True,
+                       text=True, env=ENV, timeout=120)
+    assert p.returncode == 2 and "islands must be at most 3" in p.stderr and "Traceback" not in p.stderr
+    assert not (tmp_path / "bad").exists()
