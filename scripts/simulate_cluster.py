@@ -29,9 +29,14 @@ Rules compared (``--rules``):
   population size p is modelled as share₁₆ × (a + b/p) with the ratio t(1)/t(16) =
   ``--single-cost`` (3.3 measured by ``scripts/bench.py`` for 64-64-10 tanh). The run's own times
   are taken as recorded in whole populations (a run made on few workers).
+- ``islands``: the island model (``--islands`` K, ``--migration-interval`` M): each generation's
+  candidates dealt to K islands in turn; an island sends its next generation as soon as its last
+  one is back, all wait for each other every M generations; each island splits its share (W/K)
+  of the workers as ``split`` does. The run's own candidates stand in for what islands would breed.
 
-Honest limits: per-task overhead (``--overhead``, seconds; measure it on your cluster) and a
-per-generation overhead (``--generation-overhead``) are constants; joblib's automatic batching of
+Honest limits: per-task overhead (``--overhead``, seconds) and a per-generation overhead
+(``--generation-overhead``) are constants — ``scripts/dask_overhead.py`` measured ≈ 0.008 and
+≈ 0.05 on a local 2-worker Dask cluster (docs/cluster.md); they default to 0, the best case; joblib's automatic batching of
 short tasks, network transfer and stragglers are not modelled; the resampled larger populations
 assume a candidate's training time does not depend on how many others share its architecture.
 """
@@ -260,8 +265,8 @@ def main(argv=None) -> None:
     ap.add_argument("run", type=Path, help="a run folder (with timings.jsonl)")
     ap.add_argument("--workers", default=",".join(map(str, DEFAULT_WORKERS)), help="comma-separated W")
     ap.add_argument("--rules", default=",".join(RULES), help=f"comma-separated, of {', '.join(RULES)}")
-    ap.add_argument("--overhead", type=float, default=0.0, help="seconds added to every task [0]")
-    ap.add_argument("--generation-overhead", type=float, default=0.0, help="seconds per generation [0]")
+    ap.add_argument("--overhead", type=float, default=0.0, help="seconds added to every task [0; 0.008 measured on local Dask]")
+    ap.add_argument("--generation-overhead", type=float, default=0.0, help="seconds per generation [0; 0.05 measured]")
     ap.add_argument("--single-cost", type=float, default=3.3,
                     help="time of one network alone / its share of a population of 16 [3.3]")
     ap.add_argument("--islands", type=int, default=4, help="islands of the `islands` rule [4]")
