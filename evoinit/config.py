@@ -23,6 +23,9 @@ OBJECTIVES = {
     "spread": "standard deviation of the final validation loss across the repeats' seeds",
 }
 SEED_POLICIES = ("distinct", "shared", "inherited")
+#: ``prune``: "off", or "halving" — successive halving of each generation's offspring (``rungs``).
+PRUNING = ("off", "halving")
+MAX_ETA = 100
 #: The canonical start per activation: Glorot for saturating ones, He for rectifiers, LeCun for SELU.
 #: Upper bounds: a population is held in memory as Python objects and every generation trains
 #: ``offspring × repeats`` networks; past these a search cannot finish on any machine.
@@ -59,6 +62,9 @@ class SearchConfig:
     canonical_start: bool = False         # generation 0 holds each activation's canonical start
     space: SearchSpace = SearchSpace()
     train: TrainSettings = TrainSettings(epochs=30)
+    prune: str = "off"                    # "halving": offspring race through rungs of epochs
+    eta: int = 3                          # 1/eta of the offspring go on at each rung
+    rungs: tuple = ()                     # epochs where they are ranked; () = E/eta², E/eta
 
     def __post_init__(self):
         if isinstance(self.dataset, str):
@@ -98,9 +104,42 @@ class SearchConfig:
             raise UsageError("the 'spread' objective needs repeats >= 2")
         if self.space.seed_gene != (self.seed_policy == "inherited"):
             object.__setattr__(self, "space", replace(self.space, seed_gene=self.seed_policy == "inherited"))
+        self._check_pruning(put)
+
+    def _check_pruning(self, put) -> None:
+        checks.choice("prune", self.prune, PRUNING)
+        put("eta", checks.integer("eta", self.eta, 2, MAX_ETA))
+        rungs = self.rungs
+        checks.instance("rungs", rungs, (tuple, list), "a list of epochs, e.g. [3, 10]")
+        rungs = tuple(checks.integer("rungs", r, 1, self.train.epochs - 1,
+                                     why=" (a rung is an epoch before the last, where offspring are ranked)")
+                      for r in rungs)
+        checks.require(list(rungs) == sorted(set(rungs)), f"rungs must increase, got {list(rungs)}")
+        put("rungs", rungs)
+        checks.require(self.prune != "off" or (self.eta == 3 and not rungs),
+                       "eta and rungs apply to prune = 'halving'; with prune 'off' leave them out")
+
+    @property
+    def rung_epochs(self) -> tuple:
+        """The epochs where offspring are ranked (none without pruning): ``rungs``, or E/η², E/η
+        rounded down, those of at least one epoch and before E."""
+        if self.prune == "off":
+            return ()
+        if self.rungs:
+            return self.rungs
+        epochs = self.train.epochs
+        return tuple(sorted({epochs // self.eta**k for k in (2, 1)} - {0, epochs}))
 
     def to_json(self) -> dict:
+        """The settings as JSON. The pruning keys are written only when pruning is on, so that a
+        search without it writes the files it wrote before pruning existed (and older run folders
+        resume with their settings given)."""
         d = {f.name: getattr(self, f.name) for f in fields(self)}
+        if self.prune == "off":
+            for name in ("prune", "eta", "rungs"):
+                d.pop(name)
+        else:
+            d["rungs"] = list(self.rungs)
         return d | {"dataset": None if self.dataset is None else self.dataset.to_json(),
                     "objectives": list(self.objectives),
                     "space": self.space.to_json(), "train": self.train.to_json()}
@@ -109,7 +148,7 @@ class SearchConfig:
     def from_json(cls, d: dict) -> "SearchConfig":
         d = dict(d)
         return cls(**d | {"dataset": None if d["dataset"] is None else DataSpec.from_json(d["dataset"]),
-                          "objectives": tuple(d["objectives"]),
+                          "objectives": tuple(d["objectives"]), "rungs": tuple(d.get("rungs", ())),
                           "space": SearchSpace.from_json(d["space"]),
                           "train": TrainSettings.from_json(d["train"])})
 
@@ -171,7 +210,7 @@ EXECUTION = {"n_jobs": int, "scheduler": str, "out": str}
 _TOP = {"dataset": str, "target": str, "population": int, "offspring": int, "generations": int,
         "repeats": int, "seed": int, "seed_policy": str, "objectives": list[str], "cxpb": float,
         "mutpb": float, "indpb": float, "tournament": int, "hall_of_fame": int, "baselines": bool, "test": bool,
-        "reselect": int, "canonical_start": bool,
+        "reselect": int, "canonical_start": bool, "prune": str, "eta": int, "rungs": list[int],
         "epochs": int} | EXECUTION
 _TABLES = {
     "space": {"layers": list[int], "widths": list[int], "activations": list[str], "inits": list[str],

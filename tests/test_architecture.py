@@ -31,8 +31,9 @@ ALLOWED = {
     "baselines": {"config", "evaluate", "genome"},
     "backends": set(),
     "runs": {"evaluate", "genome", "data", "config", "backends"},  # search's parts that are not the GA
+    "rungs": {"evaluate", "genome", "data", "network"},  # successive halving in a generation
     "search": {"evaluate", "genome", "rundir", "data", "network", "config", "baselines", "plots",
-               "backends", "checkpoint", "runs"},
+               "backends", "checkpoint", "runs", "rungs"},
     "plots": set(),
     "export": {"activations", "initializers", "genome", "network", "checkpoint", "rundir"},
     # the fronts: the scikit-learn estimators and the command line
