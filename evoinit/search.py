@@ -213,8 +213,11 @@ class Search:
     def _survivors(self, candidates: list) -> list:
         """The next population from parents + offspring: the best μ (NSGA-II for several
         objectives), each gene list at most once while there are enough distinct ones, so clones
-        do not crowd out the rest of the population."""
+        do not crowd out the rest of the population; pruned offspring only if too few others."""
         mu = self.config.population
+        scored = [ind for ind in candidates if not ind.pruned]
+        if len(scored) >= mu:   # pruned offspring never survive (not even before clones)
+            candidates = scored
         if self.n_obj == 1:
             candidates = sorted(candidates, key=lambda ind: ind.fitness.wvalues, reverse=True)
         seen, unique, clones = set(), [], []

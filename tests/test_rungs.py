@@ -233,3 +233,25 @@ def test_pruning_off_writes_the_files_of_before(tmp_path):
     assert [sorted(t) for t in timings] == [["epochs", "n", "seconds"]] * len(lines)
     assert [t["epochs"] for t in timings] == [len(x["val_loss"]) if x["diverged_epoch"] is None
                                              else x["diverged_epoch"] for x in lines]
+
+
+def test_pruned_offspring_never_survive_even_when_the_population_is_clones():
+    """Survivors prefer distinct gene lists to clones, but never a pruned candidate to a clone."""
+    run = S.Search(PRUNED)
+    genome = PRUNED.space.sample(__import__("numpy").random.default_rng(0))
+    ok = Evaluation(genome, (0, 0, 0), "ok", "val_error", (1.0,), (0.5,), (0.1,), None, 10)
+    cut = replace(ok, key=(0, 1, 0), status="pruned", rung=0)
+
+    def individual(genes, fitness, evals):
+        ind = S.Individual(genes)
+        ind.fitness.values, ind.evals = (fitness,), evals
+        return ind
+
+    parents = [individual([1, 2, 3], 0.5, (ok,)) for _ in range(PRUNED.population)]   # all clones
+    offspring = [individual([i, 9, 9], WORST, (cut,)) for i in range(PRUNED.offspring)]
+    survivors = run._survivors(parents + offspring)
+    assert survivors == parents and not any(ind.pruned for ind in survivors)
+    diverged = [individual([i, 8, 8], WORST, (replace(ok, status="diverged", diverged_epoch=1),))
+                for i in range(3)]
+    # unchanged for diverged ones: distinct gene lists first, so they come before the clones
+    assert run._survivors(parents + diverged)[:4] == [parents[0], *diverged]
