@@ -255,3 +255,20 @@ def test_pruned_offspring_never_survive_even_when_the_population_is_clones():
                 for i in range(3)]
     # unchanged for diverged ones: distinct gene lists first, so they come before the clones
     assert run._survivors(parents + diverged)[:4] == [parents[0], *diverged]
+
+
+def test_the_cli_prunes_and_says_so(tmp_path):
+    from helpers import ENV
+
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "evoinit", "search", "--dataset", "iris", "--population", "6", "--offspring", "9",
+           "--generations", "1", "--repeats", "2", "--epochs", "18", "--n-jobs", "1", "--out", str(out),
+           "--prune", "halving", "--eta", "3", "--rungs", "2,6"]
+    r = subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=300)
+    assert r.returncode == 0, r.stderr
+    pruned = sum(x["status"] == "pruned" for x in _lines(out))
+    assert pruned > 0 and f"pruned {pruned}" in r.stdout
+    assert json.loads((out / "config.json").read_text())["search"]["rungs"] == [2, 6]
+    bad = subprocess.run(cmd[:-6] + ["--rungs", "2,x"], capture_output=True, text=True, env=ENV, timeout=120)
+    assert bad.returncode == 2 and "--rungs must be comma-separated integers" in bad.stderr
+    assert "Traceback" not in bad.stderr
