@@ -78,7 +78,8 @@ def section(doc: dict) -> str:
         "ga_prune races 3·μ offspring per generation through the rungs E/9 and E/3 (η = 3; only rungs of at "
         "least one epoch), the best third going on at each, and runs generations while its CPU time (time."
         "process_time) plus half its last generation's stays below the plain GA's; ga_prune_half gets half "
-        "of it. Epochs: what the evaluations trained (timings.jsonl; for the GA trainings × epochs, an upper bound: a diverged one stops early).", "",
+        "of it. Epochs: what the evaluations trained (timings.jsonl; for the GA trainings × epochs, an "
+        "upper bound: a diverged one stops early).", "",
         f"- Equal CPU time: ga_prune's mean test error is below the GA's on {len(v['better'])} of {n} tasks "
         f"({', '.join(v['better']) or 'none'}); the target is ≥ 4 of 6.",
         f"- Half the CPU time (measured {lo:.0%}–{hi:.0%} of the GA's): ga_prune_half is within noise of the "
