@@ -25,7 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_search_stats as stats  # noqa: E402
 
-PRUNED = ("ga_prune", "ga_prune_half")
+#: The share of the plain GA's CPU time each pruned contender gets (bench_search.PRUNED_CPU).
+SHARE = {"ga_prune": 1.0, "ga_prune_half": 0.5, "ga_prune_eta2": 1.0}
 
 
 def _mean_test(c: dict) -> float:
@@ -33,57 +34,64 @@ def _mean_test(c: dict) -> float:
     return statistics.fmean(v) if v else math.nan
 
 
+def _beyond(d: dict) -> int:
+    """+1: worse than the GA beyond the 95% interval, -1: better beyond it, 0: within noise."""
+    if d["ci95"] is None:
+        return 0
+    return 1 if d["mean"] - d["ci95"] > 0 else -1 if d["mean"] + d["ci95"] < 0 else 0
+
+
 def table(doc: dict) -> tuple[list[str], dict]:
-    """The section's rows and the verdict's counts."""
+    """The section's rows, and per pruned contender the tasks where its mean is below the GA's,
+    where it is better or worse beyond noise, and its CPU time as a share of the GA's."""
     runs, tasks = doc["runs"], list(doc["meta"]["tasks"])
-    head = ["task", "GA", "ga_prune (= CPU)", "ga_prune − GA", "ga_prune_half (½ CPU)", "ga_prune_half − GA",
-            "CPU s GA/prune/half", "epochs GA/prune/half", "generations GA/prune/half", "pruned evaluations"]
-    rows, better, same_half, cpu_share = [], [], [], []
+    pruned = [n for n in doc["meta"]["contenders"] if n in SHARE]
+    names = ("ga", *pruned)
+    head = (["task", "GA"] + [f"{n} ({SHARE[n]:g}× CPU)" for n in pruned] + [f"{n} − GA" for n in pruned]
+            + ["CPU s " + "/".join(names), "epochs " + "/".join(names), "generations " + "/".join(names)])
+    rows, verdict = [], {n: {"below": [], "better": [], "worse": [], "share": []} for n in pruned}
     for task in tasks:
         mine = [r for r in runs if r["task"] == task]
-        m = {n: stats.mean_ci([_mean_test(r["contenders"][n]) for r in mine]) for n in ("ga", *PRUNED)}
+        meta = doc["meta"]["tasks"][task]
+        m = {n: stats.mean_ci([_mean_test(r["contenders"][n]) for r in mine]) for n in names}
         d = {n: stats.mean_ci([_mean_test(r["contenders"][n]) - _mean_test(r["contenders"]["ga"]) for r in mine])
-             for n in PRUNED}
-        cpu = {n: statistics.fmean(r["contenders"][n]["cpu_seconds"] for r in mine) for n in ("ga", *PRUNED)}
-        ga_epochs = statistics.fmean(r["contenders"]["ga"]["trainings"] * doc["meta"]["tasks"][task]["epochs"]
-                                     for r in mine)   # no pruning: every training runs all its epochs
-        epochs = [ga_epochs] + [statistics.fmean(r["contenders"][n]["epochs"] for r in mine) for n in PRUNED]
-        gens = [doc["meta"]["tasks"][task]["generations"]] + [
-            statistics.fmean(r["contenders"][n]["generations"] for r in mine) for n in PRUNED]
-        pruned = statistics.fmean(r["contenders"]["ga_prune"]["pruned"] for r in mine)
-        if m["ga_prune"]["mean"] < m["ga"]["mean"]:
-            better.append(task)
-        half = d["ga_prune_half"]
-        if half["ci95"] is not None and half["mean"] - half["ci95"] <= 0:
-            same_half.append(task)
-        cpu_share.append(cpu["ga_prune_half"] / cpu["ga"])
-        rows.append([task, stats._fmt(m["ga"]), stats._fmt(m["ga_prune"]), stats._fmt(d["ga_prune"]),
-                     stats._fmt(m["ga_prune_half"]), stats._fmt(d["ga_prune_half"]),
-                     "/".join(f"{cpu[n]:.1f}" for n in ("ga", *PRUNED)), "/".join(f"{e:.0f}" for e in epochs),
-                     "/".join(f"{g:.1f}" for g in gens), f"{pruned:.0f}"])
-    lines = stats._table(head, rows)
-    return lines, {"tasks": tasks, "better": better, "same_half": same_half,
-                   "cpu_share_half": (min(cpu_share), max(cpu_share)), "seeds": len(runs) // max(len(tasks), 1)}
+             for n in pruned}
+        cpu = {n: statistics.fmean(r["contenders"][n]["cpu_seconds"] for r in mine) for n in names}
+        # the GA's epochs: trainings × epochs, an upper bound (a diverged training stops early)
+        epochs = [statistics.fmean(r["contenders"]["ga"]["trainings"] for r in mine) * meta["epochs"]] + [
+            statistics.fmean(r["contenders"][n]["epochs"] for r in mine) for n in pruned]
+        gens = [meta["generations"]] + [statistics.fmean(r["contenders"][n]["generations"] for r in mine)
+                                        for n in pruned]
+        for n in pruned:
+            v = verdict[n]
+            if m[n]["mean"] < m["ga"]["mean"]:
+                v["below"].append(task)
+            {1: v["worse"], -1: v["better"], 0: []}[_beyond(d[n])].append(task)
+            v["share"].append(cpu[n] / cpu["ga"])
+        rows.append([task, stats._fmt(m["ga"]), *[stats._fmt(m[n]) for n in pruned],
+                     *[stats._fmt(d[n]) for n in pruned], "/".join(f"{cpu[n]:.1f}" for n in names),
+                     "/".join(f"{e:.0f}" for e in epochs), "/".join(f"{g:.1f}" for g in gens)])
+    return stats._table(head, rows), verdict
 
 
 def section(doc: dict) -> str:
-    lines, v = table(doc)
-    n = len(v["tasks"])
-    lo, hi = v["cpu_share_half"]
-    return "\n".join([
-        "## Successive halving in the GA (issue 12)", "",
-        *lines, "",
-        f"Mean test error over {v['seeds']} run seeds (± 95% interval), each run seed's choice retrained from "
-        f"{doc['meta']['fresh']} fresh seeds; differences paired by run seed (negative: pruning better). "
-        "ga_prune races 3·μ offspring per generation through the rungs E/9 and E/3 (η = 3; only rungs of at "
-        "least one epoch), the best third going on at each, and runs generations while its CPU time (time."
-        "process_time) plus half its last generation's stays below the plain GA's; ga_prune_half gets half "
-        "of it. Epochs: what the evaluations trained (timings.jsonl; for the GA trainings × epochs, an "
-        "upper bound: a diverged one stops early).", "",
-        f"- Equal CPU time: ga_prune's mean test error is below the GA's on {len(v['better'])} of {n} tasks "
-        f"({', '.join(v['better']) or 'none'}); the target is ≥ 4 of 6.",
-        f"- Half the CPU time (measured {lo:.0%}–{hi:.0%} of the GA's): ga_prune_half is within noise of the "
-        f"GA or better on {len(v['same_half'])} of {n} tasks ({', '.join(v['same_half']) or 'none'}).", ""])
+    lines, verdict = table(doc)
+    n, seeds = len(doc["meta"]["tasks"]), len(doc["runs"]) // max(len(doc["meta"]["tasks"]), 1)
+    out = [*lines, "",
+           f"Mean test error over {seeds} run seeds (± 95% interval), each run seed's choice retrained from "
+           f"{doc['meta']['fresh']} fresh seeds; differences paired by run seed (negative: pruning better). "
+           "A pruned contender races η·μ offspring per generation through the rungs E/η² and E/η (only rungs "
+           "of at least one epoch), the best 1/η going on at each, and runs generations while its CPU time "
+           "(time.process_time) plus half its last generation's stays below its share of the plain GA's. "
+           "Epochs: what the evaluations trained (timings.jsonl; for the GA trainings × epochs, an upper "
+           "bound: a diverged one stops early).", ""]
+    for name, v in verdict.items():
+        share = f"{min(v['share']):.0%}–{max(v['share']):.0%} of the GA's CPU time"
+        out.append(f"- {name} ({share}): mean test error below the GA's on {len(v['below'])} of {n} tasks "
+                   f"({', '.join(v['below']) or 'none'}); better beyond the 95% interval on "
+                   f"{len(v['better'])} ({', '.join(v['better']) or 'none'}), worse beyond it on "
+                   f"{len(v['worse'])} ({', '.join(v['worse']) or 'none'}).")
+    return "\n".join(out + [""])
 
 
 def main(argv=None) -> int:

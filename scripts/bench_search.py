@@ -191,10 +191,10 @@ def _candidates(lines: list) -> dict:
     return groups
 
 
-def _pruned(t: Task) -> dict:
-    """ga_prune's settings: η·μ offspring raced per generation through the rungs (E/9, E/3; η = 3),
+def _pruned(t: Task, eta: int = 3) -> dict:
+    """ga_prune's settings: η·μ offspring raced per generation through the rungs (E/η², E/η),
     generations until the CPU budget ends (``run_ga_pruned``; at most 10× the GA's)."""
-    return {"prune": "halving", "offspring": 3 * t.population, "generations": 10 * t.generations + 10}
+    return {"prune": "halving", "eta": eta, "offspring": eta * t.population, "generations": 10 * t.generations + 10}
 
 
 #: name -> (how it runs, the search settings it changes for a task). The GA runs first and sets
@@ -212,9 +212,10 @@ CONTENDERS = {
     # successive halving at the GA's CPU seconds, and at half of them (run_ga_pruned, PRUNED_CPU)
     "ga_prune": (run_ga_pruned, _pruned),
     "ga_prune_half": (run_ga_pruned, _pruned),
+    "ga_prune_eta2": (run_ga_pruned, lambda t: _pruned(t, eta=2)),   # gentler: rungs E/4, E/2
 }
 #: The share of the plain GA's CPU seconds each pruned contender gets.
-PRUNED_CPU = {"ga_prune": 1.0, "ga_prune_half": 0.5}
+PRUNED_CPU = {"ga_prune": 1.0, "ga_prune_half": 0.5, "ga_prune_eta2": 1.0}
 DEFAULT_CONTENDERS = ("ga", "random", "tpe")
 
 
