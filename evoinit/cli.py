@@ -13,9 +13,9 @@ from typing import Optional
 import typer
 
 from evoinit import data as _data
-from evoinit.cliargs import (check_jobs, check_stop_after, csv_list, hidden_widths, pair, pair_text, run_folder,
-                             search_options)
-from evoinit.config import OBJECTIVES, SEED_POLICIES, SearchConfig
+from evoinit.cliargs import (check_jobs, check_stop_after, csv_list, hidden_widths, integers, pair, pair_text,
+                             run_folder, search_options)
+from evoinit.config import OBJECTIVES, PRUNING, SEED_POLICIES, SearchConfig
 from evoinit.errors import RunFolderError, UsageError
 from evoinit.exits import exit_code, say, signals, stopping
 from evoinit.network import TrainSettings
@@ -176,6 +176,12 @@ def search(
     config: Optional[Path] = typer.Option(None, help="A TOML file with any of these settings "
                                                      "(options given here override it)."),
     stop_after: Optional[int] = typer.Option(None, help="Pause after this generation (resume later)."),
+    prune: Optional[str] = typer.Option(None, help=f"{' | '.join(PRUNING)}: halving races each generation's "
+                                                   f"offspring through rungs of epochs [{_D.prune}]."),
+    eta: Optional[int] = typer.Option(None, help=f"With --prune halving: 1/eta of the offspring go on at each "
+                                                 f"rung [{_D.eta}]."),
+    rungs: Optional[str] = typer.Option(None, help="With --prune halving: the epochs where offspring are "
+                                                   "ranked, comma-separated [E/eta², E/eta]."),
 ):
     """Search network setups with a genetic algorithm, training every candidate for real.
 
@@ -195,6 +201,8 @@ def search(
       evoinit search --config experiments/search_digits.toml --n-jobs 2 --out runs/exp --resume
 
       evoinit search --scheduler tcp://10.0.0.5:8786 --out runs/cluster
+
+      evoinit search --prune halving --eta 3 --offspring 96
     """
     from evoinit import config as _config
     from evoinit import search as _search
@@ -204,7 +212,7 @@ def search(
              "generations": generations, "epochs": epochs, "repeats": repeats, "seed": seed,
              "seed_policy": seed_policy, "objectives": csv_list(objectives), "n_jobs": n_jobs,
              "scheduler": scheduler, "islands": islands, "migration_interval": migration_interval,
-             "migrants": migrants}
+             "migrants": migrants, "prune": prune, "eta": eta, "rungs": integers(rungs, "--rungs")}
     space = {"inits": csv_list(inits), "activations": csv_list(activations),
              "layers": pair(layers, "--layers", int), "widths": pair(widths, "--widths", int),
              "scales": pair(scales, "--scales"), "learning_rates": pair(learning_rates, "--learning-rates")}

@@ -29,6 +29,16 @@ def csv_list(text: Optional[str]) -> Optional[list]:
     return None if text is None else [t.strip() for t in text.split(",") if t.strip()]
 
 
+def integers(text: Optional[str], name: str) -> Optional[list]:
+    """Comma-separated integers (e.g. --rungs 3,10)."""
+    if text is None:
+        return None
+    try:
+        return [int(p) for p in csv_list(text)]
+    except ValueError:
+        raise UsageError(f"{name} must be comma-separated integers like 3,10, got {text!r}") from None
+
+
 def pair(text: Optional[str], name: str, kind=float) -> Optional[list]:
     if text is None:
         return None

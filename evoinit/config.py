@@ -23,6 +23,9 @@ OBJECTIVES = {
     "spread": "standard deviation of the final validation loss across the repeats' seeds",
 }
 SEED_POLICIES = ("distinct", "shared", "inherited")
+#: ``prune``: "off", or "halving" — successive halving of each generation's offspring (``rungs``).
+PRUNING = ("off", "halving")
+MAX_ETA = 100
 #: The canonical start per activation: Glorot for saturating ones, He for rectifiers, LeCun for SELU.
 #: Upper bounds: a population is held in memory as Python objects and every generation trains
 #: ``offspring × repeats`` networks; past these a search cannot finish on any machine.
@@ -62,6 +65,9 @@ class SearchConfig:
     islands: int = 1                      # > 1: the island model (evoinit.islands)
     migration_interval: int = 5           # islands: generations between migrations
     migrants: int = 1                     # islands: best individuals each island sends its neighbour
+    prune: str = "off"                    # "halving": offspring race through rungs of epochs
+    eta: int = 3                          # 1/eta of the offspring go on at each rung
+    rungs: tuple = ()                     # epochs where they are ranked; () = E/eta², E/eta
 
     def __post_init__(self):
         if isinstance(self.dataset, str):
@@ -109,12 +115,45 @@ class SearchConfig:
                                        why=" (fewer than an island's population)"))
         if self.space.seed_gene != (self.seed_policy == "inherited"):
             object.__setattr__(self, "space", replace(self.space, seed_gene=self.seed_policy == "inherited"))
+        self._check_pruning(put)
+
+    def _check_pruning(self, put) -> None:
+        checks.choice("prune", self.prune, PRUNING)
+        put("eta", checks.integer("eta", self.eta, 2, MAX_ETA))
+        rungs = self.rungs
+        checks.instance("rungs", rungs, (tuple, list), "a list of epochs, e.g. [3, 10]")
+        rungs = tuple(checks.integer("rungs", r, 1, self.train.epochs - 1,
+                                     why=" (a rung is an epoch before the last, where offspring are ranked)")
+                      for r in rungs)
+        checks.require(list(rungs) == sorted(set(rungs)), f"rungs must increase, got {list(rungs)}")
+        put("rungs", rungs)
+        checks.require(self.prune != "off" or (self.eta == 3 and not rungs),
+                       "eta and rungs apply to prune = 'halving'; with prune 'off' leave them out")
+        checks.require(self.prune == "off" or self.islands == 1,
+                       "prune = 'halving' and islands > 1 do not run together yet; choose one")
+
+    @property
+    def rung_epochs(self) -> tuple:
+        """The epochs where offspring are ranked (none without pruning): ``rungs``, or E/η², E/η
+        rounded down, those of at least one epoch and before E."""
+        if self.prune == "off":
+            return ()
+        if self.rungs:
+            return self.rungs
+        epochs = self.train.epochs
+        return tuple(sorted({epochs // self.eta**k for k in (2, 1)} - {0, epochs}))
 
     def to_json(self) -> dict:
-        """The settings as JSON; the island settings only when they are not the default, so a
-        plain search's files stay as they were before islands existed (and old ones compare equal)."""
+        """The settings as JSON. The island and pruning settings are written only when they are not
+        the default, so a plain search writes the files it wrote before they existed (and older run
+        folders resume with their settings given)."""
         d = {f.name: getattr(self, f.name) for f in fields(self)
              if f.name not in _UNLESS_DEFAULT or getattr(self, f.name) != f.default}
+        if self.prune == "off":
+            for name in ("prune", "eta", "rungs"):
+                d.pop(name)
+        else:
+            d["rungs"] = list(self.rungs)
         return d | {"dataset": None if self.dataset is None else self.dataset.to_json(),
                     "objectives": list(self.objectives),
                     "space": self.space.to_json(), "train": self.train.to_json()}
@@ -123,7 +162,7 @@ class SearchConfig:
     def from_json(cls, d: dict) -> "SearchConfig":
         d = dict(d)
         return cls(**d | {"dataset": None if d["dataset"] is None else DataSpec.from_json(d["dataset"]),
-                          "objectives": tuple(d["objectives"]),
+                          "objectives": tuple(d["objectives"]), "rungs": tuple(d.get("rungs", ())),
                           "space": SearchSpace.from_json(d["space"]),
                           "train": TrainSettings.from_json(d["train"])})
 
@@ -189,7 +228,7 @@ _TOP = {"dataset": str, "target": str, "population": int, "offspring": int, "gen
         "repeats": int, "seed": int, "seed_policy": str, "objectives": list[str], "cxpb": float,
         "mutpb": float, "indpb": float, "tournament": int, "hall_of_fame": int, "baselines": bool, "test": bool,
         "reselect": int, "canonical_start": bool, "islands": int, "migration_interval": int,
-        "migrants": int, "epochs": int} | EXECUTION
+        "migrants": int, "prune": str, "eta": int, "rungs": list[int], "epochs": int} | EXECUTION
 _TABLES = {
     "space": {"layers": list[int], "widths": list[int], "activations": list[str], "inits": list[str],
               "scales": list[float], "learning_rates": list[float]},

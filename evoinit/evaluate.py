@@ -39,7 +39,7 @@ class Evaluation:
 
     genome: Genome
     key: tuple                      # the seed key (see seeding): "seed" in the JSON line
-    status: str                     # "ok", "degenerate" (constant predictions) or "diverged"
+    status: str                     # "ok", "degenerate" (constant predictions), "diverged" or "pruned"
     metric: str                     # "val_error" or "val_r2"
     train_loss: tuple
     val_loss: tuple
@@ -49,19 +49,30 @@ class Evaluation:
     test_loss: float | None = None      # only for the final scoring of the hall of fame
     test_metric: float | None = None
     seconds: float = field(default=0.0, compare=False)
+    rung: int | None = None             # pruned: the rung (0 = first) where its training stopped
 
     @property
     def diverged(self) -> bool:
         return self.status == "diverged"
 
     @property
+    def pruned(self) -> bool:
+        return self.status == "pruned"
+
+    @property
+    def epochs_trained(self) -> int:
+        """Epochs this evaluation trained (the one a network diverged in included)."""
+        return self.diverged_epoch if self.diverged_epoch is not None else len(self.train_loss)
+
+    @property
     def final_val_loss(self) -> float:
-        return self.val_loss[-1] if self.val_loss and not self.diverged else math.inf
+        """The validation loss after the last epoch; inf when diverged or pruned (no final value)."""
+        return self.val_loss[-1] if self.val_loss and not (self.diverged or self.pruned) else math.inf
 
     @property
     def final_val_error(self) -> float:
-        """Validation error (classification) or 1 − R² (regression); inf when diverged."""
-        if self.diverged or not self.val_metric:
+        """Validation error (classification) or 1 − R² (regression); inf when diverged or pruned."""
+        if self.diverged or self.pruned or not self.val_metric:
             return math.inf
         last = self.val_metric[-1]
         return last if self.metric == "val_error" else 1.0 - last
@@ -81,6 +92,8 @@ class Evaluation:
              "val_loss": list(self.val_loss), "val_metric": list(self.val_metric)}
         if self.test_loss is not None:
             d |= {"test_loss": self.test_loss, "test_metric": self.test_metric}
+        if self.rung is not None:
+            d["rung"] = self.rung
         return d
 
     @classmethod
@@ -97,16 +110,23 @@ class Evaluation:
         epoch, weights = d["diverged_epoch"], d["n_params"]
         if not (epoch is None or checks.is_int(epoch)) or not checks.is_int(weights):
             raise ValueError(f"diverged_epoch {epoch!r} or n_params {weights!r} is not an integer"[:120])
+        rung = d.get("rung")
+        if (rung is not None) != (status == "pruned") or not (rung is None or _count(rung)):
+            raise ValueError(f"rung {rung!r} with status {status!r}"[:120])  # a rung iff pruned
         curves = [_numbers(key, d[key]) for key in ("train_loss", "val_loss", "val_metric")]
         tests = [None if d.get(key) is None else _numbers(key, [d[key]])[0] for key in ("test_loss", "test_metric")]
         return cls(Genome.from_json(d["genome"]), tuple(seed), status, metric, *curves, epoch, weights,
-                   *tests, seconds)
+                   *tests, seconds, rung)
 
 
-STATUSES = ("ok", "degenerate", "diverged")
+STATUSES = ("ok", "degenerate", "diverged", "pruned")
 METRICS = ("val_error", "val_r2")
 #: How the run folder writes a float JSON has no literal for (``rundir.dumps``).
 _NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+
+
+def _count(value) -> bool:
+    return checks.is_int(value) and value >= 0
 
 
 def _numbers(key: str, values) -> tuple:
@@ -258,8 +278,9 @@ def results(tasks: list, idx: list[int], out: list[dict]) -> dict[tuple, Evaluat
 
 
 def objective_values(genome: Genome, evals, objectives) -> tuple:
-    """Fitness of a genome from its repeats' evaluations (all WORST if any repeat diverged)."""
-    if any(e.diverged for e in evals):
+    """Fitness of a genome from its repeats' evaluations (all WORST if any repeat diverged or was
+    pruned: ranked below every candidate trained to the end)."""
+    if any(e.diverged or e.pruned for e in evals):
         return (WORST,) * len(objectives)
     losses = [e.final_val_loss for e in evals]
     values = {"val_loss": statistics.fmean(losses),

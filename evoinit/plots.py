@@ -135,7 +135,7 @@ def scale_vs_fitness(evaluations: list[dict], path) -> Path:
     for e in evaluations:
         if e.get("stage") == "final":
             continue
-        loss = e["val_loss"][-1] if e["status"] != "diverged" and e["val_loss"] else np.nan
+        loss = e["val_loss"][-1] if e["status"] not in ("diverged", "pruned") and e["val_loss"] else np.nan
         by_init.setdefault(e["genome"]["init"], []).append((e["genome"]["scale"], loss))
     colors = _palette(len(by_init))
     for k, (init, points) in enumerate(sorted(by_init.items())):
@@ -144,11 +144,13 @@ def scale_vs_fitness(evaluations: list[dict], path) -> Path:
         ax.scatter(pts[ok, 0], pts[ok, 1], s=16, alpha=0.75, label=init, color=colors[k],
                    marker=MARKERS[k % len(MARKERS)])
     diverged = sum(e["status"] == "diverged" for e in evaluations)
+    pruned = sum(e["status"] == "pruned" for e in evaluations)   # no final loss either
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xlabel("scale (× the scheme's own std / limit)")
     ax.set_ylabel("final validation loss")
-    ax.set_title(f"scale vs fitness by init scheme ({diverged} diverged evaluations not shown)")
+    ax.set_title(f"scale vs fitness by init scheme ({diverged} diverged"
+                 + (f", {pruned} pruned" if pruned else "") + " evaluations not shown)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1, 0.5))
     return save(fig, path)

@@ -4,7 +4,8 @@ Layout (schema 1)::
 
     config.json         resolved settings, versions, the exact command, the dataset summary
     evaluations.jsonl   one JSON line per evaluation (bit-reproducible: no wall-clock times)
-    timings.jsonl       seconds per evaluation (the one file that differs between machines)
+    timings.jsonl       seconds and epochs trained per evaluation (seconds: the one value that
+                        differs between machines)
     generations.jsonl   the population of every generation (genomes, fitness), for the report
     logbook.csv         per-generation statistics
     hall_of_fame.json   the best setups (or the Pareto front), and at the end their test scores

@@ -53,14 +53,16 @@ class Progress:
     row: dict = field(default_factory=dict)
 
 
-def logbook_row(g: int, evals: list[Evaluation], valid: list, population: list, best: str) -> dict:
-    """Generation ``g``'s statistics: over its new evaluations (counts), over the population's
-    ``valid`` (not diverged) individuals (first objective and validation error), ``unique`` gene
-    lists, and the ``best`` setup so far."""
+def logbook_row(g: int, evals: list[Evaluation], valid: list, population: list, best: str,
+                pruning: bool = False) -> dict:
+    """Generation ``g``'s statistics: over its new evaluations (counts; ``pruned`` too when
+    ``pruning``), over the population's ``valid`` (neither diverged nor pruned) individuals (first
+    objective and validation error), ``unique`` gene lists, and the ``best`` setup so far."""
     f0 = [ind.fitness.values[0] for ind in valid]
     errors = [statistics.fmean(e.final_val_error for e in ind.evals) for ind in valid]
+    pruned = {"pruned": sum(e.pruned for e in evals)} if pruning else {}
     return {"gen": g, "nevals": len(evals), "diverged": sum(e.diverged for e in evals),
-            "degenerate": sum(e.status == "degenerate" for e in evals),
+            "degenerate": sum(e.status == "degenerate" for e in evals), **pruned,
             "min": min(f0, default=None), "median": statistics.median(f0) if f0 else None,
             "mean": statistics.fmean(f0) if f0 else None, "max": max(f0, default=None),
             "std": statistics.pstdev(f0) if f0 else None,

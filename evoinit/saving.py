@@ -94,11 +94,12 @@ def checkpoint_json(config: SearchConfig, ck: Checkpoint) -> dict:
 def summary(config: SearchConfig, genome: Genome, fitness: tuple, evaluations: tuple, keys: tuple) -> dict:
     """An individual as hall_of_fame.json and generations.jsonl show it."""
     diverged = any(e.diverged for e in evaluations)
+    unscored = diverged or any(e.pruned for e in evaluations)   # no final value
     return {"genome": genome.to_json(), "text": str(genome),
             "fitness": dict(zip(config.objectives, fitness)),
             "diverged": diverged, "n_params": evaluations[0].n_params if evaluations else None,
-            "val_loss": None if diverged else statistics.fmean(e.final_val_loss for e in evaluations),
-            "val_error": None if diverged else statistics.fmean(e.final_val_error for e in evaluations),
+            "val_loss": None if unscored else statistics.fmean(e.final_val_loss for e in evaluations),
+            "val_error": None if unscored else statistics.fmean(e.final_val_error for e in evaluations),
             "seeds": [list(k) for k in keys]}
 
 
@@ -128,11 +129,13 @@ def write_state(folder: RunFolder, config: SearchConfig, ck: Checkpoint, hall_of
 
 
 def log_evaluations(folder: RunFolder | None, first: int, evaluations: list, **extra) -> None:
-    """Append evaluations numbered from ``first`` to evaluations.jsonl, their seconds to
-    timings.jsonl (nothing without a folder)."""
+    """Append evaluations numbered from ``first`` to evaluations.jsonl, their seconds and the
+    epochs they actually trained (fewer when diverged or pruned) to timings.jsonl (nothing without
+    a folder)."""
     if folder is None:
         return
     lines = [{"n": first + i, **extra, **e.to_json()} for i, e in enumerate(evaluations)]
-    times = [{"n": first + i, "seconds": e.seconds} for i, e in enumerate(evaluations)]
+    times = [{"n": first + i, "seconds": e.seconds, "epochs": e.epochs_trained}
+             for i, e in enumerate(evaluations)]
     folder.append_lines("evaluations.jsonl", lines)
     folder.append_lines("timings.jsonl", times)

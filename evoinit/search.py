@@ -23,7 +23,7 @@ from typing import Callable
 
 from deap import algorithms, base, tools
 
-from evoinit import backends, checkpoint, seeding
+from evoinit import backends, checkpoint, rungs, seeding
 from evoinit.config import SearchConfig
 from evoinit.evaluate import Evaluation, dataset_of, objective_values, run_tasks
 from evoinit.genome import Genome
@@ -57,6 +57,10 @@ class Individual(list):
     @property
     def diverged(self) -> bool:
         return any(e.diverged for e in self.evals)
+
+    @property
+    def pruned(self) -> bool:
+        return any(e.pruned for e in self.evals)
 
 
 #: DEAP's modules that draw from ``random`` (``varOr``, tournaments, crossovers, NSGA-II).
@@ -216,8 +220,11 @@ class Search:
     def _survivors(self, candidates: list, mu: int | None = None) -> list:
         """The next population from parents + offspring: the best μ (NSGA-II for several
         objectives), each gene list at most once while there are enough distinct ones, so clones
-        do not crowd out the rest of the population."""
+        do not crowd out the rest of the population; pruned offspring only if too few others."""
         mu = mu or self.config.population
+        scored = [ind for ind in candidates if not ind.pruned]
+        if len(scored) >= mu:   # pruned offspring never survive (not even before clones)
+            candidates = scored
         if self.n_obj == 1:
             candidates = sorted(candidates, key=lambda ind: ind.fitness.wvalues, reverse=True)
         seen, unique, clones = set(), [], []
@@ -245,11 +252,16 @@ class Search:
             if not ind.fitness.valid:
                 genome = space.decode(ind)
                 plans.append((ind, genome, self._keys(genome)))
-        tasks = list(dict.fromkeys((g, k) for _, g, keys in plans for k in keys
-                                   if (g, k) not in self.cache))
         on_progress = lambda done, total: self._emit("evaluated", done=done, total=total)  # noqa: E731
-        evals = run_tasks(tasks, self.data, c.train, c.seed, parallel=self.parallel, progress=on_progress,
-                          split=self.split)
+        if c.prune != "off" and generation > 0:   # offspring race through rungs (rungs.py)
+            tasks, evals = rungs.race([(g, keys) for _, g, keys in plans], self.cache, self.data, c.train,
+                                      c.seed, rungs=c.rung_epochs, eta=c.eta, parallel=self.parallel,
+                                      progress=on_progress)
+        else:
+            tasks = list(dict.fromkeys((g, k) for _, g, keys in plans for k in keys
+                                       if (g, k) not in self.cache))
+            evals = run_tasks(tasks, self.data, c.train, c.seed, parallel=self.parallel, progress=on_progress,
+                              split=self.split)
         self._log(evals, generation=generation)
         for task, e in zip(tasks, evals):
             self.cache[task] = e
@@ -261,10 +273,10 @@ class Search:
 
     def _end_generation(self, g: int, evals: list[Evaluation]) -> None:
         """Hall of fame, logbook, files and checkpoint once generation ``g`` is evaluated."""
-        valid = [ind for ind in self.population if not ind.diverged]
+        valid = [ind for ind in self.population if not (ind.diverged or ind.pruned)]
         self.hof.update(valid)
         best = str(self.config.space.decode(self.hof[0])) if len(self.hof) else ""
-        row = logbook_row(g, evals, valid, self.population, best)
+        row = logbook_row(g, evals, valid, self.population, best, pruning=self.config.prune != "off")
         self.logbook.record(**row)
         self.generation = g
         if self.folder is not None:

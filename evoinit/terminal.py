@@ -123,7 +123,8 @@ class Live:
                 f"gen {r['gen']:>3}  evals {r['nevals']:>4}  best {self.objective} {best}  "
                 f"median {fmt(r['median'])}  best error {fmt(r['best_error'])}  diverged {r['diverged']}  "
                 f"degenerate {r.get('degenerate', 0)}  "
-                f"distinct {r['unique']}  best: {r['best']}", highlight=False)
+                + (f"pruned {r['pruned']}  " if "pruned" in r else "")
+                + f"distinct {r['unique']}  best: {r['best']}", highlight=False)
         elif p.kind == "final":
             self.bar.update(self.task, status=f"scoring the hall of fame ({p.total}) and baselines on test")
 

@@ -164,6 +164,46 @@ def islands_settings(task: Task) -> dict:
     return {"islands": 2, "migration_interval": 3, "migrants": 1}
 
 
+def run_ga_pruned(cfg: SearchConfig, budget: int | None, cpu: float) -> dict:
+    """The GA with successive halving (issue 12) given ``cpu`` seconds, the plain GA's own CPU time
+    (``time.process_time``): generations go on while the CPU spent plus half the last generation's
+    stays below ``cpu``, so the two budgets match to within half a generation (both are reported).
+    ``epochs``: the epochs its evaluations trained (timings.jsonl)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        t0, g = time.process_time(), 0
+        with S.opened(cfg.dataset, config=cfg, n_jobs=1, out=Path(tmp) / "run") as run:
+            result, last = run.loop(stop_after=0), time.process_time() - t0
+            while not result.finished and time.process_time() - t0 + last / 2 < cpu:
+                g, t = g + 1, time.process_time()
+                result, last = run.loop(stop_after=g), time.process_time() - t
+        lines = [json.loads(x) for x in (Path(tmp) / "run" / "evaluations.jsonl").read_text().splitlines()]
+        epochs = sum(json.loads(x)["epochs"] for x in (Path(tmp) / "run" / "timings.jsonl").read_text().splitlines())
+    curve, spent, best = [], 0, math.inf
+    for key, evals in _candidates(lines).items():
+        spent += len(evals)
+        best = min(best, objective_values(evals[0].genome, evals, cfg.objectives)[0])
+        curve.append([spent, best])
+    top = result.hall_of_fame[0]
+    return {"chosen": top["genome"], "fitness": top["fitness"][cfg.objectives[0]], "trainings": result.trainings,
+            "anytime": curve, "seeds": sorted({tuple(line["seed"]) for line in lines}), "generations": g,
+            "epochs": epochs, "pruned": sum(line["status"] == "pruned" for line in lines), "cpu_budget": cpu}
+
+
+def _candidates(lines: list) -> dict:
+    """The evaluations of a search's log (final scoring left out), grouped by candidate."""
+    groups: dict[tuple, list] = {}
+    for line in lines:
+        if line.get("stage") is None:
+            groups.setdefault(tuple(line["seed"][:-1]), []).append(Evaluation.from_json(line))
+    return groups
+
+
+def _pruned(t: Task, eta: int = 3) -> dict:
+    """ga_prune's settings: η·μ offspring raced per generation through the rungs (E/η², E/η),
+    generations until the CPU budget ends (``run_ga_pruned``; at most 10× the GA's)."""
+    return {"prune": "halving", "eta": eta, "offspring": eta * t.population, "generations": 10 * t.generations + 10}
+
+
 #: name -> (how it runs, the search settings it changes for a task). The GA runs first and sets
 #: the budget. The GA variants: ``reselect`` retrains the hall of fame (5) from 6 shared new seeds to
 #: pick the winner, paid for by one generation less (≈ 30 trainings, about one generation's worth);
@@ -177,7 +217,13 @@ CONTENDERS = {
     "ga_islands": (run_ga, islands_settings),
     "ga_both": (run_ga, lambda t: {"reselect": 6, "generations": max(t.generations - 1, 0),
                                    "canonical_start": True}),
+    # successive halving at the GA's CPU seconds, and at half of them (run_ga_pruned, PRUNED_CPU)
+    "ga_prune": (run_ga_pruned, _pruned),
+    "ga_prune_half": (run_ga_pruned, _pruned),
+    "ga_prune_eta2": (run_ga_pruned, lambda t: _pruned(t, eta=2)),   # gentler: rungs E/4, E/2
 }
+#: The share of the plain GA's CPU seconds each pruned contender gets.
+PRUNED_CPU = {"ga_prune": 1.0, "ga_prune_half": 0.5, "ga_prune_eta2": 1.0}
 DEFAULT_CONTENDERS = ("ga", "random", "tpe")
 
 
@@ -205,7 +251,8 @@ def run_job(task: Task, seed: int, contenders: list[str], fresh: int, quick: boo
             run, settings = CONTENDERS[name]
             cfg = t.config(seed, **settings(t))
             cpu, wall = time.process_time(), time.perf_counter()
-            found = run(cfg, budget)
+            found = (run(cfg, budget, PRUNED_CPU[name] * out["contenders"]["ga"]["cpu_seconds"])
+                     if name in PRUNED_CPU else run(cfg, budget))
             found["cpu_seconds"] = time.process_time() - cpu
             found["wall_seconds"] = time.perf_counter() - wall
             if budget is None:

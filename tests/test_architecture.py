@@ -32,8 +32,9 @@ ALLOWED = {
     "baselines": {"config", "evaluate", "genome"},
     "backends": set(),
     "runs": {"evaluate", "genome", "data", "config", "backends"},  # search's parts that are not the GA
+    "rungs": {"evaluate", "genome", "data", "network"},  # successive halving in a generation
     "search": {"evaluate", "genome", "rundir", "data", "network", "config", "baselines", "plots",
-               "backends", "checkpoint", "runs", "islands"},
+               "backends", "checkpoint", "runs", "islands", "rungs"},
     "islands": {"search", "evaluate", "backends", "checkpoint", "runs"},   # the island model's GA
     "plots": set(),
     "export": {"activations", "initializers", "genome", "network", "checkpoint", "rundir"},
