@@ -116,7 +116,8 @@ def test_island_settings_are_checked_and_stay_out_of_a_plain_searchs_files():
                        ({"islands": 5, "population": 9}, "islands must be at most 4"),
                        ({"islands": 3, "offspring": 2}, "offspring (2) must be at least islands (3)"),
                        ({"migration_interval": 0}, "migration_interval must be at least 1"),
-                       ({"islands": 3, "migrants": 3}, "migrants must be at most 2")):
+                       ({"islands": 3, "migrants": 3}, "migrants must be at most 2"),
+                       ({"islands": 2, "prune": "halving"}, "prune = 'halving' and islands > 1 do not run")):
         with pytest.raises(UsageError, match=words.replace("(", r"\(").replace(")", r"\)")):
             SearchConfig(**{"population": 9, **bad})
 
