@@ -29,6 +29,8 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_search_stats as stats  # noqa: E402
@@ -38,9 +40,10 @@ from evoinit import seeding  # noqa: E402
 from evoinit.baselines import canonical  # noqa: E402
 from evoinit.config import SearchConfig  # noqa: E402
 from evoinit.data import DataSpec  # noqa: E402
-from evoinit.evaluate import Evaluation, fitness, objective_values  # noqa: E402
+from evoinit.diagnostics import disagreement, mean_off_diagonal  # noqa: E402
+from evoinit.evaluate import Evaluation, dataset_of, fitness, objective_values, train_genomes  # noqa: E402
 from evoinit.genome import Genome, SearchSpace  # noqa: E402
-from evoinit.network import TrainSettings  # noqa: E402
+from evoinit.network import TrainSettings, predict  # noqa: E402
 
 SATURATING = ("tanh", "sigmoid")
 
@@ -99,10 +102,16 @@ def run_ga(cfg: SearchConfig, budget: int | None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         result = S.search(cfg.dataset, config=cfg, n_jobs=1, out=Path(tmp) / "run")
         lines = [json.loads(x) for x in (Path(tmp) / "run" / "evaluations.jsonl").read_text().splitlines()]
+        generations = (Path(tmp) / "run" / "generations.jsonl").read_text().splitlines()
+    cpu = time.process_time()
+    spread = population_spread(json.loads(generations[-1])["population"], cfg)
+    spread_cpu = time.process_time() - cpu
     groups: dict[tuple, list] = {}   # one candidate's repeats: (DISTINCT, n, r) for r < repeats
     for line in lines:
         if line.get("stage") != "final":
-            key = ("reselect",) if line.get("stage") == "reselect" else tuple(line["seed"][:-1])
+            # a candidate: its genome and seed family (the shared policy's keys are everyone's)
+            key = ("reselect",) if line.get("stage") == "reselect" else \
+                (json.dumps(line["genome"], sort_keys=True), *line["seed"][:-1])
             groups.setdefault(key, []).append(Evaluation.from_json(line))
     curve, spent, best = [], 0, math.inf
     for key, evals in groups.items():
@@ -114,7 +123,24 @@ def run_ga(cfg: SearchConfig, budget: int | None) -> dict:
     top = result.hall_of_fame[0]
     return {"chosen": top["genome"], "fitness": top["fitness"][cfg.objectives[0]],
             "trainings": result.trainings, "anytime": curve,
-            "seeds": sorted({tuple(line["seed"]) for line in lines})}
+            "seeds": sorted({tuple(line["seed"]) for line in lines}),
+            "spread": spread, "spread_cpu_seconds": spread_cpu, "logbook": list(result.logbook)}
+
+
+def population_spread(population: list[dict], cfg: SearchConfig) -> float | None:
+    """The final population's spread in function space: the mean pairwise disagreement (fraction
+    of test inputs with different predicted classes) of its members, each retrained from the first
+    seed key the search gave it (classification only; None for a regression)."""
+    dataset = dataset_of(cfg.dataset)
+    if dataset.task != "classification":
+        return None
+    labels = []
+    for member in population:
+        genome = Genome.from_json(member["genome"])
+        [res] = train_genomes([genome], [tuple(member["seeds"][0])], dataset, cfg.train, cfg.seed)
+        if not res.diverged:
+            labels.append(predict(res.weights, res.biases, dataset.X_test, activation=genome.activation).argmax(1))
+    return mean_off_diagonal(disagreement(np.array(labels))) if len(labels) > 1 else None
 
 
 def run_random(cfg: SearchConfig, budget: int) -> dict:
@@ -221,6 +247,19 @@ CONTENDERS = {
     "ga_prune": (run_ga_pruned, _pruned),
     "ga_prune_half": (run_ga_pruned, _pruned),
     "ga_prune_eta2": (run_ga_pruned, lambda t: _pruned(t, eta=2)),   # gentler: rungs E/4, E/2
+    # variants tried for issue 18 item 4 (docs/bench_search.md, "What was tried")
+    "ga_p8g12": (run_ga, lambda t: {"population": 8, "generations": t.generations * 3 // 2}),
+    "ga_p20g4": (run_ga, lambda t: {"population": 20, "generations": t.generations // 2}),
+    "ga_r1": (run_ga, lambda t: {"repeats": 1, "population": 16, "generations": t.generations * 11 // 8}),
+    "ga_t2": (run_ga, lambda t: {"tournament": 2}),
+    "ga_t5": (run_ga, lambda t: {"tournament": 5}),
+    "ga_mut": (run_ga, lambda t: {"cxpb": 0.2, "mutpb": 0.7}),
+    "ga_reeval": (run_ga, lambda t: {"reevaluate": 1, "generations": t.generations * 3 // 4}),
+    "ga_r1_reeval": (run_ga, lambda t: {"repeats": 1, "reevaluate": 1, "population": 16,
+                                        "generations": t.generations * 9 // 8}),
+    # the seed policies (issue 18 item 5; experiments/seed_policy.py)
+    "ga_shared": (run_ga, lambda t: {"seed_policy": "shared"}),
+    "ga_inherited": (run_ga, lambda t: {"seed_policy": "inherited"}),
 }
 #: The share of the plain GA's CPU seconds each pruned contender gets.
 PRUNED_CPU = {"ga_prune": 1.0, "ga_prune_half": 0.5, "ga_prune_eta2": 1.0}
@@ -253,7 +292,7 @@ def run_job(task: Task, seed: int, contenders: list[str], fresh: int, quick: boo
             cpu, wall = time.process_time(), time.perf_counter()
             found = (run(cfg, budget, PRUNED_CPU[name] * out["contenders"]["ga"]["cpu_seconds"])
                      if name in PRUNED_CPU else run(cfg, budget))
-            found["cpu_seconds"] = time.process_time() - cpu
+            found["cpu_seconds"] = time.process_time() - cpu - found.get("spread_cpu_seconds", 0)
             found["wall_seconds"] = time.perf_counter() - wall
             if budget is None:
                 budget = found["trainings"]

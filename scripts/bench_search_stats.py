@@ -53,6 +53,7 @@ def summarize(runs: list[dict], meta: dict) -> dict:
                 "final_diverged": sum(not math.isfinite(x) for c in cs for x in c["final"]["test_error"]),
                 "optimism": mean_ci([c["fitness"] - _mean(c["final"]["val_loss"]) for c in cs]),
                 "trainings": mean_ci([c["trainings"] for c in cs]),
+                "spread": mean_ci([c.get("spread") for c in cs]),   # GA: the final population's
                 "cpu_seconds": mean_ci([c["cpu_seconds"] for c in cs]),
                 "chosen": [c["text"] for c in cs]}
         versus, pairs = {}, {}
