@@ -150,6 +150,13 @@ def search(
     repeats: Optional[int] = typer.Option(None, help=f"Seeds per candidate; fitness is their mean [{_D.repeats}]."),
     seed: Optional[int] = typer.Option(None, help=f"Run seed: same seed, same result on any backend [{_D.seed}]."),
     seed_policy: Optional[str] = typer.Option(None, help=f"{' | '.join(SEED_POLICIES)} [{_D.seed_policy}]."),
+    reselect: Optional[int] = typer.Option(None, help="Retrain the hall of fame from N new seeds (the same for "
+                                                      "every member) and rank it over all its seeds, so a lucky "
+                                                      f"seed cannot pick the winner; 0 = off [{_D.reselect}]."),
+    canonical_start: Optional[bool] = typer.Option(None, "--canonical-start/--no-canonical-start",
+                                                   help="Put each activation's canonical start (Glorot / He / "
+                                                        "LeCun) at ×1, ×½, ×2 into the first generation "
+                                                        f"[{'on' if _D.canonical_start else 'off'}]."),
     objectives: Optional[str] = typer.Option(None, help=f"Comma-separated: {', '.join(OBJECTIVES)}; "
                                                          f"two or more → NSGA-II [{','.join(_D.objectives)}]."),
     islands: Optional[int] = typer.Option(None, help="Islands that evolve on their own between migrations, "
@@ -210,7 +217,8 @@ def search(
     check_stop_after(stop_after)
     given = {"dataset": dataset, "target": target, "population": population, "offspring": offspring,
              "generations": generations, "epochs": epochs, "repeats": repeats, "seed": seed,
-             "seed_policy": seed_policy, "objectives": csv_list(objectives), "n_jobs": n_jobs,
+             "seed_policy": seed_policy, "reselect": reselect, "canonical_start": canonical_start,
+             "objectives": csv_list(objectives), "n_jobs": n_jobs,
              "scheduler": scheduler, "islands": islands, "migration_interval": migration_interval,
              "migrants": migrants, "prune": prune, "eta": eta, "rungs": integers(rungs, "--rungs")}
     space = {"inits": csv_list(inits), "activations": csv_list(activations),

@@ -81,3 +81,35 @@ def test_bad_input_is_one_line_and_nonzero(tmp_path, args_of, message):
     assert "Traceback" not in r.stderr and "Traceback" not in r.stdout
     assert message.lower() in r.stderr.lower(), r.stderr
     assert len([line for line in r.stderr.splitlines() if line.strip()]) == 1, r.stderr
+
+
+def test_search_flags_reselect_and_canonical_start_reach_the_search(tmp_path):
+    """--reselect N retrains the hall of fame from N shared new seeds at the end; --canonical-start
+    puts each activation's textbook init into generation 0; both are recorded in config.json, and
+    a bad value is one clear line."""
+    from evoinit.config import CANONICAL_INIT
+
+    out = tmp_path / "r"
+    r = run("search", "--dataset", "iris", "--population", "6", "--generations", "1", "--epochs", "2",
+            "--repeats", "1", "--activations", "tanh,relu", "--reselect", "2", "--canonical-start",
+            "--n-jobs", "1", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    search = json.loads((out / "config.json").read_text())["search"]
+    assert search["reselect"] == 2 and search["canonical_start"] is True
+    lines = [json.loads(x) for x in (out / "evaluations.jsonl").read_text().splitlines()]
+    reselected = [x for x in lines if x.get("stage") == "reselect"]
+    assert reselected and {tuple(x["seed"]) for x in reselected} == {(7, 0), (7, 1)}  # seeding.RESELECT
+    gen0 = json.loads((out / "generations.jsonl").read_text().splitlines()[0])["population"]
+    for activation in ("tanh", "relu"):
+        assert any(g["genome"]["activation"] == activation and g["genome"]["init"] == CANONICAL_INIT[activation]
+                   and g["genome"]["scale"] == 1.0 for g in gen0)
+    plain = tmp_path / "p"
+    r = run("search", "--dataset", "iris", "--population", "2", "--generations", "0", "--epochs", "1",
+            "--repeats", "1", "--no-canonical-start", "--n-jobs", "1", "--out", str(plain))
+    assert r.returncode == 0, r.stderr
+    search = json.loads((plain / "config.json").read_text())["search"]
+    assert search["reselect"] == 0 and search["canonical_start"] is False
+    assert not any(json.loads(x).get("stage") == "reselect" for x in (plain / "evaluations.jsonl").read_text().splitlines())
+    bad = run("search", "--dataset", "iris", "--reselect", "-1", "--n-jobs", "1", "--out", str(tmp_path / "b"))
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "reselect" in bad.stderr
+    assert "Traceback" not in bad.stderr
