@@ -68,7 +68,6 @@ class SearchConfig:
     prune: str = "off"                    # "halving": offspring race through rungs of epochs
     eta: int = 3                          # 1/eta of the offspring go on at each rung
     rungs: tuple = ()                     # epochs where they are ranked; () = E/eta², E/eta
-    reevaluate: int = 0                   # new seeds each carried-over survivor gets per generation
 
     def __post_init__(self):
         if isinstance(self.dataset, str):
@@ -93,7 +92,6 @@ class SearchConfig:
         put("baselines", checks.flag("baselines", self.baselines))
         put("reselect", checks.integer("reselect", self.reselect, 0, MAX_POPULATION))
         put("canonical_start", checks.flag("canonical_start", self.canonical_start))
-        put("reevaluate", checks.integer("reevaluate", self.reevaluate, 0, MAX_REPEATS))
         put("test", checks.flag("test", self.test))
         objectives = (self.objectives,) if isinstance(self.objectives, str) else self.objectives
         checks.instance("objectives", objectives, (tuple, list), "a list of objective names")
@@ -146,7 +144,7 @@ class SearchConfig:
         return tuple(sorted({epochs // self.eta**k for k in (2, 1)} - {0, epochs}))
 
     def to_json(self) -> dict:
-        """The settings as JSON. The island, pruning and reevaluate settings are written only when
+        """The settings as JSON. The island and pruning settings are written only when
         they are not the default, so a plain search writes the files it wrote before they existed
         (and older run folders resume with their settings given)."""
         d = {f.name: getattr(self, f.name) for f in fields(self)
@@ -170,7 +168,7 @@ class SearchConfig:
 
 
 #: Fields written to JSON only when they differ from their default.
-_UNLESS_DEFAULT = ("islands", "migration_interval", "migrants", "reevaluate")
+_UNLESS_DEFAULT = ("islands", "migration_interval", "migrants")
 
 #: Floating-point operations per second one core gives the trainer (PERFORMANCE.md: ≈ 40·10⁹ on
 #: digits); a rough figure for the estimate of a search's length, not a measurement of this machine.
@@ -230,8 +228,7 @@ _TOP = {"dataset": str, "target": str, "population": int, "offspring": int, "gen
         "repeats": int, "seed": int, "seed_policy": str, "objectives": list[str], "cxpb": float,
         "mutpb": float, "indpb": float, "tournament": int, "hall_of_fame": int, "baselines": bool, "test": bool,
         "reselect": int, "canonical_start": bool, "islands": int, "migration_interval": int,
-        "migrants": int, "prune": str, "eta": int, "rungs": list[int], "reevaluate": int,
-        "epochs": int} | EXECUTION
+        "migrants": int, "prune": str, "eta": int, "rungs": list[int], "epochs": int} | EXECUTION
 _TABLES = {
     "space": {"layers": list[int], "widths": list[int], "activations": list[str], "inits": list[str],
               "scales": list[float], "learning_rates": list[float]},

@@ -197,10 +197,8 @@ class Search:
                 with _python_random(self.py_state) as deap_random:
                     offspring = algorithms.varOr(self._parents(), self.toolbox, c.offspring, c.cxpb, c.mutpb)
                     evaluations = self._evaluate(offspring, g)
-                    carried = {id(ind) for ind in self.population}
                     self.population[:] = self._survivors(self.population + offspring)
                     self.py_state = deap_random.getstate()
-                evaluations += self._reevaluate([i for i in self.population if id(i) in carried], g)
                 self._end_generation(g, evaluations)
             if not self.finished:
                 self._finish()
@@ -271,27 +269,6 @@ class Search:
             ind.keys = tuple(keys)
             ind.evals = tuple(self.cache[(genome, k)] for k in keys)
             ind.fitness.values = objective_values(genome, ind.evals, c.objectives)
-        return evals
-
-    def _reevaluate(self, survivors: list[Individual], generation: int) -> list[Evaluation]:
-        """Train every survivor carried over from the last generation from ``reevaluate`` more seeds
-        of its own policy and score it over all its seeds, so a lucky seed cannot keep a setup alive."""
-        c = self.config
-        if not c.reevaluate or not survivors:
-            return []
-        plans = [(ind, c.space.decode(ind), tuple(ind.keys) + _more_keys(ind.keys, c.reevaluate))
-                 for ind in survivors]
-        tasks = list(dict.fromkeys((g, k) for _, g, keys in plans for k in keys if (g, k) not in self.cache))
-        evals = run_tasks(tasks, self.data, c.train, c.seed, parallel=self.parallel)
-        self._log(evals, generation=generation)
-        self.cache.update(zip(tasks, evals))
-        for ind, genome, keys in plans:
-            ind.keys, ind.evals = keys, tuple(self.cache[(genome, k)] for k in keys)
-            ind.fitness.values = objective_values(genome, ind.evals, c.objectives)
-        # the hall of fame holds copies: theirs take the survivors' new fitness
-        current = {tuple(ind): ind for ind in survivors}
-        _refill(self.hof, sorted((current.get(tuple(h), h) for h in self.hof),
-                                 key=lambda ind: ind.fitness.wvalues, reverse=True))
         return evals
 
     def _end_generation(self, g: int, evals: list[Evaluation]) -> None:
@@ -410,13 +387,6 @@ def _versions() -> dict:
 
 def _member(ind: Individual) -> checkpoint.Member:
     return checkpoint.Member(tuple(ind), ind.fitness.values, ind.keys)
-
-
-def _more_keys(keys: tuple, n: int) -> tuple:
-    """``n`` new seed keys after ``keys`` in the same family: (…, r) for the next repeats r."""
-    prefix = tuple(keys[0][:-1])
-    last = max(k[-1] for k in keys if tuple(k[:-1]) == prefix)
-    return tuple(prefix + (last + 1 + j,) for j in range(n))
 
 
 def _refill(hof, individuals: list) -> None:

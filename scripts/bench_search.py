@@ -234,8 +234,7 @@ def _pruned(t: Task, eta: int = 3) -> dict:
 #: the budget. The GA variants: ``reselect`` retrains the hall of fame (5) from 6 shared new seeds to
 #: pick the winner, paid for by one generation less (≈ 30 trainings, about one generation's worth);
 #: ``canonical_start`` seeds generation 0 with each activation's textbook start at ×1, ×½, ×2;
-#: ``reevaluate`` gives every carried-over survivor one more seed per generation, paid for by a
-#: quarter of the generations; the others change the split of the budget, the repeats or the
+#: the others change the split of the budget, the repeats or the
 #: tournament. ``ga_shared`` / ``ga_inherited``: the seed policies (``experiments/seed_policy.py``).
 CONTENDERS = {
     "ga": (run_ga, lambda t: {}),
@@ -257,11 +256,6 @@ CONTENDERS = {
     "ga_t2": (run_ga, lambda t: {"tournament": 2}),
     "ga_t5": (run_ga, lambda t: {"tournament": 5}),
     "ga_mut": (run_ga, lambda t: {"cxpb": 0.2, "mutpb": 0.7}),
-    "ga_reeval": (run_ga, lambda t: {"reevaluate": 1, "generations": t.generations * 3 // 4}),
-    "ga_reeval_canonical": (run_ga, lambda t: {"reevaluate": 1, "generations": t.generations * 3 // 4,
-                                               "canonical_start": True}),
-    "ga_r1_reeval": (run_ga, lambda t: {"repeats": 1, "reevaluate": 1, "population": 16,
-                                        "generations": t.generations * 9 // 8}),
     # the seed policies (issue 18 item 5; experiments/seed_policy.py)
     "ga_shared": (run_ga, lambda t: {"seed_policy": "shared"}),
     "ga_inherited": (run_ga, lambda t: {"seed_policy": "inherited"}),

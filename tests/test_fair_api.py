@@ -106,35 +106,3 @@ def test_canonical_start_puts_every_activation_s_textbook_init_in_generation_zer
     assert sum(g.init == CANONICAL_INIT[g.activation] for g in starts) >= cfg.population // 2
 
 
-def test_reevaluate_gives_carried_over_survivors_new_seeds_of_their_own_and_scores_them_over_all(tmp_path):
-    cfg = small(test=False, reevaluate=1, generations=3)
-    result = S.search(cfg.dataset, config=cfg, n_jobs=1, out=tmp_path / "r")
-    rows = [json.loads(x) for x in (tmp_path / "r" / "generations.jsonl").read_text().splitlines()]
-    seen = {}
-    for g, row in enumerate(rows):
-        for ind in row["population"]:
-            keys = [tuple(k) for k in ind["seeds"]]
-            # one family per candidate: (DISTINCT, n, 0…); repeats first, one more per generation survived
-            assert {k[:-1] for k in keys} == {keys[0][:-1]} and [k[-1] for k in keys] == list(range(len(keys)))
-            assert cfg.repeats <= len(keys) <= cfg.repeats + g
-            [(v, _)] = fitness([Genome.from_json(ind["genome"])], keys, cfg)
-            assert v == (ind["fitness"]["val_loss"],)
-            seen[keys[0]] = max(seen.get(keys[0], 0), len(keys))
-    assert max(seen.values()) > cfg.repeats   # some survivor was re-evaluated
-    # the hall of fame carries the survivors' re-estimated fitness, best first
-    last = {json.dumps(i["genome"], sort_keys=True): i for i in rows[-1]["population"]}
-    for entry in result.hall_of_fame:
-        twin = last.get(json.dumps(entry["genome"], sort_keys=True))
-        if twin is not None and twin["seeds"][0] == entry["seeds"][0]:
-            assert entry["fitness"] == twin["fitness"] and entry["seeds"] == twin["seeds"]
-    values = [e["fitness"]["val_loss"] for e in result.hall_of_fame]
-    assert values == sorted(values)
-    lines = (tmp_path / "r" / "evaluations.jsonl").read_text().splitlines()
-    assert result.trainings == len(lines) == sum(row["nevals"] for row in result.logbook)
-    # stopped and resumed: the same end, bit for bit
-    S.search(cfg.dataset, config=cfg, n_jobs=1, out=tmp_path / "s", stop_after=1)
-    assert S.resume(tmp_path / "s", n_jobs=1).hall_of_fame == result.hall_of_fame
-    assert (tmp_path / "s" / "evaluations.jsonl").read_bytes() == (tmp_path / "r" / "evaluations.jsonl").read_bytes()
-    # off (the default), config.json does not name it: run folders stay as before
-    S.search(cfg.dataset, config=small(test=False), n_jobs=1, out=tmp_path / "off")
-    assert "reevaluate" not in json.loads((tmp_path / "off" / "config.json").read_text())["search"]
