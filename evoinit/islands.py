@@ -34,7 +34,7 @@ from deap import algorithms, base, tools
 
 from evoinit import backends, checkpoint, seeding
 from evoinit.evaluate import objective_values, population_jobs, results
-from evoinit.search import Individual, _python_random
+from evoinit.individuals import Individual, python_random as _python_random
 
 
 def shares(total: int, k: int) -> list[int]:

@@ -7,10 +7,8 @@ lacks is here: seed policies, evaluation in parallel populations, a checkpoint a
 generation, resume, progress callbacks, and a final scoring of the hall of fame on the test split
 against canonical baselines trained from the same seeds.
 
-DEAP stays inside this module: its ``creator``-style classes are plain top-level classes here and
-never travel to workers, which receive ``Genome`` values and seed keys. DEAP draws from Python's
-``random`` module; the search points it at a private ``random.Random`` seeded from the run seed and
-checkpoints its state, so neither the caller's ``random`` nor another thread's draws touch the GA.
+DEAP's pieces (the individual, its private ``random``, the hall of fame's refill) are in
+``individuals``; DEAP stays in the GA's modules (this one, ``individuals`` and ``islands``).
 """
 
 from __future__ import annotations
@@ -27,63 +25,13 @@ from evoinit import backends, checkpoint, rungs, seeding
 from evoinit.config import SearchConfig
 from evoinit.evaluate import Evaluation, dataset_of, objective_values, run_tasks
 from evoinit.genome import Genome
+# DEAP's pieces; Individual and _python_random re-exported for islands.py and the tests
+from evoinit.individuals import Individual, member, python_random, refill, versions
+from evoinit.individuals import python_random as _python_random  # noqa: F401
 from evoinit.rundir import RunFolder
 # what is not the GA lives in runs.py; re-exported so ``from evoinit.search import ...`` still works
 from evoinit.runs import (Candidate, Progress, SearchResult, canonical_starts, check_stop_after,  # noqa: F401
                           checked_arguments, logbook_row, random_search, refuse_held)
-
-# -- DEAP's pieces: plain classes, local to this module ---------------------------------------------
-
-_FITNESS: dict[int, type] = {}
-
-
-def _fitness(n: int) -> type:
-    """A minimising Fitness class with n objectives (cached: DEAP needs one class per count)."""
-    if n not in _FITNESS:
-        _FITNESS[n] = type(f"FitnessMin{n}", (base.Fitness,), {"weights": (-1.0,) * n})
-    return _FITNESS[n]
-
-
-class Individual(list):
-    """A flat gene list (see ``SearchSpace``) with a fitness, its seed keys and the evaluations
-    behind it."""
-
-    def __init__(self, genes=(), n_objectives: int = 1):
-        super().__init__(genes)
-        self.fitness = _fitness(n_objectives)()
-        self.keys: tuple = ()
-        self.evals: tuple = ()
-
-    @property
-    def diverged(self) -> bool:
-        return any(e.diverged for e in self.evals)
-
-    @property
-    def pruned(self) -> bool:
-        return any(e.pruned for e in self.evals)
-
-
-#: DEAP's modules that draw from ``random`` (``varOr``, tournaments, crossovers, NSGA-II).
-_DEAP_MODULES = (algorithms, tools.selection, tools.crossover, tools.mutation, tools.emo)
-
-
-@contextmanager
-def _python_random(state):
-    """Run DEAP on a private ``random.Random`` at ``state`` (yielded): its modules are pointed at
-    it for the duration, never at the shared global ``random``, which other threads draw from
-    while a generation is evaluated (a Dask scheduler in this process picks workers with
-    ``random.choice``) — that would shift the GA's stream. The caller's ``random`` is untouched."""
-    rng = random.Random()
-    rng.setstate(state)
-    saved = [m.random for m in _DEAP_MODULES]
-    for m in _DEAP_MODULES:
-        m.random = rng
-    try:
-        yield rng
-    finally:
-        for m, r in zip(_DEAP_MODULES, saved):
-            m.random = r
-
 
 class Search:
     """The changing state of one search: population, hall of fame, logbook, both random states,
@@ -126,7 +74,7 @@ class Search:
         dataset = dataset_of(self.data)
         if out is not None:
             self.folder = RunFolder(out)
-            self.folder.create(checkpoint.config_json(self.config, dataset, versions=_versions(),
+            self.folder.create(checkpoint.config_json(self.config, dataset, versions=versions(),
                                                       n_jobs=self.n_jobs, scheduler=self.scheduler,
                                                       command=command),
                                overwrite=overwrite)
@@ -166,7 +114,7 @@ class Search:
         self.py_state = state.python_random
         self.rng.bit_generator.state = state.numpy_random
         self.population = [self._individual(m) for m in state.population]
-        _refill(self.hof, [self._individual(m) for m in state.hall_of_fame])
+        refill(self.hof, [self._individual(m) for m in state.hall_of_fame])
         for row in state.logbook:
             self.logbook.record(**row)
         self.final = list(state.final)
@@ -194,7 +142,7 @@ class Search:
                 if stop_after is not None and self.generation >= stop_after:
                     return self._result()
                 g = self.generation + 1
-                with _python_random(self.py_state) as deap_random:
+                with python_random(self.py_state) as deap_random:
                     offspring = algorithms.varOr(self._parents(), self.toolbox, c.offspring, c.cxpb, c.mutpb)
                     evaluations = self._evaluate(offspring, g)
                     self.population[:] = self._survivors(self.population + offspring)
@@ -302,7 +250,7 @@ class Search:
             ind.keys = tuple(ind.keys) + tuple(keys)
             ind.evals = tuple(self.cache[(genome, k)] for k in ind.keys)
             ind.fitness.values = objective_values(genome, ind.evals, c.objectives)
-        _refill(self.hof, sorted(members, key=lambda ind: ind.fitness.wvalues, reverse=True))
+        refill(self.hof, sorted(members, key=lambda ind: ind.fitness.wvalues, reverse=True))
 
     def _finish(self) -> None:
         from evoinit.baselines import score_hall_of_fame
@@ -338,7 +286,7 @@ class Search:
     def _save(self) -> None:
         state = checkpoint.Checkpoint(
             self.generation, self.finished, self.counter, self.n_logged,
-            tuple(_member(ind) for ind in self.population), tuple(_member(ind) for ind in self.hof),
+            tuple(member(ind) for ind in self.population), tuple(member(ind) for ind in self.hof),
             tuple(self.logbook), tuple(self.final), self.py_state, self.rng.bit_generator.state,
             self.island_states)
         checkpoint.write_state(self.folder, self.config, state, self.hall_of_fame_json())
@@ -372,30 +320,6 @@ class Search:
         return SearchResult(self.config, self.hall_of_fame(), list(self.logbook),
                             None if self.folder is None else self.folder.path, self.finished,
                             self.n_logged, sum(k[0] != seeding.FINAL for _, k in self.cache))
-
-
-def _versions() -> dict:
-    """The versions a run folder records (DEAP's is known here only)."""
-    import deap
-    import joblib
-    import numpy
-    import sklearn
-
-    return {"python": sys.version.split()[0], "numpy": numpy.__version__, "deap": deap.__version__,
-            "scikit-learn": sklearn.__version__, "joblib": joblib.__version__}
-
-
-def _member(ind: Individual) -> checkpoint.Member:
-    return checkpoint.Member(tuple(ind), ind.fitness.values, ind.keys)
-
-
-def _refill(hof, individuals: list) -> None:
-    """Put restored individuals (best first) back into a ``HallOfFame``/``ParetoFront`` through
-    its public ``clear`` and ``insert``. ``insert`` places an item after those of equal fitness
-    from the back, so inserting worst first gives back the saved order, ties included."""
-    hof.clear()
-    for ind in reversed(individuals):
-        hof.insert(ind)
 
 
 def search(dataset=None, *, config: SearchConfig | None = None, n_jobs: int = -1,

@@ -11,6 +11,7 @@ import pytest
 
 from evoinit import report as R
 from evoinit import search as S
+from evoinit import individuals
 from evoinit.config import SearchConfig, build, load_toml
 from evoinit.data import load
 from evoinit.errors import ConfigError, RunFolderError, UsageError
@@ -212,7 +213,7 @@ def test_the_top_level_api_runs_a_search_like_the_module_function():
 
 @pytest.mark.parametrize("front", ["hall of fame", "pareto"])
 def test_a_restored_hall_of_fame_is_the_saved_one_ties_included(front):
-    """The hook into DEAP's HallOfFame/ParetoFront (``search._refill``, public ``clear`` and
+    """The hook into DEAP's HallOfFame/ParetoFront (``individuals.refill``, public ``clear`` and
     ``insert``): refilled best first from a checkpoint, it holds the same individuals in the same
     order with the same sorted keys as the one the run built by ``update``, ties included; were
     DEAP to change how ``insert`` orders equal fitnesses, resumed runs would drift and this fails."""
@@ -230,7 +231,7 @@ def test_a_restored_hall_of_fame_is_the_saved_one_ties_included(front):
     live.update(population[:6])
     live.update(population[6:])
     restored = make()
-    S._refill(restored, [_copy(ind) for ind in live])
+    individuals.refill(restored, [_copy(ind) for ind in live])
     assert [list(ind) for ind in restored] == [list(ind) for ind in live]
     assert [k.values for k in restored.keys] == [k.values for k in live.keys]
     assert [k.values for k in restored.keys] == [ind.fitness.values for ind in reversed(restored.items)]
