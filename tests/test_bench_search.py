@@ -9,14 +9,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_the_quick_benchmark_runs_every_contender_and_scores_on_fresh_seeds(tmp_path):
-    out = tmp_path / "bench"
+def quick(out: Path, tasks: str, contenders: str) -> dict:
+    """Run the benchmark's quick mode into ``out``; its JSON."""
     proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_search.py"), "--quick",
-                           "--tasks", "spirals,breast_cancer", "--n-jobs", "1", "--out", str(out),
-                           "--contenders", "ga,random,tpe,ga_reselect,ga_canonical,ga_both"],
+                           "--tasks", tasks, "--n-jobs", "1", "--out", str(out), "--contenders", contenders],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    doc = json.loads((out / "bench_search.json").read_text())
+    return json.loads((out / "bench_search.json").read_text())
+
+
+def test_the_quick_benchmark_runs_every_contender_and_scores_on_fresh_seeds(tmp_path):
+    out = tmp_path / "bench"
+    doc = quick(out, "spirals,breast_cancer", "ga,random,tpe,ga_reselect,ga_canonical,ga_both")
     meta, summary, runs = doc["meta"], doc["summary"], doc["runs"]
     contenders = meta["contenders"]
     assert contenders[:3] == ["ga", "random", "tpe"] and len(contenders) == 6 and meta["quick"]
@@ -58,3 +62,19 @@ def test_the_quick_benchmark_runs_every_contender_and_scores_on_fresh_seeds(tmp_
     table = (out / "bench_search.md").read_text()
     assert "| spirals |" in table and "| breast_cancer |" in table and "tpe" in table
     assert "ga_reselect" in table and "optimism" in table
+
+
+def test_the_pruned_ga_spends_the_plain_gas_cpu_seconds(tmp_path):
+    """ga_prune gets the plain GA's CPU seconds, ga_prune_half half of them; both spend them to within
+    half a generation and report the epochs they trained and what they pruned."""
+    out = tmp_path / "bench"
+    doc = quick(out, "digits_30_epochs", "ga,ga_prune,ga_prune_half")
+    assert doc["meta"]["contenders"] == ["ga", "ga_prune", "ga_prune_half"]
+    for run in doc["runs"]:
+        ga = run["contenders"]["ga"]
+        for name, share in (("ga_prune", 1.0), ("ga_prune_half", 0.5)):
+            c = run["contenders"][name]
+            assert c["cpu_budget"] == share * ga["cpu_seconds"]
+            assert c["generations"] >= 0 and c["epochs"] >= c["trainings"] > 0
+            assert c["anytime"][-1][0] == c["trainings"] and len(c["final"]["test_error"]) == doc["meta"]["fresh"]
+    assert "ga_prune" in (out / "bench_search.md").read_text()
