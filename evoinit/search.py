@@ -25,7 +25,7 @@ from evoinit import backends, checkpoint, rungs, seeding
 from evoinit.config import SearchConfig
 from evoinit.evaluate import Evaluation, dataset_of, objective_values, run_tasks
 from evoinit.genome import Genome
-# DEAP's pieces; Individual and _python_random re-exported for islands.py and the tests
+# DEAP's pieces; Individual and _python_random stay importable from here (tests, scripts)
 from evoinit.individuals import Individual, member, python_random, refill, versions
 from evoinit.individuals import python_random as _python_random  # noqa: F401
 from evoinit.rundir import RunFolder
