@@ -29,7 +29,7 @@ from dataclasses import replace
 from typing import Callable, Sequence
 
 from evoinit import data as _data
-from evoinit.evaluate import (POPULATION, Evaluation, dataset_of, populations, start_and_order,
+from evoinit.evaluate import (Evaluation, dataset_of, plan, start_and_order,
                               task_seed, to_evaluation)
 from evoinit.genome import Genome
 from evoinit.network import TrainSettings, TrainState, continue_training, initial_states, layer_sizes, n_params
@@ -102,21 +102,20 @@ def _advance_all(going: list, states: dict, records: dict, spec, settings: Train
     (its ``Evaluation`` so far, ``seconds`` summed over the rungs) are updated in place."""
     from joblib import Parallel, delayed
 
-    groups = populations(going, POPULATION)
-    cost = lambda idx: len(idx) * sum(going[idx[0]][0].hidden) ** 2  # noqa: E731
-    schedule = sorted(range(len(groups)), key=lambda g: -cost(groups[g]))
+    # the populations and their order as run_tasks sends them (schedule.plan: split when too few)
+    schedule = plan(going, getattr(parallel, "n_workers", 1) if parallel is not None else 1)
     payload = spec if isinstance(spec, _data.Dataset) else spec.to_json()
-    jobs = [delayed(_advance)([(going[i][0].to_json(), list(going[i][1])) for i in groups[g]],
-                              [states[going[i]] for i in groups[g]], payload, settings.to_json(),
-                              run_seed, until) for g in schedule]
+    jobs = [delayed(_advance)([(going[i][0].to_json(), list(going[i][1])) for i in idx],
+                              [states[going[i]] for i in idx], payload, settings.to_json(),
+                              run_seed, until) for idx in schedule]
     done = 0
-    for g, out in zip(schedule, (parallel or Parallel(n_jobs=1))(jobs)):
-        for i, (state, record) in zip(groups[g], out):
+    for idx, out in zip(schedule, (parallel or Parallel(n_jobs=1))(jobs)):
+        for i, (state, record) in zip(idx, out):
             t = going[i]
             if t in records:
                 record = replace(record, seconds=record.seconds + records[t].seconds)
             states[t], records[t] = state, record
-        done += len(groups[g])
+        done += len(idx)
         if progress:
             progress(done, len(going))
 

@@ -74,20 +74,23 @@ def plan(tasks: Sequence[tuple[Genome, tuple]], workers: int = 1, split: bool | 
     parts = [[i] for idx in groups for i in idx] if split else _halve_longest(groups, unit, workers)
     if len(parts) == len(groups):
         return whole
-    cost = lambda idx: unit[idx[0]] * len(idx) * relative_cost(len(idx))  # noqa: E731
-    return sorted(parts, key=lambda idx: (-cost(idx), idx[0]))
+    return sorted(parts, key=lambda idx: (-_cost(idx, unit), idx[0]))
+
+
+def _cost(idx: list[int], unit: list[float]) -> float:
+    """Estimated time of one population: its networks' cost, with what a smaller population adds."""
+    return unit[idx[0]] * len(idx) * relative_cost(len(idx))
 
 
 def _halve_longest(groups: list[list[int]], unit: list[float], workers: int) -> list[list[int]]:
     """Halve the longest group while it is longer than a worker's share of the total."""
-    cost = lambda idx: unit[idx[0]] * len(idx) * relative_cost(len(idx))  # noqa: E731
-    heap = [(-cost(idx), idx[0], idx) for idx in groups]
+    heap = [(-_cost(idx, unit), idx[0], idx) for idx in groups]
     heapq.heapify(heap)
     total = sum(-c for c, _, _ in heap)
     while len(heap[0][2]) > 1 and -heap[0][0] > total / workers:
         c, _, idx = heapq.heappop(heap)
         total += c
         for part in (idx[:len(idx) // 2], idx[len(idx) // 2:]):
-            heapq.heappush(heap, (-cost(part), part[0], part))
-            total += cost(part)
+            heapq.heappush(heap, (-_cost(part, unit), part[0], part))
+            total += _cost(part, unit)
     return [idx for _, _, idx in heap]
