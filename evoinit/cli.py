@@ -157,6 +157,9 @@ def search(
                                                    help="Put each activation's canonical start (Glorot / He / "
                                                         "LeCun) at ×1, ×½, ×2 into the first generation "
                                                         f"[{'on' if _D.canonical_start else 'off'}]."),
+    surrogate: Optional[int] = typer.Option(None, help="Breed K×λ offspring and train the λ a random forest of "
+                                                       "everything trained so far expects to improve most; "
+                                                       f"0 = off [{_D.surrogate}]."),
     objectives: Optional[str] = typer.Option(None, help=f"Comma-separated: {', '.join(OBJECTIVES)}; "
                                                          f"two or more → NSGA-II [{','.join(_D.objectives)}]."),
     islands: Optional[int] = typer.Option(None, help="Islands that evolve on their own between migrations, "
@@ -218,7 +221,7 @@ def search(
     given = {"dataset": dataset, "target": target, "population": population, "offspring": offspring,
              "generations": generations, "epochs": epochs, "repeats": repeats, "seed": seed,
              "seed_policy": seed_policy, "reselect": reselect, "canonical_start": canonical_start,
-             "objectives": csv_list(objectives), "n_jobs": n_jobs,
+             "surrogate": surrogate, "objectives": csv_list(objectives), "n_jobs": n_jobs,
              "scheduler": scheduler, "islands": islands, "migration_interval": migration_interval,
              "migrants": migrants, "prune": prune, "eta": eta, "rungs": integers(rungs, "--rungs")}
     space = {"inits": csv_list(inits), "activations": csv_list(activations),

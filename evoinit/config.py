@@ -68,6 +68,7 @@ class SearchConfig:
     prune: str = "off"                    # "halving": offspring race through rungs of epochs
     eta: int = 3                          # 1/eta of the offspring go on at each rung
     rungs: tuple = ()                     # epochs where they are ranked; () = E/eta², E/eta
+    surrogate: int = 0                    # k > 0: train the best λ of k·λ offspring by a model (surrogate.py)
 
     def __post_init__(self):
         if isinstance(self.dataset, str):
@@ -116,6 +117,9 @@ class SearchConfig:
         if self.space.seed_gene != (self.seed_policy == "inherited"):
             object.__setattr__(self, "space", replace(self.space, seed_gene=self.seed_policy == "inherited"))
         self._check_pruning(put)
+        put("surrogate", checks.integer("surrogate", self.surrogate, 0, MAX_SURROGATE))
+        checks.require(not self.surrogate or (self.islands == 1 and self.prune == "off" and len(objectives) == 1),
+                       "surrogate pre-selection runs with one objective, no islands and no pruning; choose one")
 
     def _check_pruning(self, put) -> None:
         checks.choice("prune", self.prune, PRUNING)
@@ -144,7 +148,7 @@ class SearchConfig:
         return tuple(sorted({epochs // self.eta**k for k in (2, 1)} - {0, epochs}))
 
     def to_json(self) -> dict:
-        """The settings as JSON. The island and pruning settings are written only when
+        """The settings as JSON. The island, pruning and surrogate settings are written only when
         they are not the default, so a plain search writes the files it wrote before they existed
         (and older run folders resume with their settings given)."""
         d = {f.name: getattr(self, f.name) for f in fields(self)
@@ -167,8 +171,11 @@ class SearchConfig:
                           "train": TrainSettings.from_json(d["train"])})
 
 
+#: Largest pool factor of ``surrogate`` (candidates bred per offspring trained).
+MAX_SURROGATE = 1000
+
 #: Fields written to JSON only when they differ from their default.
-_UNLESS_DEFAULT = ("islands", "migration_interval", "migrants")
+_UNLESS_DEFAULT = ("islands", "migration_interval", "migrants", "surrogate")
 
 #: Floating-point operations per second one core gives the trainer (PERFORMANCE.md: ≈ 40·10⁹ on
 #: digits); a rough figure for the estimate of a search's length, not a measurement of this machine.
@@ -228,7 +235,7 @@ _TOP = {"dataset": str, "target": str, "population": int, "offspring": int, "gen
         "repeats": int, "seed": int, "seed_policy": str, "objectives": list[str], "cxpb": float,
         "mutpb": float, "indpb": float, "tournament": int, "hall_of_fame": int, "baselines": bool, "test": bool,
         "reselect": int, "canonical_start": bool, "islands": int, "migration_interval": int,
-        "migrants": int, "prune": str, "eta": int, "rungs": list[int], "epochs": int} | EXECUTION
+        "migrants": int, "prune": str, "eta": int, "rungs": list[int], "surrogate": int, "epochs": int} | EXECUTION
 _TABLES = {
     "space": {"layers": list[int], "widths": list[int], "activations": list[str], "inits": list[str],
               "scales": list[float], "learning_rates": list[float]},

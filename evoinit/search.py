@@ -21,9 +21,9 @@ from typing import Callable
 
 from deap import algorithms, base, tools
 
-from evoinit import backends, checkpoint, rungs, seeding
+from evoinit import backends, checkpoint, rungs, seeding, surrogate
 from evoinit.config import SearchConfig
-from evoinit.evaluate import Evaluation, dataset_of, objective_values, run_tasks
+from evoinit.evaluate import WORST, Evaluation, dataset_of, objective_values, run_tasks
 from evoinit.genome import Genome
 # DEAP's pieces; Individual and _python_random stay importable from here (tests, scripts)
 from evoinit.individuals import Individual, member, python_random, refill, versions
@@ -143,7 +143,7 @@ class Search:
                     return self._result()
                 g = self.generation + 1
                 with python_random(self.py_state) as deap_random:
-                    offspring = algorithms.varOr(self._parents(), self.toolbox, c.offspring, c.cxpb, c.mutpb)
+                    offspring = self._breed()
                     evaluations = self._evaluate(offspring, g)
                     self.population[:] = self._survivors(self.population + offspring)
                     self.py_state = deap_random.getstate()
@@ -158,6 +158,18 @@ class Search:
         if self.config.canonical_start:
             genomes = canonical_starts(genomes, space)
         return [Individual(space.encode(g, self.rng), self.n_obj) for g in genomes]
+
+    def _breed(self) -> list[Individual]:
+        """λ offspring by ``varOr``; with ``surrogate = k``, the λ of k·λ bred that a model of
+        everything trained so far expects to improve most (``surrogate.preselect``)."""
+        c = self.config
+        bred = algorithms.varOr(self._parents(), self.toolbox, c.offspring * max(c.surrogate, 1), c.cxpb, c.mutpb)
+        if not c.surrogate:
+            return bred
+        new = [ind for ind in bred if not ind.fitness.valid]   # clones of parents add nothing
+        picks = surrogate.preselect(surrogate.history(self.cache, c.objectives), [c.space.decode(ind) for ind in new],
+                                    c.offspring, c.space, int(self.rng.integers(2**31)), WORST)
+        return [new[i] for i in picks]
 
     def _parents(self) -> list[Individual]:
         """Parents by tournament (one objective) or all of them (NSGA-II ranks the survivors)."""

@@ -256,6 +256,10 @@ CONTENDERS = {
     "ga_t2": (run_ga, lambda t: {"tournament": 2}),
     "ga_t5": (run_ga, lambda t: {"tournament": 5}),
     "ga_mut": (run_ga, lambda t: {"cxpb": 0.2, "mutpb": 0.7}),
+    # a random forest picks the λ offspring to train among 10·λ bred (surrogate.py); it trains λ
+    # new setups every generation (the GA ~10% fewer: clones), so one generation less
+    "ga_rf": (run_ga, lambda t: {"surrogate": 10, "generations": t.generations - 1}),
+    "ga_rf30": (run_ga, lambda t: {"surrogate": 30, "generations": t.generations - 1}),
     # the seed policies (issue 18 item 5; experiments/seed_policy.py)
     "ga_shared": (run_ga, lambda t: {"seed_policy": "shared"}),
     "ga_inherited": (run_ga, lambda t: {"seed_policy": "inherited"}),

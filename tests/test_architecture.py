@@ -33,8 +33,9 @@ ALLOWED = {
     "backends": set(),
     "runs": {"evaluate", "genome", "data", "config", "backends"},  # search's parts that are not the GA
     "rungs": {"evaluate", "genome", "data", "network"},  # successive halving in a generation
+    "surrogate": {"genome", "evaluate"},  # a random forest pre-selects the offspring (sklearn)
     "search": {"evaluate", "genome", "rundir", "data", "network", "config", "baselines", "plots",
-               "backends", "checkpoint", "runs", "islands", "rungs", "individuals"},
+               "backends", "checkpoint", "runs", "islands", "rungs", "individuals", "surrogate"},
     "islands": {"individuals", "evaluate", "backends", "checkpoint", "runs"},   # the island model's GA
     "individuals": {"checkpoint"},   # DEAP's pieces for the GA
     "plots": set(),
