@@ -182,7 +182,16 @@ def _checkpoint(d: dict, config: SearchConfig, where) -> Checkpoint:
                       tuple(_member(m, config, n_obj) for m in d["population"]),
                       tuple(_member(m, config, n_obj) for m in d["hall_of_fame"]),
                       tuple(logbook), tuple(final), python_random, d["numpy_random"],
-                      _islands(d.get("islands", []), config, where))
+                      _islands(d.get("islands", []), config, where), _pending(d.get("pending", []), config, where))
+
+
+def _pending(rows, config: SearchConfig, where) -> tuple:
+    """The steady shape's bred candidates not yet folded in: gene lists, checked."""
+    n_genes = config.space.n_genes
+    if not isinstance(rows, list) or (rows and config.shape != "steady") or not all(
+            isinstance(r, list) and len(r) == n_genes and all(_number(v) for v in r) for r in rows):
+        raise RunFolderError(f"{where} is damaged (its pending candidates are not {n_genes} genes each)")
+    return tuple(tuple(r) for r in rows)
 
 
 def _islands(rows, config: SearchConfig, where) -> tuple:

@@ -168,6 +168,14 @@ def search(
                                                                 f"the islands [{_D.migration_interval}]."),
     migrants: Optional[int] = typer.Option(None, help="Best individuals each island sends to the next at a "
                                                       f"migration [{_D.migrants}]."),
+    shape: Optional[str] = typer.Option(None, help="generations | steady: steady breeds candidate n from the "
+                                                   "population once the results of candidates before n - LAG "
+                                                   "are folded in, in order, so workers never wait for a "
+                                                   "generation's slowest network; same files on any workers "
+                                                   f"(docs/cluster.md) [{_D.shape}]."),
+    lag: Optional[int] = typer.Option(None, help="With --shape steady: candidates bred ahead of the last one "
+                                                 "folded in; larger keeps more workers busy, breeds from older "
+                                                 "populations [--offspring]."),
     inits: Optional[str] = typer.Option(None, help="Allowed init schemes, comma-separated [all]."),
     activations: Optional[str] = typer.Option(None, help="Allowed activations, comma-separated [all]."),
     layers: Optional[str] = typer.Option(None, help=f"Hidden layers MIN,MAX [{pair_text(_D.space.layers)}]."),
@@ -223,7 +231,8 @@ def search(
              "seed_policy": seed_policy, "reselect": reselect, "canonical_start": canonical_start,
              "surrogate": surrogate, "objectives": csv_list(objectives), "n_jobs": n_jobs,
              "scheduler": scheduler, "islands": islands, "migration_interval": migration_interval,
-             "migrants": migrants, "prune": prune, "eta": eta, "rungs": integers(rungs, "--rungs")}
+             "migrants": migrants, "prune": prune, "eta": eta, "rungs": integers(rungs, "--rungs"),
+             "shape": shape, "lag": lag}
     space = {"inits": csv_list(inits), "activations": csv_list(activations),
              "layers": pair(layers, "--layers", int), "widths": pair(widths, "--widths", int),
              "scales": pair(scales, "--scales"), "learning_rates": pair(learning_rates, "--learning-rates")}

@@ -25,6 +25,9 @@ OBJECTIVES = {
 SEED_POLICIES = ("distinct", "shared", "inherited")
 #: ``prune``: "off", or "halving" — successive halving of each generation's offspring (``rungs``).
 PRUNING = ("off", "halving")
+#: ``shape``: "generations" (the (μ+λ) GA, a barrier per generation) or "steady" (``steady``: the
+#: steady-state GA with a fixed lag, no barrier).
+SHAPES = ("generations", "steady")
 MAX_ETA = 100
 #: The canonical start per activation: Glorot for saturating ones, He for rectifiers, LeCun for SELU.
 #: Upper bounds: a population is held in memory as Python objects and every generation trains
@@ -69,6 +72,8 @@ class SearchConfig:
     eta: int = 3                          # 1/eta of the offspring go on at each rung
     rungs: tuple = ()                     # epochs where they are ranked; () = E/eta², E/eta
     surrogate: int = 0                    # k > 0: train the best λ of k·λ offspring by a model (surrogate.py)
+    shape: str = "generations"            # "steady": the steady-state GA with a fixed lag (evoinit.steady)
+    lag: int | None = None                # steady: candidate n is bred once n − lag are folded in; None = offspring
 
     def __post_init__(self):
         if isinstance(self.dataset, str):
@@ -117,9 +122,22 @@ class SearchConfig:
         if self.space.seed_gene != (self.seed_policy == "inherited"):
             object.__setattr__(self, "space", replace(self.space, seed_gene=self.seed_policy == "inherited"))
         self._check_pruning(put)
+        self._check_shape(put)
         put("surrogate", checks.integer("surrogate", self.surrogate, 0, MAX_SURROGATE))
-        checks.require(not self.surrogate or (self.islands == 1 and self.prune == "off" and len(objectives) == 1),
-                       "surrogate pre-selection runs with one objective, no islands and no pruning; choose one")
+        checks.require(not self.surrogate or (self.islands == 1 and self.prune == "off" and len(objectives) == 1
+                                              and self.shape == "generations"),
+                       "surrogate pre-selection runs with one objective, no islands, no pruning and the "
+                       "generations shape; choose one")
+
+    def _check_shape(self, put) -> None:
+        checks.choice("shape", self.shape, SHAPES)
+        if self.shape == "generations":
+            checks.require(self.lag is None, "lag applies to shape = 'steady'; with 'generations' leave it out")
+            return
+        checks.require(self.islands == 1 and self.prune == "off",
+                       "shape = 'steady' runs without islands and without pruning; choose one")
+        put("lag", checks.integer("lag", self.offspring if self.lag is None else self.lag, 0,
+                                  MAX_POPULATION * MAX_GENERATIONS))
 
     def _check_pruning(self, put) -> None:
         checks.choice("prune", self.prune, PRUNING)
@@ -175,7 +193,7 @@ class SearchConfig:
 MAX_SURROGATE = 1000
 
 #: Fields written to JSON only when they differ from their default.
-_UNLESS_DEFAULT = ("islands", "migration_interval", "migrants", "surrogate")
+_UNLESS_DEFAULT = ("islands", "migration_interval", "migrants", "surrogate", "shape", "lag")
 
 #: Floating-point operations per second one core gives the trainer (PERFORMANCE.md: ≈ 40·10⁹ on
 #: digits); a rough figure for the estimate of a search's length, not a measurement of this machine.
@@ -235,7 +253,8 @@ _TOP = {"dataset": str, "target": str, "population": int, "offspring": int, "gen
         "repeats": int, "seed": int, "seed_policy": str, "objectives": list[str], "cxpb": float,
         "mutpb": float, "indpb": float, "tournament": int, "hall_of_fame": int, "baselines": bool, "test": bool,
         "reselect": int, "canonical_start": bool, "islands": int, "migration_interval": int,
-        "migrants": int, "prune": str, "eta": int, "rungs": list[int], "surrogate": int, "epochs": int} | EXECUTION
+        "migrants": int, "prune": str, "eta": int, "rungs": list[int], "surrogate": int, "shape": str,
+        "lag": int, "epochs": int} | EXECUTION
 _TABLES = {
     "space": {"layers": list[int], "widths": list[int], "activations": list[str], "inits": list[str],
               "scales": list[float], "learning_rates": list[float]},

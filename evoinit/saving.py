@@ -44,6 +44,7 @@ class Checkpoint:
     python_random: tuple          # random.Random().getstate()
     numpy_random: dict            # Generator.bit_generator.state
     islands: tuple = ()           # the island model: one IslandState per island (population in order)
+    pending: tuple = ()           # shape "steady": the genes of the candidates bred, not yet folded in
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,8 @@ def checkpoint_json(config: SearchConfig, ck: Checkpoint) -> dict:
          "numpy_random": ck.numpy_random}
     if ck.islands:   # the island model only: a plain search's checkpoint keeps its bytes
         d["islands"] = [island.to_json() for island in ck.islands]
+    if ck.pending:   # the steady shape only
+        d["pending"] = [list(genes) for genes in ck.pending]
     return d
 
 

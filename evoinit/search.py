@@ -62,6 +62,7 @@ class Search:
         self.parallel = None
         self.split: bool | None = None  # evaluate.plan: None splits populations too few for the workers
         self.island_states: tuple = ()  # the island model's per-island state (evoinit.islands)
+        self.pending_genes: tuple = ()  # the steady shape's bred candidates not folded in (evoinit.steady)
         self.toolbox = base.Toolbox()
         self.toolbox.register("clone", self._clone)
         self.toolbox.register("mate", tools.cxUniform, indpb=0.5)
@@ -119,6 +120,7 @@ class Search:
             self.logbook.record(**row)
         self.final = list(state.final)
         self.island_states = state.islands
+        self.pending_genes = state.pending
 
     # -- the loop ----------------------------------------------------------------------------------
 
@@ -132,6 +134,10 @@ class Search:
             from evoinit import islands
 
             return islands.loop(self, stop_after)
+        if c.shape == "steady":
+            from evoinit import steady
+
+            return steady.loop(self, stop_after)
         with backends.parallel(self.n_jobs, self.scheduler, run_dir=self.folder and self.folder.path) as parallel:
             self.parallel = parallel
             self._emit("start")
@@ -300,7 +306,7 @@ class Search:
             self.generation, self.finished, self.counter, self.n_logged,
             tuple(member(ind) for ind in self.population), tuple(member(ind) for ind in self.hof),
             tuple(self.logbook), tuple(self.final), self.py_state, self.rng.bit_generator.state,
-            self.island_states)
+            self.island_states, self.pending_genes)
         checkpoint.write_state(self.folder, self.config, state, self.hall_of_fame_json())
 
     def _individual(self, m: checkpoint.Member) -> Individual:

@@ -243,6 +243,11 @@ CONTENDERS = {
     "ga_reselect": (run_ga, lambda t: {"reselect": 6, "generations": max(t.generations - 1, 0)}),
     "ga_canonical": (run_ga, lambda t: {"canonical_start": True}),
     "ga_islands": (run_ga, islands_settings),
+    # the steady-state GA with a fixed lag (issue 13): same population, offspring and generations
+    # (so the same candidates and trainings); lag = offspring (the default) and 8 populations (what
+    # keeps 64 workers half busy on the default search, docs/cluster.md)
+    "ga_steady": (run_ga, lambda t: {"shape": "steady"}),
+    "ga_steady_lag8": (run_ga, lambda t: {"shape": "steady", "lag": 8 * t.population}),
     "ga_both": (run_ga, lambda t: {"reselect": 6, "generations": max(t.generations - 1, 0),
                                    "canonical_start": True}),
     # successive halving at the GA's CPU seconds, and at half of them (run_ga_pruned, PRUNED_CPU)

@@ -34,6 +34,15 @@ Rules compared (``--rules``):
   one is back, all wait for each other every M generations; each island splits its share (W/K)
   of the workers as ``split`` does. The run's own candidates stand in for what islands would breed.
 
+- ``steady``: the steady-state GA with a fixed lag (``evoinit.steady``, ``--lag`` in populations
+  of μ candidates, several comma-separated): the run's candidates in log order stand in for what it
+  would breed; candidate n (n ≥ μ) is sent once every candidate below max(μ, n − lag) is back; each
+  time workers are idle, the waiting networks are cut as ``steady.send_now`` cuts them
+  (``--grain plan``; ``candidate``: a candidate's repeats together, ``network``: one by one).
+  No barrier: it only waits when the oldest unfinished candidate holds the lag window. Its tasks
+  can group networks of several generations, so its busy fraction on few workers can pass 100%
+  (the run's own grouping, per generation, is the reference).
+
 Honest limits: per-task overhead (``--overhead``, seconds) and a per-generation overhead
 (``--generation-overhead``) are constants — ``scripts/dask_overhead.py`` measured ≈ 0.008 and
 ≈ 0.05 on a local 2-worker Dask cluster (docs/cluster.md); they default to 0, the best case; joblib's automatic batching of
@@ -55,8 +64,9 @@ import numpy as np
 
 from evoinit.evaluate import SINGLE_COST, plan, populations, relative_cost
 from evoinit.genome import Genome
+from evoinit.steady import send_now
 
-RULES = ("populations", "lpt", "split", "islands")
+RULES = ("populations", "lpt", "split", "islands", "steady")
 DEFAULT_WORKERS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 
 
@@ -202,10 +212,86 @@ def replay_islands(gens, workers: int, islands: int, interval: int, overhead: fl
     return now
 
 
+def candidates(gens, single_cost: float) -> list[list[tuple[Genome, tuple, float]]]:
+    """The run's candidates in log order (a genome with all its repeats, generation by generation),
+    each as its networks (genome, seed key, seconds in a population of ``POPULATION``: the recorded
+    seconds rescaled from the population each was recorded in, ``relative_cost``)."""
+    out = []
+    for gen in gens:
+        recorded = {i: len(idx) for idx in populations([(g, k) for g, k, _ in gen]) for i in idx}
+        by_genome: dict[Genome, list] = defaultdict(list)
+        for i, (g, k, sec) in enumerate(gen):
+            by_genome[g].append((g, k, sec / relative_cost(recorded[i], single_cost)))
+        out.extend(by_genome.values())
+    return out
+
+
+def _steady_tasks(waiting, idle: int, grain: str, single_cost: float):
+    """The populations to send now from the waiting networks [(candidate, genome, key, base)]:
+    [(candidates in it, seconds)], in the order they go to the idle workers.
+
+    ``candidate``: a candidate's repeats as one population; ``network``: every network alone;
+    ``plan``: what ``evoinit.steady`` sends (``steady.send_now``: ``schedule.plan`` over the oldest
+    16 × idle waiting networks, for the idle workers, populations with the oldest first)."""
+    if grain == "candidate":
+        groups = defaultdict(list)
+        for j, w in enumerate(waiting):
+            groups[w[0]].append(j)
+        parts = list(groups.values())
+    elif grain == "network":
+        parts = [[j] for j in range(len(waiting))]
+    else:
+        parts = send_now([(w[1], (w[0],) + tuple(w[2])) for w in waiting], idle)
+    rel = lambda p: relative_cost(p, single_cost)  # noqa: E731
+    return [(idx, rel(len(idx)) * sum(waiting[j][3] for j in idx)) for idx in parts]
+
+
+def replay_steady(cands, workers: int, mu: int, lag: int, overhead: float, grain: str = "plan",
+                  single_cost: float = SINGLE_COST) -> float:
+    """Makespan of the steady-state GA with a fixed lag: candidate n ≥ ``mu`` is bred from the
+    population after candidates 0 … n − ``lag`` − 1 were folded in (in index order; the first
+    population, candidates < ``mu``, needs nothing), so it is sent once every candidate below
+    max(mu, n − lag) is back. ``cands`` as ``candidates`` gives them. Whenever a worker is idle,
+    the waiting networks are cut into populations (``_steady_tasks``) and the first go to the idle
+    workers; the rest wait for the next free worker, cut again then."""
+    n_cands = len(cands)
+    left = [len(c) for c in cands]      # a candidate's networks not back yet
+    waiting, events = [], []
+    frontier = sent = 0                  # every candidate below ``frontier`` is back
+    idle, now, seq = workers, 0.0, 0
+    while True:
+        while sent < n_cands and (sent < mu or frontier >= max(mu, sent - lag)):
+            waiting.extend((sent, g, k, base) for g, k, base in cands[sent])
+            sent += 1
+        if idle and waiting:
+            chosen = set()
+            for idx, secs in _steady_tasks(waiting, idle, grain, single_cost)[:idle]:
+                heapq.heappush(events, (now + overhead + secs, seq, [waiting[j][0] for j in idx]))
+                seq += 1
+                idle -= 1
+                chosen.update(idx)
+            waiting = [w for j, w in enumerate(waiting) if j not in chosen]
+        if not events:
+            return now
+        now, _, members = heapq.heappop(events)
+        idle += 1
+        for n in members:
+            left[n] -= 1
+        while frontier < sent and left[frontier] == 0:
+            frontier += 1
+
+
 def simulate(gens, rule: str, workers: int, *, overhead: float = 0.0, generation_overhead: float = 0.0,
-             single_cost: float = SINGLE_COST, islands: int = 4, migration_interval: int = 5) -> dict:
-    """Simulated seconds, speedup and busy fraction of the whole search on ``workers``."""
+             single_cost: float = SINGLE_COST, islands: int = 4, migration_interval: int = 5,
+             lag: float = 1.0, grain: str = "plan") -> dict:
+    """Simulated seconds, speedup and busy fraction of the whole search on ``workers``
+    (``lag``: the steady rule's lag in populations, μ × lag candidates)."""
     useful = sum(s for gen in gens for _, _, s in gen)
+    if rule == "steady":
+        mu = len({g for g, _, _ in gens[0]})
+        elapsed = replay_steady(candidates(gens, single_cost), workers, mu, round(lag * mu), overhead, grain,
+                                single_cost)
+        return {"seconds": elapsed, "speedup": useful / elapsed, "busy": useful / (workers * elapsed)}
     if rule == "islands":
         elapsed = replay_islands(gens, workers, islands, migration_interval, overhead, generation_overhead,
                                  single_cost)
@@ -231,16 +317,19 @@ def population_for(gens, rule: str, workers: int, target: float, *, seed: int = 
     return None
 
 
-def table(run, workers=DEFAULT_WORKERS, rules=RULES, *, target: float = 0.8, **kw) -> dict:
-    """Every number the report prints, per rule and W."""
+def table(run, workers=DEFAULT_WORKERS, rules=RULES, *, target: float = 0.8, lags=(1.0,), **kw) -> dict:
+    """Every number the report prints, per rule and W (the ``steady`` rule once per lag, in μ)."""
     gens = read_run(run)
-    rows = {rule: [] for rule in rules}
-    for rule in rules:
+    runs = [(rule, {}) for rule in rules if rule != "steady"]
+    runs += [(f"steady, lag {lag:g}μ", {"lag": lag}) for lag in lags if "steady" in rules]
+    rows = {name: [] for name, _ in runs}
+    for name, extra in runs:
+        rule = name.split(",")[0]
         for w in workers:
-            r = simulate(gens, rule, w, **kw)
+            r = simulate(gens, rule, w, **kw, **extra)
             r["workers"] = w
-            r["population_for_target"] = population_for(gens, rule, w, target, **kw)
-            rows[rule].append(r)
+            r["population_for_target"] = population_for(gens, rule, w, target, **kw, **extra)
+            rows[name].append(r)
     return {"run": str(run), "generations": len(gens), "population": len({g for g, _, _ in gens[0]}),
             "target": target, "settings": kw, "rules": rows}
 
@@ -271,6 +360,10 @@ def main(argv=None) -> None:
                     help="time of one network alone / its share of a population of 16 [3.3]")
     ap.add_argument("--islands", type=int, default=4, help="islands of the `islands` rule [4]")
     ap.add_argument("--migration-interval", type=int, default=5, help="its generations between migrations [5]")
+    ap.add_argument("--lag", default="1",
+                    help="the steady rule's lags, in populations (μ candidates), comma-separated [1]")
+    ap.add_argument("--grain", default="plan", choices=("plan", "candidate", "network"),
+                    help="the steady rule's tasks: plan over what waits [plan], a candidate's repeats, single networks")
     ap.add_argument("--target", type=float, default=0.8, help="busy fraction to size the population for")
     ap.add_argument("--json", type=Path, help="also write every number here")
     a = ap.parse_args(argv)
@@ -280,6 +373,12 @@ def main(argv=None) -> None:
             raise ValueError
     except ValueError:
         ap.error(f"--workers must be positive integers separated by commas, not {a.workers!r}")
+    try:
+        lags = [float(x) for x in a.lag.split(",")]
+        if min(lags) <= 0:
+            raise ValueError
+    except ValueError:
+        ap.error(f"--lag must be positive numbers separated by commas, not {a.lag!r}")
     rules = a.rules.split(",")
     if bad := [r for r in rules if r not in RULES]:
         ap.error(f"unknown rule {bad[0]!r}; use {', '.join(RULES)}")
@@ -287,7 +386,7 @@ def main(argv=None) -> None:
         ap.error(f"{a.run} is not a run folder (no timings.jsonl / evaluations.jsonl)")
     result = table(a.run, workers, rules, target=a.target, overhead=a.overhead,
                    generation_overhead=a.generation_overhead, single_cost=a.single_cost,
-                   islands=a.islands, migration_interval=a.migration_interval)
+                   islands=a.islands, migration_interval=a.migration_interval, lags=lags, grain=a.grain)
     print(markdown(result))
     if a.json:
         a.json.write_text(json.dumps(result, indent=1))

@@ -202,3 +202,14 @@ def test_bad_address_missing_dask_and_the_toml_setting(tmp_path, monkeypatch):
     with pytest.raises(UsageError, match=r"pip install 'evoinit\[dask\]'"):
         search("iris", scheduler="tcp://127.0.0.1:8786", out=tmp_path / "run")
     assert not (tmp_path / "run").exists()
+
+
+def test_steady_on_the_cluster_writes_what_one_process_writes(cluster, tmp_path):
+    from test_steady import STEADY
+
+    search(STEADY.dataset, config=STEADY, n_jobs=1, out=tmp_path / "one")
+    search(STEADY.dataset, config=STEADY, scheduler=cluster.address, out=tmp_path / "dask")
+    assert files(tmp_path / "dask") == files(tmp_path / "one")
+    search(STEADY.dataset, config=STEADY, scheduler=cluster.address, out=tmp_path / "part", stop_after=2)
+    resume(tmp_path / "part", scheduler=cluster.address)
+    assert files(tmp_path / "part") == files(tmp_path / "one")
