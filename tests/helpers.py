@@ -28,3 +28,30 @@ def copy_run(src: Path, dst: Path) -> Path:
         if f.is_file():
             (dst / f.name).write_bytes(f.read_bytes())
     return dst
+
+
+def killed_after_checkpoint(config: SearchConfig, out: Path, generation: int = 1) -> None:
+    """Run ``config``'s search in a subprocess (2 workers) and SIGKILL its process group once its
+    checkpoint reaches ``generation``: a run folder killed mid-run, to resume."""
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    code = (f"from evoinit.config import SearchConfig; from evoinit.search import search; "
+            f"import json; cfg = SearchConfig.from_json(json.loads({json.dumps(json.dumps(config.to_json()))})); "
+            f"search(cfg.dataset, config=cfg, n_jobs=2, out={str(out)!r})")
+    proc = subprocess.Popen([sys.executable, "-c", code], env=ENV, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if json.loads((Path(out) / "checkpoint.json").read_text())["generation"] >= generation:
+                break
+        except (OSError, ValueError, KeyError):
+            pass
+        time.sleep(0.05)
+    assert proc.poll() is None, proc.stderr.read()
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)

@@ -113,13 +113,13 @@ def test_the_cluster_says_how_many_workers_it_has_and_split_populations_change_n
     assert files(tmp_path / "run") == undisturbed_digits
 
 
-def test_islands_on_the_cluster_write_what_one_process_writes(cluster, tmp_path):
-    from test_islands import ISLANDS
-
-    search(ISLANDS.dataset, config=ISLANDS, n_jobs=1, out=tmp_path / "one")
-    search(ISLANDS.dataset, config=ISLANDS, scheduler=cluster.address, out=tmp_path / "dask")
+@pytest.mark.parametrize("module, name, pause", [("test_islands", "ISLANDS", 3), ("test_steady", "STEADY", 2)])
+def test_islands_and_steady_on_the_cluster_write_what_one_process_writes(cluster, tmp_path, module, name, pause):
+    config = getattr(__import__(module), name)
+    search(config.dataset, config=config, n_jobs=1, out=tmp_path / "one")
+    search(config.dataset, config=config, scheduler=cluster.address, out=tmp_path / "dask")
     assert files(tmp_path / "dask") == files(tmp_path / "one")
-    search(ISLANDS.dataset, config=ISLANDS, scheduler=cluster.address, out=tmp_path / "part", stop_after=3)
+    search(config.dataset, config=config, scheduler=cluster.address, out=tmp_path / "part", stop_after=pause)
     resume(tmp_path / "part", scheduler=cluster.address)
     assert files(tmp_path / "part") == files(tmp_path / "one")
 
@@ -202,14 +202,3 @@ def test_bad_address_missing_dask_and_the_toml_setting(tmp_path, monkeypatch):
     with pytest.raises(UsageError, match=r"pip install 'evoinit\[dask\]'"):
         search("iris", scheduler="tcp://127.0.0.1:8786", out=tmp_path / "run")
     assert not (tmp_path / "run").exists()
-
-
-def test_steady_on_the_cluster_writes_what_one_process_writes(cluster, tmp_path):
-    from test_steady import STEADY
-
-    search(STEADY.dataset, config=STEADY, n_jobs=1, out=tmp_path / "one")
-    search(STEADY.dataset, config=STEADY, scheduler=cluster.address, out=tmp_path / "dask")
-    assert files(tmp_path / "dask") == files(tmp_path / "one")
-    search(STEADY.dataset, config=STEADY, scheduler=cluster.address, out=tmp_path / "part", stop_after=2)
-    resume(tmp_path / "part", scheduler=cluster.address)
-    assert files(tmp_path / "part") == files(tmp_path / "one")

@@ -3,11 +3,8 @@ same files whatever the workers (n_jobs 1, 2; a local Dask cluster: test_dask.py
 stop or a SIGKILL and a resume."""
 
 import json
-import os
-import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -17,7 +14,7 @@ from evoinit.errors import UsageError
 from evoinit.genome import SearchSpace
 from evoinit.network import TrainSettings
 from evoinit.search import resume, search
-from helpers import ENV, files
+from helpers import ENV, files, killed_after_checkpoint
 
 ISLANDS = SearchConfig(dataset="iris", population=9, offspring=8, generations=5, repeats=2, seed=3,
                        hall_of_fame=3, islands=3, migration_interval=2, migrants=1,
@@ -48,24 +45,8 @@ def test_the_checkpoint_holds_every_island_and_a_resume_equals_an_undisturbed_ru
 
 def test_killed_mid_run_then_resumed_equals_undisturbed(one_process, tmp_path):
     out = tmp_path / "run"
-    code = (f"from evoinit.config import SearchConfig; from evoinit.search import search; "
-            f"import json; cfg = SearchConfig.from_json(json.loads({json.dumps(json.dumps(ISLANDS.to_json()))})); "
-            f"cfg = type(cfg)(**{{**cfg.__dict__, 'train': type(cfg.train)(epochs=400)}}); "
-            f"search(cfg.dataset, config=cfg, n_jobs=2, out={str(out)!r})")
-    proc = subprocess.Popen([sys.executable, "-c", code], env=ENV, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            if json.loads((out / "checkpoint.json").read_text())["generation"] >= 1:
-                break
-        except (OSError, ValueError, KeyError):
-            pass
-        time.sleep(0.05)
-    assert proc.poll() is None, proc.stderr.read()
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
     long = SearchConfig(**{**ISLANDS.__dict__, "train": TrainSettings(epochs=400)})
+    killed_after_checkpoint(long, out)
     resume(out, n_jobs=1)
     undisturbed = search(long.dataset, config=long, n_jobs=1, out=tmp_path / "undisturbed")
     assert undisturbed.finished

@@ -3,11 +3,8 @@ whatever the workers (n_jobs 1, 2; a local Dask cluster: test_dask.py) and after
 SIGKILL and a resume."""
 
 import json
-import os
-import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -17,7 +14,7 @@ from evoinit.errors import UsageError
 from evoinit.genome import Genome, SearchSpace
 from evoinit.network import TrainSettings
 from evoinit.search import resume, search
-from helpers import ENV, files
+from helpers import ENV, files, killed_after_checkpoint
 
 STEADY = SearchConfig(dataset="iris", population=8, offspring=6, generations=4, repeats=2, seed=5,
                       hall_of_fame=3, shape="steady", lag=5,
@@ -66,22 +63,7 @@ def test_a_stop_then_resume_equals_an_undisturbed_run(one_process, tmp_path):
 def test_killed_mid_run_then_resumed_equals_undisturbed(tmp_path):
     long = SearchConfig(**{**STEADY.__dict__, "train": TrainSettings(epochs=300)})
     out = tmp_path / "run"
-    code = (f"from evoinit.config import SearchConfig; from evoinit.search import search; "
-            f"import json; cfg = SearchConfig.from_json(json.loads({json.dumps(json.dumps(long.to_json()))})); "
-            f"search(cfg.dataset, config=cfg, n_jobs=2, out={str(out)!r})")
-    proc = subprocess.Popen([sys.executable, "-c", code], env=ENV, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            if json.loads((out / "checkpoint.json").read_text())["generation"] >= 1:
-                break
-        except (OSError, ValueError, KeyError):
-            pass
-        time.sleep(0.05)
-    assert proc.poll() is None, proc.stderr.read()
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
+    killed_after_checkpoint(long, out)
     resume(out, n_jobs=1)
     undisturbed = search(long.dataset, config=long, n_jobs=1, out=tmp_path / "undisturbed")
     assert undisturbed.finished
