@@ -35,6 +35,7 @@ from deap import algorithms, base, tools
 from evoinit import backends, checkpoint, seeding
 from evoinit.evaluate import objective_values, population_jobs, results
 from evoinit.individuals import Individual, python_random as _python_random
+from evoinit.runs import seed_keys
 
 
 def shares(total: int, k: int) -> list[int]:
@@ -72,12 +73,10 @@ class Island:
 
     def _keys(self, genome) -> list[tuple]:
         c = self.run.config
+        n = self.counter * c.islands + self.index    # island i numbers i, i + K, i + 2K, …
         if c.seed_policy == "distinct":
-            n, self.counter = self.counter * c.islands + self.index, self.counter + 1
-            return [(seeding.DISTINCT, n, r) for r in range(c.repeats)]
-        if c.seed_policy == "shared":
-            return [(seeding.SHARED, r) for r in range(c.repeats)]
-        return [(seeding.INHERITED, genome.seed, r) for r in range(c.repeats)]
+            self.counter += 1
+        return seed_keys(c, n, genome)
 
     def state(self) -> checkpoint.IslandState:
         return checkpoint.IslandState(self.mu, self.counter, self.py_state, self.rng.bit_generator.state)

@@ -173,3 +173,14 @@ def random_search(config: SearchConfig, n_genomes: int, *, n_jobs: int = 1) -> l
         mine = tuple(evals[i * config.repeats:(i + 1) * config.repeats])
         out.append(Candidate(g, objective_values(g, mine, config.objectives), mine))
     return out
+
+
+def seed_keys(config, n: int, genome) -> list[tuple]:
+    """The seed keys of evaluation number ``n`` of ``genome`` under the search's seed policy (one
+    per repeat): its own start (distinct), the same starts for every setup (shared), or the
+    starts of its seed gene (inherited)."""
+    if config.seed_policy == "distinct":
+        return [(seeding.DISTINCT, n, r) for r in range(config.repeats)]
+    if config.seed_policy == "shared":
+        return [(seeding.SHARED, r) for r in range(config.repeats)]
+    return [(seeding.INHERITED, genome.seed, r) for r in range(config.repeats)]

@@ -31,7 +31,7 @@ from evoinit.individuals import python_random as _python_random  # noqa: F401
 from evoinit.rundir import RunFolder
 # what is not the GA lives in runs.py; re-exported so ``from evoinit.search import ...`` still works
 from evoinit.runs import (Candidate, Progress, SearchResult, canonical_starts, check_stop_after,  # noqa: F401
-                          checked_arguments, logbook_row, random_search, refuse_held)
+                          checked_arguments, logbook_row, random_search, refuse_held, seed_keys)
 
 class Search:
     """The changing state of one search: population, hall of fame, logbook, both random states,
@@ -202,13 +202,10 @@ class Search:
         return tools.selNSGA2(unique, mu) if len(unique) >= mu else unique + tools.selNSGA2(clones, mu - len(unique))
 
     def _keys(self, genome: Genome) -> list[tuple]:
-        c = self.config
-        if c.seed_policy == "distinct":
-            n, self.counter = self.counter, self.counter + 1
-            return [(seeding.DISTINCT, n, r) for r in range(c.repeats)]
-        if c.seed_policy == "shared":
-            return [(seeding.SHARED, r) for r in range(c.repeats)]
-        return [(seeding.INHERITED, genome.seed, r) for r in range(c.repeats)]
+        n = self.counter
+        if self.config.seed_policy == "distinct":   # the counter numbers distinct evaluations only
+            self.counter += 1
+        return seed_keys(self.config, n, genome)
 
     def _evaluate(self, individuals, generation: int) -> list[Evaluation]:
         """Evaluate the individuals without a valid fitness; returns the new evaluations."""

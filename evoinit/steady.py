@@ -32,6 +32,7 @@ from deap import tools
 from evoinit import backends, seeding
 from evoinit.evaluate import objective_values, population_jobs, results
 from evoinit.individuals import Individual, python_random
+from evoinit.runs import seed_keys
 from evoinit.schedule import POPULATION, plan
 
 
@@ -59,17 +60,9 @@ class Steady:
         for i, genes in enumerate(run.pending_genes):
             self._add(self.folded + i, Individual(list(genes), run.n_obj))
 
-    def keys(self, n: int, genome) -> list[tuple]:
-        c = self.run.config
-        if c.seed_policy == "distinct":
-            return [(seeding.DISTINCT, n, r) for r in range(c.repeats)]
-        if c.seed_policy == "shared":
-            return [(seeding.SHARED, r) for r in range(c.repeats)]
-        return [(seeding.INHERITED, genome.seed, r) for r in range(c.repeats)]
-
     def _add(self, n: int, ind: Individual) -> None:
         genome = self.run.config.space.decode(ind)
-        self.pending[n] = (ind, genome, self.keys(n, genome))
+        self.pending[n] = (ind, genome, seed_keys(self.run.config, n, genome))
 
     def breed(self, n: int) -> None:
         """Candidate n from the population as it is now, with its own random streams."""

@@ -37,7 +37,7 @@ ALLOWED = {
     "search": {"evaluate", "genome", "rundir", "data", "network", "config", "baselines", "plots",
                "backends", "checkpoint", "runs", "islands", "rungs", "individuals", "surrogate", "steady"},
     "islands": {"individuals", "evaluate", "backends", "checkpoint", "runs"},   # the island model's GA
-    "steady": {"individuals", "evaluate", "backends", "schedule"},   # the steady-state GA with a lag
+    "steady": {"individuals", "evaluate", "backends", "schedule", "runs"},   # the steady-state GA with a lag
     "individuals": {"checkpoint"},   # DEAP's pieces for the GA
     "plots": set(),
     "export": {"activations", "initializers", "genome", "network", "checkpoint", "rundir"},
