@@ -9,7 +9,8 @@ work lost with a worker can simply be done again, with the same result:
   the workers it runs on (``KilledWorker``) stops the run with a ``WorkerError``;
 - on loky, a crashed worker process breaks the whole pool (``TerminatedWorkerError``); the jobs
   not yet returned run once more on a fresh pool, and a second crash in the same batch stops the
-  run with a ``WorkerError`` that says how to resume.
+  run with a ``WorkerError`` that says how to resume — for a batch (``Workers.__call__``: the
+  plain GA) and for jobs sent one by one (``Workers.submit``: the islands, the steady shape).
 
 A search writes its checkpoint only once a generation's evaluations have all come back, so a
 stop here leaves the last finished generation's checkpoint as it was. ``distributed`` is
@@ -193,6 +194,7 @@ class Workers:
         self._client = client
         self._parallel = None
         self._fatal: tuple = ()     # errors that stop the run at once
+        self._live: dict = {}       # jobs sent with ``submit`` whose result was not taken yet (in order)
         if scheduler is not None:
             from distributed import KilledWorker
 
@@ -223,8 +225,8 @@ class Workers:
 
     def __call__(self, jobs):
         jobs, done = list(jobs), 0
-        if self.scheduler is None:  # local processes: each one quits if this process is killed
-            jobs = [(_Orphaned(fn), args, kwargs) for fn, args, kwargs in jobs]
+        wrap = _Orphaned if self.scheduler is None else _HeapKept
+        jobs = [(wrap(fn), args, kwargs) for fn, args, kwargs in jobs]
         for attempt in (1, 2):
             try:
                 for out in self._parallel(jobs[done:]):
@@ -244,39 +246,78 @@ class Workers:
                 raise WorkerError(f"Dask workers kept dying on the same task ({e}); "
                                   f"{self._stopped()}") from None
 
-    def submit(self, fn, *args):
-        """A future for ``fn(*args)`` on one of the workers, for work that does not fit one
-        ordered batch (the island model's generations, each sent as soon as its island is
-        ready). Dask: the cluster's scheduler; loky: the reusable process pool."""
+    def submit(self, fn, *args) -> "Sent":
+        """``fn(*args)`` sent to one of the workers, for work that does not fit one ordered batch
+        (the island model's generations, the steady shape's populations, each sent as soon as it
+        is ready). Dask: the cluster's scheduler; loky: the reusable process pool."""
+        sent = Sent(fn, args)
+        self._send(sent)
+        self._live[sent] = None
+        return sent
+
+    def _send(self, sent: "Sent") -> None:
+        sent.tries += 1
         if self._client is not None:
-            return self._client.submit(fn, *args, pure=False)
+            sent.future = self._client.submit(_HeapKept(sent.fn), *sent.args, pure=False)
+            return
         from joblib.executor import get_memmapping_executor   # joblib's own pool: the same processes
 
-        return get_memmapping_executor(count(self.n_jobs)).submit(_Orphaned(fn), *args)
+        sent.pool = get_memmapping_executor(count(self.n_jobs))   # a fresh one once a worker died
+        sent.future = sent.pool.submit(_Orphaned(sent.fn), *sent.args)
 
-    def wait_any(self, futures: list) -> set:
-        """The futures among ``futures`` that are done, waiting until one is."""
+    def wait_any(self, sent: list) -> set:
+        """The jobs among ``sent`` that are done, waiting until one is."""
+        futures = {s.future: s for s in sent}
         if self._client is not None:   # distributed.wait, on this search's client (not the default one)
             from distributed.client import _wait
 
-            return set(self._client.sync(_wait, futures, timeout=None, return_when="FIRST_COMPLETED").done)
-        from concurrent.futures import FIRST_COMPLETED, wait
+            done = self._client.sync(_wait, list(futures), timeout=None, return_when="FIRST_COMPLETED").done
+        else:
+            from concurrent.futures import FIRST_COMPLETED, wait
 
-        return set(wait(futures, return_when=FIRST_COMPLETED).done)
+            done = wait(list(futures), return_when=FIRST_COMPLETED).done
+        return {futures[f] for f in done}
 
-    def result(self, future):
-        """A submitted job's result; a worker lost for good stops the run with a ``WorkerError``."""
-        try:
-            return future.result()
-        except BrokenProcessPool as e:
-            raise WorkerError(f"a worker process died ({_why(e)}); {self._stopped()}") from None
-        except self._fatal as e:
-            raise WorkerError(f"Dask workers kept dying on the same task ({e}); {self._stopped()}") from None
+    def result(self, sent: "Sent"):
+        """A submitted job's result. A crashed local worker breaks the pool and every job out on
+        it: those run once more on a fresh pool, as ``__call__`` does; a second crash, or Dask
+        workers that keep dying on a task, stop the run with a ``WorkerError``."""
+        while True:
+            try:
+                out = sent.future.result()
+                self._live.pop(sent, None)
+                return out
+            except BrokenProcessPool as e:
+                self._redo(sent.pool, _why(e))
+            except self._fatal as e:
+                raise WorkerError(f"Dask workers kept dying on the same task ({e}); {self._stopped()}") from None
+
+    def _redo(self, pool, why: str) -> None:
+        """Send again every job out on the broken ``pool`` that did not come back."""
+        lost = [s for s in self._live if s.pool is pool and isinstance(s.future.exception(), BrokenProcessPool)]
+        if any(s.tries >= 2 for s in lost):
+            raise WorkerError(f"a worker process died again while its work was being redone ({why}); "
+                              f"{self._stopped()}")
+        log.warning("a worker process died (%s); running the %d unfinished jobs again on fresh workers",
+                    why, len(lost))
+        for s in lost:
+            self._send(s)
 
     def _stopped(self) -> str:
         if self.run_dir is None:
             return "the search stopped; it kept no run folder, so run it again"
         return f"the search stopped at its last checkpoint; continue it with `evoinit resume {self.run_dir}`"
+
+
+class Sent:
+    """A job sent with ``Workers.submit``: what it runs, and the future of its latest try."""
+
+    def __init__(self, fn, args):
+        self.fn, self.args = fn, args
+        self.future, self.pool, self.tries = None, None, 0
+
+    def done(self) -> bool:
+        return self.future.done()
 
 
 class _Orphaned:
@@ -291,6 +332,84 @@ class _Orphaned:
     def __call__(self, *args, **kwargs):
         _watch_parent()
         return self.fn(*args, **kwargs)
+
+
+class _HeapKept:
+    """A job for a Dask worker, run with glibc's malloc keeping freed memory as it does by default.
+
+    Dask's nanny starts its workers with ``MALLOC_TRIM_THRESHOLD_=65536`` (to hand memory back to
+    the system quickly), and setting any malloc threshold turns off glibc's adaptive one for
+    ``mmap``: every array over 128 KiB the trainer makes is then a fresh ``mmap`` whose pages
+    fault in on first touch — training ran 12–14% slower than on loky
+    (``scripts/bench.py --scaling``). For the length of the job the thresholds are raised to what
+    glibc's adaptive rule reaches (32 MiB for ``mmap``), then the worker's own trim threshold is
+    put back, so memory is still returned between jobs. Nothing changes where the variable is
+    unset or malloc is not glibc's; no result depends on it."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __call__(self, *args, **kwargs):
+        trim = _mallopt()
+        if trim is None:
+            return self.fn(*args, **kwargs)
+        mallopt, threshold = trim
+        with _running:                 # a worker with several threads: the last job out restores
+            if not _running.jobs:
+                mallopt(M_MMAP_THRESHOLD, MMAP_KEPT)
+                mallopt(M_TRIM_THRESHOLD, 2 * MMAP_KEPT)
+            _running.jobs += 1
+        try:
+            return self.fn(*args, **kwargs)
+        finally:
+            with _running:
+                _running.jobs -= 1
+                if not _running.jobs:
+                    mallopt(M_MMAP_THRESHOLD, 128 * 1024)    # glibc's default
+                    mallopt(M_TRIM_THRESHOLD, threshold)
+
+
+class _Count:
+    """A lock with a count: how many ``_HeapKept`` jobs this worker process is running."""
+
+    def __init__(self):
+        import threading
+
+        self._lock, self.jobs = threading.Lock(), 0
+
+    def __enter__(self):
+        self._lock.acquire()
+
+    def __exit__(self, *exc):
+        self._lock.release()
+
+
+_running = _Count()
+
+
+#: glibc's ``mallopt`` parameters (malloc.h) and the largest ``mmap`` threshold its adaptive rule
+#: reaches on 64-bit systems (DEFAULT_MMAP_THRESHOLD_MAX).
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, MMAP_KEPT = -1, -3, 32 * 2**20
+
+
+@functools.cache
+def _mallopt():
+    """(glibc's ``mallopt``, the trim threshold this process was started with), or None when the
+    process was started without ``MALLOC_TRIM_THRESHOLD_`` or its C library has no ``mallopt``."""
+    import ctypes
+    import ctypes.util
+    import os
+
+    value = os.environ.get("MALLOC_TRIM_THRESHOLD_", "")
+    if not value.isdigit():
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"))
+        mallopt = libc.mallopt
+    except (OSError, AttributeError, TypeError):
+        return None
+    mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
+    return mallopt, int(value)
 
 
 @functools.cache

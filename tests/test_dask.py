@@ -113,6 +113,37 @@ def test_the_cluster_says_how_many_workers_it_has_and_split_populations_change_n
     assert files(tmp_path / "run") == undisturbed_digits
 
 
+def test_jobs_on_dask_workers_keep_freed_memory_as_glibc_does_by_default(cluster):
+    """Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536, which turns every array over
+    128 KiB into a fresh mmap (training 12-14% slower than on loky); evoinit's jobs run with
+    glibc's adaptive thresholds and hand the worker back its own."""
+
+    def mmapped_by_a_2_mib_array():
+        import ctypes
+        import ctypes.util
+        import os
+
+        import numpy as np
+
+        class Info(ctypes.Structure):
+            _fields_ = [(n, ctypes.c_size_t) for n in
+                        "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost".split()]
+
+        libc = ctypes.CDLL(ctypes.util.find_library("c"))
+        libc.mallinfo2.restype = Info
+        before = libc.mallinfo2().hblks
+        a = np.ones(2**18)
+        return os.environ.get("MALLOC_TRIM_THRESHOLD_"), libc.mallinfo2().hblks - before, float(a[0])
+
+    plain = cluster.monitor.run(mmapped_by_a_2_mib_array)
+    assert [v[:2] for v in plain.values()] == [("65536", 1)] * 2      # the worker as Dask made it
+    with backends.parallel(scheduler=cluster.address) as workers:
+        ran = list(workers([(mmapped_by_a_2_mib_array, (), {})] * 4))
+        ran.append(workers.result(workers.submit(mmapped_by_a_2_mib_array)))
+    assert [v[:2] for v in ran] == [("65536", 0)] * 5                 # from the heap, as on loky
+    assert [v[:2] for v in cluster.monitor.run(mmapped_by_a_2_mib_array).values()] == [("65536", 1)] * 2
+
+
 @pytest.mark.parametrize("module, name, pause", [("test_islands", "ISLANDS", 3), ("test_steady", "STEADY", 2)])
 def test_islands_and_steady_on_the_cluster_write_what_one_process_writes(cluster, tmp_path, module, name, pause):
     config = getattr(__import__(module), name)

@@ -104,3 +104,30 @@ def test_a_search_killed_with_sigkill_takes_its_worker_processes_with_it(tmp_pat
     for pid in alive:
         os.kill(pid, signal.SIGKILL)  # do not leave them behind for the next test
     assert not alive, f"loky workers {alive} outlived their killed search"
+
+
+class KillerWhileSent:
+    """A progress callback that SIGKILLs one loky worker once, right after the first generation is
+    recorded, while the islands or the steady shape have jobs out."""
+
+    def __init__(self):
+        self.killed = []
+
+    def __call__(self, p) -> None:
+        if p.kind == "generation" and p.generation >= 1 and not self.killed:
+            workers = loky_workers()
+            if workers:
+                os.kill(workers[0], signal.SIGKILL)
+                self.killed.append(workers[0])
+
+
+@pytest.mark.parametrize("module, name", [("test_islands", "ISLANDS"), ("test_steady", "STEADY")])
+def test_islands_and_steady_redo_the_jobs_of_a_killed_worker(tmp_path, caplog, module, name):
+    config = getattr(__import__(module), name)
+    search(config.dataset, config=config, n_jobs=1, out=tmp_path / "one")
+    killer = KillerWhileSent()
+    with caplog.at_level(logging.WARNING, logger="evoinit.backends"):
+        result = search(config.dataset, config=config, n_jobs=2, out=tmp_path / "run", progress=killer)
+    assert len(killer.killed) == 1 and result.finished
+    assert any("worker process died" in r.getMessage() for r in caplog.records)   # the redo ran
+    assert files(tmp_path / "run") == files(tmp_path / "one")
