@@ -261,6 +261,8 @@ CONTENDERS = {
     "ga_t2": (run_ga, lambda t: {"tournament": 2}),
     "ga_t5": (run_ga, lambda t: {"tournament": 5}),
     "ga_mut": (run_ga, lambda t: {"cxpb": 0.2, "mutpb": 0.7}),
+    "ga_i15": (run_ga, lambda t: {"indpb": 0.15}),     # each gene mutated with probability 0.15 (default 0.3)
+    "ga_i60": (run_ga, lambda t: {"indpb": 0.6}),
     # a random forest picks the λ offspring to train among 10·λ bred (surrogate.py); it trains λ
     # new setups every generation (the GA ~10% fewer: clones), so one generation less
     "ga_rf": (run_ga, lambda t: {"surrogate": 10, "generations": t.generations - 1}),
