@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
@@ -195,6 +196,7 @@ class Workers:
         self._parallel = None
         self._fatal: tuple = ()     # errors that stop the run at once
         self._live: dict = {}       # jobs sent with ``submit`` whose result was not taken yet (in order)
+        self._job = _Orphaned if scheduler is None else _HeapKept   # how a job runs on these workers
         if scheduler is not None:
             from distributed import KilledWorker
 
@@ -225,8 +227,7 @@ class Workers:
 
     def __call__(self, jobs):
         jobs, done = list(jobs), 0
-        wrap = _Orphaned if self.scheduler is None else _HeapKept
-        jobs = [(wrap(fn), args, kwargs) for fn, args, kwargs in jobs]
+        jobs = [(self._job(fn), args, kwargs) for fn, args, kwargs in jobs]
         for attempt in (1, 2):
             try:
                 for out in self._parallel(jobs[done:]):
@@ -258,12 +259,12 @@ class Workers:
     def _send(self, sent: "Sent") -> None:
         sent.tries += 1
         if self._client is not None:
-            sent.future = self._client.submit(_HeapKept(sent.fn), *sent.args, pure=False)
+            sent.future = self._client.submit(self._job(sent.fn), *sent.args, pure=False)
             return
         from joblib.executor import get_memmapping_executor   # joblib's own pool: the same processes
 
         sent.pool = get_memmapping_executor(count(self.n_jobs))   # a fresh one once a worker died
-        sent.future = sent.pool.submit(_Orphaned(sent.fn), *sent.args)
+        sent.future = sent.pool.submit(self._job(sent.fn), *sent.args)
 
     def wait_any(self, sent: list) -> set:
         """The jobs among ``sent`` that are done, waiting until one is."""
@@ -354,37 +355,24 @@ class _HeapKept:
         if trim is None:
             return self.fn(*args, **kwargs)
         mallopt, threshold = trim
-        with _running:                 # a worker with several threads: the last job out restores
-            if not _running.jobs:
+        global _heap_jobs
+        with _heap_lock:               # a worker with several threads: the last job out restores
+            if not _heap_jobs:
                 mallopt(M_MMAP_THRESHOLD, MMAP_KEPT)
                 mallopt(M_TRIM_THRESHOLD, 2 * MMAP_KEPT)
-            _running.jobs += 1
+            _heap_jobs += 1
         try:
             return self.fn(*args, **kwargs)
         finally:
-            with _running:
-                _running.jobs -= 1
-                if not _running.jobs:
+            with _heap_lock:
+                _heap_jobs -= 1
+                if not _heap_jobs:
                     mallopt(M_MMAP_THRESHOLD, 128 * 1024)    # glibc's default
                     mallopt(M_TRIM_THRESHOLD, threshold)
 
 
-class _Count:
-    """A lock with a count: how many ``_HeapKept`` jobs this worker process is running."""
-
-    def __init__(self):
-        import threading
-
-        self._lock, self.jobs = threading.Lock(), 0
-
-    def __enter__(self):
-        self._lock.acquire()
-
-    def __exit__(self, *exc):
-        self._lock.release()
-
-
-_running = _Count()
+#: How many ``_HeapKept`` jobs this worker process is running, and the lock that guards the count.
+_heap_jobs, _heap_lock = 0, threading.Lock()
 
 
 #: glibc's ``mallopt`` parameters (malloc.h) and the largest ``mmap`` threshold its adaptive rule
@@ -418,7 +406,6 @@ def _watch_parent() -> None:
     (the parent pid changes: the process was re-parented). A worker watches from its first job
     on: one that never got a job still waits for loky's timeout."""
     import os
-    import threading
     import time
 
     parent = os.getppid()
