@@ -50,6 +50,7 @@ class Search:
         self.py_state = random.Random(py_seed).getstate()
         self.population: list[Individual] = []
         self.hof = tools.HallOfFame(config.hall_of_fame) if self.n_obj == 1 else tools.ParetoFront()
+        self.ranked: list | None = None   # a finished surrogate search's hall of fame in the model's order
         self.logbook = tools.Logbook()
         self.generation = -1          # the last generation completed
         self.counter = 0              # evaluation numbers handed out (distinct seed policy)
@@ -121,6 +122,8 @@ class Search:
         self.final = list(state.final)
         self.island_states = state.islands
         self.pending_genes = state.pending
+        if self.finished:
+            self._rank()
 
     # -- the loop ----------------------------------------------------------------------------------
 
@@ -169,10 +172,14 @@ class Search:
         """λ offspring by ``varOr``; with ``surrogate = k``, the λ of k·λ bred that a model of
         everything trained so far expects to improve most (``surrogate.preselect``)."""
         c = self.config
-        bred = algorithms.varOr(self._parents(), self.toolbox, c.offspring * max(c.surrogate, 1), c.cxpb, c.mutpb)
+        pool = c.offspring * max(c.surrogate, 1)
+        drawn = round(pool * c.explore)
+        bred = algorithms.varOr(self._parents(), self.toolbox, pool - drawn, c.cxpb, c.mutpb)
         if not c.surrogate:
             return bred
         new = [ind for ind in bred if not ind.fitness.valid]   # clones of parents add nothing
+        new += [Individual(c.space.encode(g, self.rng), self.n_obj) for g in
+                (c.space.sample(self.rng) for _ in range(drawn))]
         picks = surrogate.preselect(surrogate.history(self.cache, c.objectives), [c.space.decode(ind) for ind in new],
                                     c.offspring, c.space, int(self.rng.integers(2**31)), WORST)
         return [new[i] for i in picks]
@@ -238,6 +245,7 @@ class Search:
         """Hall of fame, logbook, files and checkpoint once generation ``g`` is evaluated."""
         valid = [ind for ind in self.population if not (ind.diverged or ind.pruned)]
         self.hof.update(valid)
+        self.ranked = None
         best = str(self.config.space.decode(self.hof[0])) if len(self.hof) else ""
         row = logbook_row(g, evals, valid, self.population, best, pruning=self.config.prune != "off")
         self.logbook.record(**row)
@@ -267,12 +275,26 @@ class Search:
             ind.fitness.values = objective_values(genome, ind.evals, c.objectives)
         refill(self.hof, sorted(members, key=lambda ind: ind.fitness.wvalues, reverse=True))
 
+    def _rank(self) -> None:
+        """The finished hall of fame, best first: by fitness; with a surrogate, by the forest's
+        predicted fitness (``surrogate.smoothed``), where a setup's neighbours smooth the luck of its
+        own few seeds, so the winner is less often a setup whose seeds were lucky. Deterministic: the
+        forest's seed is the search's, its rows everything trained (the same when restored)."""
+        c, members = self.config, list(self.hof)
+        self.ranked = members
+        history = surrogate.history(self.cache, c.objectives) if c.surrogate and len(members) > 1 else {}
+        if len(history) >= 2:
+            predicted = surrogate.smoothed(history, [c.space.decode(ind) for ind in members], c.space,
+                                           c.seed % 2**31, WORST)
+            self.ranked = [members[i] for i in sorted(range(len(members)), key=lambda i: predicted[i])]
+
     def _finish(self) -> None:
         from evoinit.baselines import score_hall_of_fame
 
         self._reselect()
+        self._rank()
         if self.config.test:
-            genomes = [self.config.space.decode(ind) for ind in self.hof]
+            genomes = [self.config.space.decode(ind) for ind in self.ranked]
             self._emit("final", total=len(genomes))
             self.final, evals = score_hall_of_fame(genomes, self.config, self.data, parallel=self.parallel)
             self._log([e for _, _, e in evals], generation=None, stage="final")
@@ -296,7 +318,8 @@ class Search:
     def hall_of_fame_json(self) -> dict:
         """The content of hall_of_fame.json."""
         return checkpoint.hall_of_fame_json(self.config, self.generation, self.finished,
-                                            [self._summary(ind) for ind in self.hof], self.final)
+                                            [self._summary(ind) for ind in self.ranked or self.hof],
+                                            self.final)
 
     def _save(self) -> None:
         state = checkpoint.Checkpoint(

@@ -77,13 +77,32 @@ def expected_improvement(mean: np.ndarray, std: np.ndarray, best: float) -> np.n
     return out
 
 
+def _per_tree(history: dict[Genome, float], genomes: list[Genome], space: SearchSpace, seed: int,
+              worst: float) -> tuple[np.ndarray, np.ndarray]:
+    """Each tree's prediction (trees × genomes) of a forest fitted to ``history``, and its targets."""
+    from sklearn.ensemble import RandomForestRegressor
+
+    known = sorted(history, key=_order)
+    y = _targets([history[g] for g in known], worst)
+    forest = RandomForestRegressor(n_estimators=TREES, min_samples_split=MIN_SPLIT, min_samples_leaf=MIN_LEAF,
+                                   max_features=MAX_FEATURES, random_state=seed, n_jobs=1)
+    forest.fit(np.array([features(space, g) for g in known]), y)
+    X = np.array([features(space, g) for g in genomes])
+    return np.stack([tree.predict(X) for tree in forest.estimators_]), y
+
+
+def smoothed(history: dict[Genome, float], genomes: list[Genome], space: SearchSpace, seed: int,
+             worst: float) -> np.ndarray:
+    """The forest's predicted log fitness of ``genomes``: each an average over setups near it, so
+    less at the mercy of its own seeds' luck than its measured fitness."""
+    return _per_tree(history, genomes, space, seed, worst)[0].mean(0)
+
+
 def preselect(history: dict[Genome, float], pool: list[Genome], n: int, space: SearchSpace,
               seed: int, worst: float) -> list[int]:
     """Indices (into ``pool``) of the ``n`` candidates to train: the highest expected improvement
     under a forest fitted to ``history`` (genome → fitness of everything trained so far), each
     genome at most once, setups already trained last; ties keep ``pool``'s order."""
-    from sklearn.ensemble import RandomForestRegressor
-
     first: dict[Genome, int] = {}
     for i, g in enumerate(pool):
         first.setdefault(g, i)
@@ -91,13 +110,7 @@ def preselect(history: dict[Genome, float], pool: list[Genome], n: int, space: S
     seen = [i for g, i in first.items() if g in history]
     if len(fresh) <= n or len(history) < 2:
         return (fresh + seen)[:n]
-    known = sorted(history, key=_order)
-    y = _targets([history[g] for g in known], worst)
-    forest = RandomForestRegressor(n_estimators=TREES, min_samples_split=MIN_SPLIT, min_samples_leaf=MIN_LEAF,
-                                   max_features=MAX_FEATURES, random_state=seed, n_jobs=1)
-    forest.fit(np.array([features(space, g) for g in known]), y)
-    X = np.array([features(space, pool[i]) for i in fresh])
-    per_tree = np.stack([tree.predict(X) for tree in forest.estimators_])
+    per_tree, y = _per_tree(history, [pool[i] for i in fresh], space, seed, worst)
     ei = expected_improvement(per_tree.mean(0), per_tree.std(0), float(y.min()))
     ranked = sorted(range(len(fresh)), key=lambda j: -ei[j])   # stable: ties keep breeding order
     return [fresh[j] for j in ranked[:n]]

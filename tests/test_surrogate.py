@@ -120,3 +120,30 @@ def test_the_cli_and_toml_set_it(tmp_path):
     bad = run("--surrogate", "3", "--islands", "2", "--out", str(tmp_path / "bad"))
     assert bad.returncode == 2 and "Traceback" not in bad.stderr + bad.stdout
     assert (bad.stderr + bad.stdout).strip().splitlines()[-1].startswith("error: surrogate pre-selection")
+
+
+def test_a_finished_search_ranks_its_hall_of_fame_by_the_forest(run):
+    """The hall of fame of a finished surrogate search is ordered by the forest's predicted fitness
+    of each member (a forest fitted to every setup the log shows trained, the search's seed), not
+    by its measured fitness; each member keeps its own test score; reading the run folder back
+    gives the same order."""
+    from evoinit.evaluate import Evaluation, objective_values
+    from evoinit.surrogate import smoothed
+
+    groups: dict = {}
+    for line in _lines(run):
+        if line.get("stage") is None:
+            e = Evaluation.from_json(line)
+            groups.setdefault(e.genome, []).append(e)
+    history = {g: objective_values(g, evals, CONFIG.objectives)[0] for g, evals in groups.items()}
+    hof = json.loads((run / "hall_of_fame.json").read_text())["entries"]
+    members = [Genome.from_json(m["genome"]) for m in hof]
+    predicted = smoothed(history, members, CONFIG.space, CONFIG.seed % 2**31, WORST)
+    assert list(predicted) == sorted(predicted)
+    fitness = [m["fitness"]["val_loss"] for m in hof]
+    assert fitness != sorted(fitness)          # here the model's order is not the measured one
+    for m, g in zip(hof, members):             # the measured fitness is still each member's own
+        assert m["fitness"]["val_loss"] == pytest.approx(history[g])
+    from evoinit.rundir import RunFolder
+    read = S.Search.from_folder(RunFolder(run), read_only=True).hall_of_fame()
+    assert [(m["genome"], m["test"]) for m in read] == [(m["genome"], m["test"]) for m in hof]
