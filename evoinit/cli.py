@@ -159,7 +159,8 @@ def search(
                                                         f"[{'on' if _D.canonical_start else 'off'}]."),
     surrogate: Optional[int] = typer.Option(None, help="Breed K×λ offspring and train the λ a random forest of "
                                                        "everything trained so far expects to improve most; "
-                                                       f"0 = off [{_D.surrogate}]."),
+                                                       "the forest also ranks the final hall of fame; 30 "
+                                                       f"suits small budgets; 0 = off [{_D.surrogate}]."),
     objectives: Optional[str] = typer.Option(None, help=f"Comma-separated: {', '.join(OBJECTIVES)}; "
                                                          f"two or more → NSGA-II [{','.join(_D.objectives)}]."),
     islands: Optional[int] = typer.Option(None, help="Islands that evolve on their own between migrations, "
@@ -301,7 +302,7 @@ def report(run: Path = typer.Argument(..., help="A run folder."),
     from evoinit import report as _report
 
     summary = _report.report(run)
-    print_hall_of_fame(summary["hall_of_fame"], summary["objectives"], summary["finished"])
+    print_hall_of_fame(summary["hall_of_fame"], summary["objectives"], summary["finished"], summary["by_model"])
     print_importance(summary["importance"])
     for path in summary["figures"]:
         console.print(f"wrote {path}")

@@ -72,7 +72,6 @@ class SearchConfig:
     eta: int = 3                          # 1/eta of the offspring go on at each rung
     rungs: tuple = ()                     # epochs where they are ranked; () = E/eta², E/eta
     surrogate: int = 0                    # k > 0: train the best λ of k·λ offspring by a model (surrogate.py)
-    explore: float = 0.0                  # surrogate: share of the k·λ pool drawn at random from the space
     shape: str = "generations"            # "steady": the steady-state GA with a fixed lag (evoinit.steady)
     lag: int | None = None                # steady: candidate n is bred once n − lag are folded in; None = offspring
 
@@ -125,8 +124,6 @@ class SearchConfig:
         self._check_pruning(put)
         self._check_shape(put)
         put("surrogate", checks.integer("surrogate", self.surrogate, 0, MAX_SURROGATE))
-        put("explore", checks.number("explore", self.explore, 0, 1))
-        checks.require(not self.explore or self.surrogate, "explore applies to surrogate pre-selection; set surrogate")
         checks.require(not self.surrogate or (self.islands == 1 and self.prune == "off" and len(objectives) == 1
                                               and self.shape == "generations"),
                        "surrogate pre-selection runs with one objective, no islands, no pruning and the "
@@ -196,7 +193,7 @@ class SearchConfig:
 MAX_SURROGATE = 1000
 
 #: Fields written to JSON only when they differ from their default.
-_UNLESS_DEFAULT = ("islands", "migration_interval", "migrants", "surrogate", "explore", "shape", "lag")
+_UNLESS_DEFAULT = ("islands", "migration_interval", "migrants", "surrogate", "shape", "lag")
 
 #: Floating-point operations per second one core gives the trainer (PERFORMANCE.md: ≈ 40·10⁹ on
 #: digits); a rough figure for the estimate of a search's length, not a measurement of this machine.
@@ -256,7 +253,7 @@ _TOP = {"dataset": str, "target": str, "population": int, "offspring": int, "gen
         "repeats": int, "seed": int, "seed_policy": str, "objectives": list[str], "cxpb": float,
         "mutpb": float, "indpb": float, "tournament": int, "hall_of_fame": int, "baselines": bool, "test": bool,
         "reselect": int, "canonical_start": bool, "islands": int, "migration_interval": int,
-        "migrants": int, "prune": str, "eta": int, "rungs": list[int], "surrogate": int, "explore": float, "shape": str,
+        "migrants": int, "prune": str, "eta": int, "rungs": list[int], "surrogate": int, "shape": str,
         "lag": int, "epochs": int} | EXECUTION
 _TABLES = {
     "space": {"layers": list[int], "widths": list[int], "activations": list[str], "inits": list[str],

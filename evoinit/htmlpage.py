@@ -130,7 +130,9 @@ def hall_of_fame(summary: dict, scores: list) -> str:
         rows.append(row)
     if not rows:
         return "<p>The hall of fame is empty: every candidate so far diverged.</p>"
-    return table(header, rows, text_columns={1, len(objectives) + 4}, cls="hall-of-fame")
+    note = ('<p class="note">In the random forest\'s order (<code>--surrogate</code>): each setup\'s '
+            'predicted fitness, not its measured loss, ranks it.</p>' if finished and summary.get("by_model") else "")
+    return note + table(header, rows, text_columns={1, len(objectives) + 4}, cls="hall-of-fame")
 
 
 def importance_section(summary: dict, figures: dict) -> str:

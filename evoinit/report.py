@@ -174,7 +174,7 @@ def report(run_dir, *, resamples: int = 20) -> dict:
         if path is not None:
             paths.append(path)
     summary = {"hall_of_fame": run.hall_of_fame["entries"], "objectives": list(run.config.objectives),
-               "finished": run.finished, "generation": run.generation,
+               "finished": run.finished, "generation": run.generation, "by_model": bool(run.config.surrogate),
                "generations": run.config.generations, "logbook": run.logbook,
                "importance": None if found is None else found.to_json(), "figures": paths,
                "skipped": skipped}

@@ -172,14 +172,10 @@ class Search:
         """λ offspring by ``varOr``; with ``surrogate = k``, the λ of k·λ bred that a model of
         everything trained so far expects to improve most (``surrogate.preselect``)."""
         c = self.config
-        pool = c.offspring * max(c.surrogate, 1)
-        drawn = round(pool * c.explore)
-        bred = algorithms.varOr(self._parents(), self.toolbox, pool - drawn, c.cxpb, c.mutpb)
+        bred = algorithms.varOr(self._parents(), self.toolbox, c.offspring * max(c.surrogate, 1), c.cxpb, c.mutpb)
         if not c.surrogate:
             return bred
         new = [ind for ind in bred if not ind.fitness.valid]   # clones of parents add nothing
-        new += [Individual(c.space.encode(g, self.rng), self.n_obj) for g in
-                (c.space.sample(self.rng) for _ in range(drawn))]
         picks = surrogate.preselect(surrogate.history(self.cache, c.objectives), [c.space.decode(ind) for ind in new],
                                     c.offspring, c.space, int(self.rng.integers(2**31)), WORST)
         return [new[i] for i in picks]

@@ -6,7 +6,11 @@ per generation and trains every one of them, good or hopeless, while a model-bas
 ``surrogate × λ`` candidates by its own variation (``varOr``), a random forest fitted to every
 setup trained so far predicts their fitness, and only the λ with the highest expected improvement
 are trained — the GA's variation proposes, the model disposes, as in SMAC (Hutter et al. 2011),
-whose forest and criterion these are.
+whose forest and criterion these are. When the search ends, the same model ranks the hall of fame
+(``smoothed``): a setup's measured fitness is the mean of two or three seeds, and the best of a
+couple of hundred such means is mostly the luckiest; the forest's prediction averages each setup
+with its neighbours. Measured in docs/bench_search.md: with the ranking, K = 30 is within noise of
+Optuna's TPE paired by run seed, where without it TPE was ahead.
 
 The model sees a setup as numbers: depth, log2 of each width (0 for a layer the setup does not
 have), the activation and init one-hot, log2 of the scale (and of the learning rate). It predicts

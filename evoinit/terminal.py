@@ -145,7 +145,7 @@ def print_importance(found) -> None:
 def print_result(result) -> None:
     from evoinit.baselines import verdict
 
-    print_hall_of_fame(result.hall_of_fame, result.config.objectives, result.finished)
+    print_hall_of_fame(result.hall_of_fame, result.config.objectives, result.finished, bool(result.config.surrogate))
     line = verdict(result.hall_of_fame) if result.finished else None
     if line:
         console.print(line, markup=False, highlight=False, soft_wrap=True)  # one line, even in a pipe
@@ -156,13 +156,15 @@ def print_result(result) -> None:
             console.print(f"paused; continue with: {hint(result.run_dir)}")
 
 
-def print_hall_of_fame(entries, objectives, finished) -> None:
+def print_hall_of_fame(entries, objectives, finished, by_model: bool = False) -> None:
+    """``by_model``: a finished surrogate search, whose hall of fame is in the forest's order."""
     from evoinit.checkpoint import final_scores
 
     if not entries:
         console.print("hall of fame: empty — every candidate so far diverged")
         return
-    table = Table(title="hall of fame" + ("" if finished else " (search not finished)"))
+    table = Table(title="hall of fame" + ("" if finished else " (search not finished)")
+                  + (" — in the random forest's order (--surrogate), not by measured loss" if finished and by_model else ""))
     for col in ("#", "setup", *objectives, "val error"):
         table.add_column(col, justify="left" if col == "setup" else "right")
     if finished:

@@ -36,12 +36,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_search_stats as stats  # noqa: E402
 
 from evoinit import search as S  # noqa: E402
-from evoinit import seeding, surrogate  # noqa: E402
+from evoinit import seeding  # noqa: E402
 from evoinit.baselines import canonical  # noqa: E402
 from evoinit.config import SearchConfig  # noqa: E402
 from evoinit.data import DataSpec  # noqa: E402
 from evoinit.diagnostics import disagreement, mean_off_diagonal  # noqa: E402
-from evoinit.evaluate import WORST, Evaluation, dataset_of, fitness, objective_values, train_genomes  # noqa: E402
+from evoinit.evaluate import Evaluation, dataset_of, fitness, objective_values, train_genomes  # noqa: E402
 from evoinit.genome import Genome, SearchSpace  # noqa: E402
 from evoinit.network import TrainSettings, predict  # noqa: E402
 
@@ -97,9 +97,8 @@ def _curve(fitnesses: list[float], repeats: int) -> list[list]:
     return out
 
 
-def run_ga(cfg: SearchConfig, budget: int | None, pick: bool = False) -> dict:
-    """evoinit's GA; the anytime curve and the seeds it used come from its evaluations log.
-    ``pick``: the final setup is chosen by ``smoothed_pick``, not as the hall of fame's best."""
+def run_ga(cfg: SearchConfig, budget: int | None) -> dict:
+    """evoinit's GA; the anytime curve and the seeds it used come from its evaluations log."""
     with tempfile.TemporaryDirectory() as tmp:
         result = S.search(cfg.dataset, config=cfg, n_jobs=1, out=Path(tmp) / "run")
         lines = [json.loads(x) for x in (Path(tmp) / "run" / "evaluations.jsonl").read_text().splitlines()]
@@ -122,28 +121,10 @@ def run_ga(cfg: SearchConfig, budget: int | None, pick: bool = False) -> dict:
         curve.append([spent, best])
     assert spent == result.trainings, (spent, result.trainings)
     top = result.hall_of_fame[0]
-    chosen, value = top["genome"], top["fitness"][cfg.objectives[0]]
-    if pick:
-        chosen, value = smoothed_pick(groups, cfg)
-    return {"chosen": chosen, "fitness": value,
+    return {"chosen": top["genome"], "fitness": top["fitness"][cfg.objectives[0]],
             "trainings": result.trainings, "anytime": curve,
             "seeds": sorted({tuple(line["seed"]) for line in lines}),
             "spread": spread, "spread_cpu_seconds": spread_cpu, "logbook": list(result.logbook)}
-
-
-def smoothed_pick(groups: dict, cfg: SearchConfig, top: int = 10) -> tuple[dict, float]:
-    """Among the ``top`` candidates by measured fitness, the one a random forest fitted to every
-    candidate (surrogate.smoothed) predicts best — its neighbours' results smooth its own seeds'
-    luck. Returns its genome (JSON) and measured fitness."""
-    history: dict = {}
-    for key, evals in groups.items():
-        if key != ("reselect",):
-            history.setdefault(evals[0].genome, []).extend(evals)
-    history = {g: objective_values(g, evals, cfg.objectives)[0] for g, evals in history.items()}
-    best = sorted(history, key=history.__getitem__)[:top]
-    predicted = surrogate.smoothed(history, best, cfg.space, cfg.seed, WORST)
-    g = best[int(np.argmin(predicted))]
-    return g.to_json(), history[g]
 
 
 def population_spread(population: list[dict], cfg: SearchConfig) -> float | None:
@@ -282,19 +263,14 @@ CONTENDERS = {
     "ga_mut": (run_ga, lambda t: {"cxpb": 0.2, "mutpb": 0.7}),
     "ga_i15": (run_ga, lambda t: {"indpb": 0.15}),     # each gene mutated with probability 0.15 (default 0.3)
     "ga_i60": (run_ga, lambda t: {"indpb": 0.6}),
-    # a random forest picks the λ offspring to train among 10·λ bred (surrogate.py); it trains λ
-    # new setups every generation (the GA ~10% fewer: clones), so one generation less
+    # a random forest picks the λ offspring to train among 10·λ bred (surrogate.py) and ranks the
+    # hall of fame at the end; it trains λ new setups every generation (the GA ~10% fewer:
+    # clones), so one generation less
     "ga_rf": (run_ga, lambda t: {"surrogate": 10, "generations": t.generations - 1}),
     "ga_rf30": (run_ga, lambda t: {"surrogate": 30, "generations": t.generations - 1}),
-    # ... with half of the 30·λ pool drawn at random from the space (SMAC's interleaved random
-    # configurations), and the final setup picked by the forest among the 10 best measured
-    "ga_rf30_mix": (run_ga, lambda t: {"surrogate": 30, "explore": 0.5, "generations": t.generations - 1}),
-    "ga_pick": (lambda cfg, budget: run_ga(cfg, budget, pick=True), lambda t: {}),
-    "ga_rf30_mix_pick": (lambda cfg, budget: run_ga(cfg, budget, pick=True),
-                         lambda t: {"surrogate": 30, "explore": 0.5, "generations": t.generations - 1}),
-    # the same, in the library: a surrogate search ranks its hall of fame (10) by the forest
-    "ga_rf30_mix_rank": (run_ga, lambda t: {"surrogate": 30, "explore": 0.5, "generations": t.generations - 1,
-                                            "hall_of_fame": 10}),
+    # the hall of fame of 10 ranked by the forest; a pool of 60·λ (docs/bench_search.md)
+    "ga_rf30_h10": (run_ga, lambda t: {"surrogate": 30, "generations": t.generations - 1, "hall_of_fame": 10}),
+    "ga_rf60": (run_ga, lambda t: {"surrogate": 60, "generations": t.generations - 1}),
     # the seed policies (issue 18 item 5; experiments/seed_policy.py)
     "ga_shared": (run_ga, lambda t: {"seed_policy": "shared"}),
     "ga_inherited": (run_ga, lambda t: {"seed_policy": "inherited"}),

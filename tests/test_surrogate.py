@@ -117,6 +117,10 @@ def test_the_cli_and_toml_set_it(tmp_path):
                "--surrogate", "3", "--out", str(tmp_path / "run"))
     assert done.returncode == 0, done.stderr
     assert json.loads((tmp_path / "run" / "config.json").read_text())["search"]["surrogate"] == 3
+    assert "in the random forest's order" in " ".join(done.stdout.split())     # the table says how it is ranked
+    import evoinit
+    assert evoinit.report(tmp_path / "run")["by_model"]
+    assert "random forest's order" in (tmp_path / "run" / "report.html").read_text()
     bad = run("--surrogate", "3", "--islands", "2", "--out", str(tmp_path / "bad"))
     assert bad.returncode == 2 and "Traceback" not in bad.stderr + bad.stdout
     assert (bad.stderr + bad.stdout).strip().splitlines()[-1].startswith("error: surrogate pre-selection")
