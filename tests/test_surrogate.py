@@ -11,13 +11,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import evoinit
 from evoinit import search as S
 from evoinit.config import SearchConfig
 from evoinit.errors import UsageError
-from evoinit.evaluate import WORST
+from evoinit.evaluate import WORST, Evaluation, objective_values
 from evoinit.genome import Genome, SearchSpace
 from evoinit.network import TrainSettings
-from evoinit.surrogate import expected_improvement, features, preselect
+from evoinit.rundir import RunFolder
+from evoinit.surrogate import expected_improvement, features, preselect, smoothed
 from helpers import files
 
 SPACE = SearchSpace(layers=(1, 3), widths=(4, 64), activations=("tanh", "relu"), inits=("glorot_normal", "he_normal"))
@@ -118,7 +120,6 @@ def test_the_cli_and_toml_set_it(tmp_path):
     assert done.returncode == 0, done.stderr
     assert json.loads((tmp_path / "run" / "config.json").read_text())["search"]["surrogate"] == 3
     assert "in the random forest's order" in " ".join(done.stdout.split())     # the table says how it is ranked
-    import evoinit
     assert evoinit.report(tmp_path / "run")["by_model"]
     assert "random forest's order" in (tmp_path / "run" / "report.html").read_text()
     bad = run("--surrogate", "3", "--islands", "2", "--out", str(tmp_path / "bad"))
@@ -131,9 +132,6 @@ def test_a_finished_search_ranks_its_hall_of_fame_by_the_forest(run):
     of each member (a forest fitted to every setup the log shows trained, the search's seed), not
     by its measured fitness; each member keeps its own test score; reading the run folder back
     gives the same order."""
-    from evoinit.evaluate import Evaluation, objective_values
-    from evoinit.surrogate import smoothed
-
     groups: dict = {}
     for line in _lines(run):
         if line.get("stage") is None:
@@ -148,6 +146,5 @@ def test_a_finished_search_ranks_its_hall_of_fame_by_the_forest(run):
     assert fitness != sorted(fitness)          # here the model's order is not the measured one
     for m, g in zip(hof, members):             # the measured fitness is still each member's own
         assert m["fitness"]["val_loss"] == pytest.approx(history[g])
-    from evoinit.rundir import RunFolder
     read = S.Search.from_folder(RunFolder(run), read_only=True).hall_of_fame()
     assert [(m["genome"], m["test"]) for m in read] == [(m["genome"], m["test"]) for m in hof]
