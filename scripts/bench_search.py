@@ -271,6 +271,9 @@ CONTENDERS = {
     # the hall of fame of 10 ranked by the forest; a pool of 60·λ (docs/bench_search.md)
     "ga_rf30_h10": (run_ga, lambda t: {"surrogate": 30, "generations": t.generations - 1, "hall_of_fame": 10}),
     "ga_rf60": (run_ga, lambda t: {"surrogate": 60, "generations": t.generations - 1}),
+    # 3 seeds per candidate, 1 + 4 generations (≈ 180 trainings, the GA's ≈ 195): less noise, fewer setups
+    "ga_r3": (run_ga, lambda t: {"repeats": 3, "generations": t.generations // 2}),
+    "ga_rf30_r3": (run_ga, lambda t: {"surrogate": 30, "repeats": 3, "generations": t.generations // 2}),
     # the seed policies (issue 18 item 5; experiments/seed_policy.py)
     "ga_shared": (run_ga, lambda t: {"seed_policy": "shared"}),
     "ga_inherited": (run_ga, lambda t: {"seed_policy": "inherited"}),
