@@ -271,6 +271,12 @@ CONTENDERS = {
     # the hall of fame of 10 ranked by the forest; a pool of 60·λ (docs/bench_search.md)
     "ga_rf30_h10": (run_ga, lambda t: {"surrogate": 30, "generations": t.generations - 1, "hall_of_fame": 10}),
     "ga_rf60": (run_ga, lambda t: {"surrogate": 60, "generations": t.generations - 1}),
+    # the model refitted more often: λ = 6 or 4 offspring per generation, as many generations as
+    # the budget holds (24 + 14·12 or 21·8 = 192 trainings), closer to TPE's one trial at a time
+    "ga_rf30_l6": (run_ga, lambda t: {"surrogate": 30, "offspring": t.population // 2,
+                                      "generations": 2 * t.generations - 2}),
+    "ga_rf30_l4": (run_ga, lambda t: {"surrogate": 30, "offspring": t.population // 3,
+                                      "generations": 3 * t.generations - 3}),
     # 3 seeds per candidate, 1 + 4 generations (≈ 180 trainings, the GA's ≈ 195): less noise, fewer setups
     "ga_r3": (run_ga, lambda t: {"repeats": 3, "generations": t.generations // 2}),
     "ga_rf30_r3": (run_ga, lambda t: {"surrogate": 30, "repeats": 3, "generations": t.generations // 2}),
