@@ -159,7 +159,8 @@ def search(
                                                         f"[{'on' if _D.canonical_start else 'off'}]."),
     surrogate: Optional[int] = typer.Option(None, help="Breed K×λ offspring and train the λ a random forest of "
                                                        "everything trained so far expects to improve most; "
-                                                       "the forest also ranks the final hall of fame; 30 "
+                                                       "the forest also ranks the final hall of fame once "
+                                                       "64 setups are trained; 30 "
                                                        f"suits small budgets; 0 = off [{_D.surrogate}]."),
     objectives: Optional[str] = typer.Option(None, help=f"Comma-separated: {', '.join(OBJECTIVES)}; "
                                                          f"two or more → NSGA-II [{','.join(_D.objectives)}]."),

@@ -191,6 +191,16 @@ class SearchConfig:
 
 #: Largest pool factor of ``surrogate`` (candidates bred per offspring trained).
 MAX_SURROGATE = 1000
+#: Setups a surrogate search must have trained before its forest ranks the final hall of fame.
+#: Measured (docs/bench_search.md, ranked against the measured order, 5 tasks × 10 run seeds): at
+#: 18 and 32 setups the ranking is worse (1/43/6, 2/40/8), at 64 even (4/43/3), at 96 better (5/43/2).
+RANK_MIN = 64
+
+
+def ranks_by_model(config: "SearchConfig", setups: int) -> bool:
+    """Whether a finished search with ``setups`` trained setups orders its hall of fame by the
+    forest's prediction (``Search._rank``) rather than by measured fitness."""
+    return bool(config.surrogate) and len(config.objectives) == 1 and setups >= RANK_MIN
 
 #: Fields written to JSON only when they differ from their default.
 _UNLESS_DEFAULT = ("islands", "migration_interval", "migrants", "surrogate", "shape", "lag")

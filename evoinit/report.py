@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from evoinit import checkpoint, htmlpage, importance, initializers, plots, saving
-from evoinit.config import SearchConfig
+from evoinit import checkpoint, htmlpage, importance, initializers, plots, saving, seeding
+from evoinit.config import SearchConfig, ranks_by_model
 from evoinit.errors import RunFolderError
 from evoinit.rundir import RunFolder, atomic_write
 
@@ -40,6 +40,7 @@ class RunView:
     log: list                     # evaluations.jsonl as checkpoint.LogLine values
     generations: list             # generations.jsonl lines
     n_inputs: int | None          # the dataset's features (None: config.json does not say)
+    by_model: bool = False        # the hall of fame is in the surrogate's order (``config.ranks_by_model``)
 
     @property
     def evaluations(self) -> list:
@@ -69,12 +70,14 @@ def read(run_dir) -> RunView:
         evals = tuple(done[(genome, key)] for key in member.keys)
         summaries.append(saving.summary(config, genome, member.fitness, evals, member.keys))
     fame = saving.hall_of_fame_json(config, state.generation, state.finished, summaries, state.final)
+    setups = {e.genome for e in done.values() if e.key[0] in seeding.CANDIDATES and not e.pruned}
+    by_model = state.finished and ranks_by_model(config, len(setups))
     try:
         n_inputs = checkpoint.dataset_sizes(folder, settings)[0]
     except RunFolderError:
         n_inputs = None
     return RunView(folder.path, config, settings, state.finished, state.generation, list(state.logbook),
-                   fame, log, generations, n_inputs)
+                   fame, log, generations, n_inputs, by_model)
 
 
 # -- what the figures and the page show -------------------------------------------------------------
@@ -174,7 +177,7 @@ def report(run_dir, *, resamples: int = 20) -> dict:
         if path is not None:
             paths.append(path)
     summary = {"hall_of_fame": run.hall_of_fame["entries"], "objectives": list(run.config.objectives),
-               "finished": run.finished, "generation": run.generation, "by_model": bool(run.config.surrogate),
+               "finished": run.finished, "generation": run.generation, "by_model": run.by_model,
                "generations": run.config.generations, "logbook": run.logbook,
                "importance": None if found is None else found.to_json(), "figures": paths,
                "skipped": skipped}

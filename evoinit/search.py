@@ -22,7 +22,7 @@ from typing import Callable
 from deap import algorithms, base, tools
 
 from evoinit import backends, checkpoint, rungs, seeding, surrogate
-from evoinit.config import SearchConfig
+from evoinit.config import SearchConfig, ranks_by_model
 from evoinit.evaluate import WORST, Evaluation, dataset_of, objective_values, run_tasks
 from evoinit.genome import Genome
 # DEAP's pieces; Individual and _python_random stay importable from here (tests, scripts)
@@ -50,7 +50,8 @@ class Search:
         self.py_state = random.Random(py_seed).getstate()
         self.population: list[Individual] = []
         self.hof = tools.HallOfFame(config.hall_of_fame) if self.n_obj == 1 else tools.ParetoFront()
-        self.ranked: list | None = None   # a finished surrogate search's hall of fame in the model's order
+        self.ranked: list | None = None   # a finished search's hall of fame, best first (``_rank``)
+        self.by_model = False             # ... in the surrogate's order
         self.logbook = tools.Logbook()
         self.generation = -1          # the last generation completed
         self.counter = 0              # evaluation numbers handed out (distinct seed policy)
@@ -241,7 +242,7 @@ class Search:
         """Hall of fame, logbook, files and checkpoint once generation ``g`` is evaluated."""
         valid = [ind for ind in self.population if not (ind.diverged or ind.pruned)]
         self.hof.update(valid)
-        self.ranked = None
+        self.ranked, self.by_model = None, False
         best = str(self.config.space.decode(self.hof[0])) if len(self.hof) else ""
         row = logbook_row(g, evals, valid, self.population, best, pruning=self.config.prune != "off")
         self.logbook.record(**row)
@@ -272,14 +273,16 @@ class Search:
         refill(self.hof, sorted(members, key=lambda ind: ind.fitness.wvalues, reverse=True))
 
     def _rank(self) -> None:
-        """The finished hall of fame, best first: by fitness; with a surrogate, by the forest's
+        """The finished hall of fame, best first: by fitness; with a surrogate that trained at least
+        ``config.RANK_MIN`` setups (below, the forest is too coarse: measured), by the forest's
         predicted fitness (``surrogate.smoothed``), where a setup's neighbours smooth the luck of its
         own few seeds, so the winner is less often a setup whose seeds were lucky. Deterministic: the
         forest's seed is the search's, its rows everything trained (the same when restored)."""
         c, members = self.config, list(self.hof)
         self.ranked = members
-        history = surrogate.history(self.cache, c.objectives) if c.surrogate and len(members) > 1 else {}
-        if len(history) >= 2:
+        history = surrogate.history(self.cache, c.objectives) if c.surrogate else {}
+        self.by_model = ranks_by_model(c, len(history))
+        if self.by_model:
             predicted = surrogate.smoothed(history, [c.space.decode(ind) for ind in members], c.space,
                                            c.seed % 2**31, WORST)
             self.ranked = [members[i] for i in sorted(range(len(members)), key=lambda i: predicted[i])]
@@ -320,7 +323,7 @@ class Search:
     def _save(self) -> None:
         state = checkpoint.Checkpoint(
             self.generation, self.finished, self.counter, self.n_logged,
-            tuple(member(ind) for ind in self.population), tuple(member(ind) for ind in self.hof),
+            tuple(member(ind) for ind in self.population), tuple(member(ind) for ind in self.ranked or self.hof),
             tuple(self.logbook), tuple(self.final), self.py_state, self.rng.bit_generator.state,
             self.island_states, self.pending_genes)
         checkpoint.write_state(self.folder, self.config, state, self.hall_of_fame_json())
@@ -353,7 +356,7 @@ class Search:
     def _result(self) -> SearchResult:
         return SearchResult(self.config, self.hall_of_fame(), list(self.logbook),
                             None if self.folder is None else self.folder.path, self.finished,
-                            self.n_logged, sum(k[0] != seeding.FINAL for _, k in self.cache))
+                            self.n_logged, sum(k[0] != seeding.FINAL for _, k in self.cache), self.by_model)
 
 
 def search(dataset=None, *, config: SearchConfig | None = None, n_jobs: int = -1,

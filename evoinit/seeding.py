@@ -58,3 +58,5 @@ TRAIN = 5       # (TRAIN, repeat): `evoinit train` of one setup over N seeds
 FRESH = 6       # (FRESH, …): never used by a search — for scoring its choice on seeds it never saw
 RESELECT = 7    # (RESELECT, repeat): the hall of fame retrained at the end to rank it (``reselect``)
 STEADY = 8      # (STEADY, candidate): the steady shape's draws that breed candidate n (``steady``)
+#: The namespaces of a search's candidates (what its fitness is made of).
+CANDIDATES = (DISTINCT, SHARED, INHERITED)

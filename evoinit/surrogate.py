@@ -7,9 +7,10 @@ per generation and trains every one of them, good or hopeless, while a model-bas
 setup trained so far predicts their fitness, and only the λ with the highest expected improvement
 are trained — the GA's variation proposes, the model disposes, as in SMAC (Hutter et al. 2011),
 whose forest and criterion these are. When the search ends, the same model ranks the hall of fame
-(``smoothed``): a setup's measured fitness is the mean of two or three seeds, and the best of a
-couple of hundred such means is mostly the luckiest; the forest's prediction averages each setup
-with its neighbours. Measured in docs/bench_search.md: with the ranking, K = 30 comes close to
+(``smoothed``), once the search has trained ``config.RANK_MIN`` setups (below, it was measured to
+rank worse than the measured fitness): a setup's measured fitness is the mean of two or three
+seeds, and the best of a couple of hundred such means is mostly the luckiest; the forest's
+prediction averages each setup with its neighbours. Measured in docs/bench_search.md: with the ranking, K = 30 comes close to
 Optuna's TPE paired by run seed (10/31/9 scored from 10 fresh seeds, 13/20/17 from 30), where
 without it TPE was ahead (8/30/12).
 
@@ -41,7 +42,7 @@ def history(cache: dict, objectives) -> dict[Genome, float]:
     any re-estimates together, pruned ones left out) → its fitness on the first objective."""
     groups: dict = {}
     for (genome, key), e in cache.items():
-        if key[0] in (seeding.DISTINCT, seeding.SHARED, seeding.INHERITED) and not e.pruned:
+        if key[0] in seeding.CANDIDATES and not e.pruned:
             groups.setdefault(genome, []).append(e)
     return {g: objective_values(g, evals, objectives)[0] for g, evals in groups.items()}
 

@@ -145,7 +145,7 @@ def print_importance(found) -> None:
 def print_result(result) -> None:
     from evoinit.baselines import verdict
 
-    print_hall_of_fame(result.hall_of_fame, result.config.objectives, result.finished, bool(result.config.surrogate))
+    print_hall_of_fame(result.hall_of_fame, result.config.objectives, result.finished, result.by_model)
     line = verdict(result.hall_of_fame) if result.finished else None
     if line:
         console.print(line, markup=False, highlight=False, soft_wrap=True)  # one line, even in a pipe

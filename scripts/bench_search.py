@@ -183,16 +183,6 @@ def run_optuna(cfg: SearchConfig, budget: int, sampler: str = "tpe") -> dict:
             "anytime": _curve(values, cfg.repeats), "seeds": sorted(seeds)}
 
 
-def _unranked(cfg, budget):
-    from evoinit import surrogate
-    plain = surrogate.smoothed
-    surrogate.smoothed = lambda history, genomes, *a: np.log([history[g] for g in genomes])
-    try:
-        return run_ga(cfg, budget)
-    finally:
-        surrogate.smoothed = plain
-
-
 def islands_settings(task: Task) -> dict:
     """The island model (issue 13): the same population and offspring in 2 islands, each island's
     best migrating to the other every 3 generations — a search shape that does not wait for its
@@ -281,13 +271,6 @@ CONTENDERS = {
     # the hall of fame of 10 ranked by the forest; a pool of 60·λ (docs/bench_search.md)
     "ga_rf30_h10": (run_ga, lambda t: {"surrogate": 30, "generations": t.generations - 1, "hall_of_fame": 10}),
     "ga_rf60": (run_ga, lambda t: {"surrogate": 60, "generations": t.generations - 1}),
-    "ga_rf30_small": (run_ga, lambda t: {"surrogate": 30, "population": 8, "generations": 3}),
-    "ga_rf30_small_norank": (_unranked, lambda t: {"surrogate": 30, "population": 8, "generations": 3}),
-    "ga_rf30_mid": (run_ga, lambda t: {"surrogate": 30, "population": 8, "generations": 7}),
-    "ga_rf30_mid_norank": (_unranked, lambda t: {"surrogate": 30, "population": 8, "generations": 7}),
-    "ga_rf30_norank": (_unranked, lambda t: {"surrogate": 30, "generations": t.generations - 1}),
-    "ga_rf30_tiny": (run_ga, lambda t: {"surrogate": 30, "population": 6, "generations": 2}),
-    "ga_rf30_tiny_norank": (_unranked, lambda t: {"surrogate": 30, "population": 6, "generations": 2}),
     # the model refitted more often: λ = 6 or 4 offspring per generation, as many generations as
     # the budget holds (24 + 14·12 or 21·8 = 192 trainings), closer to TPE's one trial at a time
     "ga_rf30_l6": (run_ga, lambda t: {"surrogate": 30, "offspring": t.population // 2,

@@ -13,11 +13,12 @@ import pytest
 
 import evoinit
 from evoinit import search as S
-from evoinit.config import SearchConfig
+from evoinit.config import RANK_MIN, SearchConfig
 from evoinit.errors import UsageError
 from evoinit.evaluate import WORST, Evaluation, objective_values
 from evoinit.genome import Genome, SearchSpace
 from evoinit.network import TrainSettings
+from evoinit.report import read as report_view
 from evoinit.rundir import RunFolder
 from evoinit.surrogate import expected_improvement, features, preselect, smoothed
 from helpers import files
@@ -119,28 +120,46 @@ def test_the_cli_and_toml_set_it(tmp_path):
                "--surrogate", "3", "--out", str(tmp_path / "run"))
     assert done.returncode == 0, done.stderr
     assert json.loads((tmp_path / "run" / "config.json").read_text())["search"]["surrogate"] == 3
-    assert "in the random forest's order" in " ".join(done.stdout.split())     # the table says how it is ranked
-    assert evoinit.report(tmp_path / "run")["by_model"]
-    assert "random forest's order" in (tmp_path / "run" / "report.html").read_text()
+    # 8 setups: too few for the forest to rank the hall of fame (RANK_MIN); the table does not claim it
+    assert "random forest's order" not in " ".join(done.stdout.split())
+    assert not evoinit.report(tmp_path / "run")["by_model"]
     bad = run("--surrogate", "3", "--islands", "2", "--out", str(tmp_path / "bad"))
     assert bad.returncode == 2 and "Traceback" not in bad.stderr + bad.stdout
     assert (bad.stderr + bad.stdout).strip().splitlines()[-1].startswith("error: surrogate pre-selection")
 
 
-def test_a_finished_search_ranks_its_hall_of_fame_by_the_forest(run):
-    """The hall of fame of a finished surrogate search is ordered by the forest's predicted fitness
-    of each member (a forest fitted to every setup the log shows trained, the search's seed), not
-    by its measured fitness; each member keeps its own test score; reading the run folder back
-    gives the same order."""
+@pytest.fixture(scope="module")
+def ranked(tmp_path_factory):
+    """A surrogate search of 8 + 10·8 candidates, at least RANK_MIN distinct setups: the forest ranks."""
+    out = tmp_path_factory.mktemp("ranked") / "run"
+    config = replace(CONFIG, population=8, generations=10)
+    result = S.search(config.dataset, config=config, n_jobs=1, out=out)
+    return out, config, result
+
+
+def test_few_setups_keep_the_measured_order(run):
+    hof = json.loads((run / "hall_of_fame.json").read_text())["entries"]
+    fitness = [m["fitness"]["val_loss"] for m in hof]
+    assert fitness == sorted(fitness) and len(set(json.dumps(m["genome"]) for m in hof)) == len(hof)
+    assert not S.resume(run, n_jobs=1).by_model
+
+
+def test_a_finished_search_ranks_its_hall_of_fame_by_the_forest(ranked):
+    """The hall of fame of a finished surrogate search of at least RANK_MIN setups is ordered by
+    the forest's predicted fitness of each member (a forest fitted to every setup the log shows
+    trained, the search's seed), not by its measured fitness; each member keeps its own test score;
+    reading the run folder back — as resume and as the report do — gives the same order."""
+    run, config, result = ranked
     groups: dict = {}
     for line in _lines(run):
         if line.get("stage") is None:
             e = Evaluation.from_json(line)
             groups.setdefault(e.genome, []).append(e)
-    history = {g: objective_values(g, evals, CONFIG.objectives)[0] for g, evals in groups.items()}
+    history = {g: objective_values(g, evals, config.objectives)[0] for g, evals in groups.items()}
+    assert len(history) >= RANK_MIN and result.by_model
     hof = json.loads((run / "hall_of_fame.json").read_text())["entries"]
     members = [Genome.from_json(m["genome"]) for m in hof]
-    predicted = smoothed(history, members, CONFIG.space, CONFIG.seed % 2**31, WORST)
+    predicted = smoothed(history, members, config.space, config.seed % 2**31, WORST)
     assert list(predicted) == sorted(predicted)
     fitness = [m["fitness"]["val_loss"] for m in hof]
     assert fitness != sorted(fitness)          # here the model's order is not the measured one
@@ -148,3 +167,7 @@ def test_a_finished_search_ranks_its_hall_of_fame_by_the_forest(run):
         assert m["fitness"]["val_loss"] == pytest.approx(history[g])
     read = S.Search.from_folder(RunFolder(run), read_only=True).hall_of_fame()
     assert [(m["genome"], m["test"]) for m in read] == [(m["genome"], m["test"]) for m in hof]
+    view = report_view(run).hall_of_fame["entries"]       # what `evoinit report` shows, from the checkpoint
+    assert [(m["genome"], m["test"]) for m in view] == [(m["genome"], m["test"]) for m in hof]
+    assert evoinit.report(run)["by_model"]
+    assert "random forest's order" in (run / "report.html").read_text()
