@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, fields, replace
 
-from evoinit import checks
+from evoinit import checks, seeding
 from evoinit.data import DataSpec
 from evoinit.errors import UsageError, did_you_mean
 from evoinit.genome import SearchSpace
@@ -197,10 +197,14 @@ MAX_SURROGATE = 1000
 RANK_MIN = 64
 
 
-def ranks_by_model(config: "SearchConfig", setups: int) -> bool:
-    """Whether a finished search with ``setups`` trained setups orders its hall of fame by the
-    forest's prediction (``Search._rank``) rather than by measured fitness."""
-    return bool(config.surrogate) and len(config.objectives) == 1 and setups >= RANK_MIN
+def ranks_by_model(config: "SearchConfig", evaluations: dict) -> bool:
+    """Whether a finished search orders its hall of fame by the forest's prediction
+    (``Search._rank``) rather than by measured fitness: a surrogate search that trained at least
+    ``RANK_MIN`` setups. ``evaluations``: (genome, seed key) → evaluation, as the search's cache
+    or a run folder's log holds them (final scoring and re-estimates are not setups trained)."""
+    if not config.surrogate or len(config.objectives) != 1:
+        return False
+    return len({g for (g, key), e in evaluations.items() if key[0] in seeding.CANDIDATES and not e.pruned}) >= RANK_MIN
 
 #: Fields written to JSON only when they differ from their default.
 _UNLESS_DEFAULT = ("islands", "migration_interval", "migrants", "surrogate", "shape", "lag")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from evoinit import checkpoint, htmlpage, importance, initializers, plots, saving, seeding
+from evoinit import checkpoint, htmlpage, importance, initializers, plots, saving
 from evoinit.config import SearchConfig, ranks_by_model
 from evoinit.errors import RunFolderError
 from evoinit.rundir import RunFolder, atomic_write
@@ -70,8 +70,7 @@ def read(run_dir) -> RunView:
         evals = tuple(done[(genome, key)] for key in member.keys)
         summaries.append(saving.summary(config, genome, member.fitness, evals, member.keys))
     fame = saving.hall_of_fame_json(config, state.generation, state.finished, summaries, state.final)
-    setups = {e.genome for e in done.values() if e.key[0] in seeding.CANDIDATES and not e.pruned}
-    by_model = state.finished and ranks_by_model(config, len(setups))
+    by_model = state.finished and ranks_by_model(config, done)
     try:
         n_inputs = checkpoint.dataset_sizes(folder, settings)[0]
     except RunFolderError:

@@ -280,9 +280,9 @@ class Search:
         forest's seed is the search's, its rows everything trained (the same when restored)."""
         c, members = self.config, list(self.hof)
         self.ranked = members
-        history = surrogate.history(self.cache, c.objectives) if c.surrogate else {}
-        self.by_model = ranks_by_model(c, len(history))
+        self.by_model = ranks_by_model(c, self.cache)
         if self.by_model:
+            history = surrogate.history(self.cache, c.objectives)
             predicted = surrogate.smoothed(history, [c.space.decode(ind) for ind in members], c.space,
                                            c.seed % 2**31, WORST)
             self.ranked = [members[i] for i in sorted(range(len(members)), key=lambda i: predicted[i])]

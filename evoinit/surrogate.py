@@ -10,9 +10,9 @@ whose forest and criterion these are. When the search ends, the same model ranks
 (``smoothed``), once the search has trained ``config.RANK_MIN`` setups (below, it was measured to
 rank worse than the measured fitness): a setup's measured fitness is the mean of two or three
 seeds, and the best of a couple of hundred such means is mostly the luckiest; the forest's
-prediction averages each setup with its neighbours. Measured in docs/bench_search.md: with the ranking, K = 30 comes close to
-Optuna's TPE paired by run seed (10/31/9 scored from 10 fresh seeds, 13/20/17 from 30), where
-without it TPE was ahead (8/30/12).
+prediction averages each setup with its neighbours. Measured in docs/bench_search.md: with the
+ranking, K = 30 comes close to Optuna's TPE paired by run seed (10/31/9 scored from 10 fresh seeds,
+13/20/17 from 30), where without it TPE was ahead (8/30/12).
 
 The model sees a setup as numbers: depth, log2 of each width (0 for a layer the setup does not
 have), the activation and init one-hot, log2 of the scale (and of the learning rate). It predicts

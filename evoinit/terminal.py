@@ -163,8 +163,8 @@ def print_hall_of_fame(entries, objectives, finished, by_model: bool = False) ->
     if not entries:
         console.print("hall of fame: empty — every candidate so far diverged")
         return
-    table = Table(title="hall of fame" + ("" if finished else " (search not finished)")
-                  + (" — in the random forest's order (--surrogate), not by measured loss" if finished and by_model else ""))
+    order = " — in the random forest's order (--surrogate), not by measured loss" if finished and by_model else ""
+    table = Table(title="hall of fame" + ("" if finished else " (search not finished)") + order)
     for col in ("#", "setup", *objectives, "val error"):
         table.add_column(col, justify="left" if col == "setup" else "right")
     if finished:
