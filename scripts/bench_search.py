@@ -160,19 +160,21 @@ def _suggest(trial, space: SearchSpace) -> Genome:
                   trial.suggest_float("scale", *space.scales, log=True))
 
 
-def run_optuna(cfg: SearchConfig, budget: int, sampler: str = "tpe") -> dict:
+def run_optuna(cfg: SearchConfig, budget: int, sampler: str = "tpe", other: int = 0) -> dict:
     """Optuna's sampler over the same space, one trial = one candidate trained from ``repeats``
-    seeds of its own (the same fitness as the GA's, through ``evoinit.evaluate.fitness``)."""
+    seeds of its own (the same fitness as the GA's, through ``evoinit.evaluate.fitness``).
+    ``other = k > 0``: the same search from another sampler seed and other training seeds (the
+    k-th other run), scored from the same fresh seeds — how far two runs of one search differ."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    samplers = {"tpe": lambda: optuna.samplers.TPESampler(seed=cfg.seed)}
+    samplers = {"tpe": lambda: optuna.samplers.TPESampler(seed=(cfg.seed + 7919 * other) % 2**32)}
     study = optuna.create_study(direction="minimize", sampler=samplers[sampler]())
     values, genomes, seeds = [], [], set()
     for n in range(budget // cfg.repeats):
         trial = study.ask()
         genome = _suggest(trial, cfg.space)
-        keys = [(seeding.DISTINCT, n, r) for r in range(cfg.repeats)]
+        keys = [(seeding.DISTINCT, n + other * 2**32, r) for r in range(cfg.repeats)]
         [(value, evals)] = fitness([genome], keys, cfg)
         study.tell(trial, value[0])
         values.append(value[0])
@@ -240,6 +242,8 @@ CONTENDERS = {
     "ga": (run_ga, lambda t: {}),
     "random": (run_random, lambda t: {}),
     "tpe": (run_optuna, lambda t: {}),
+    # a control: TPE again from another sampler seed and other training seeds
+    "tpe_other": (lambda cfg, budget: run_optuna(cfg, budget, other=1), lambda t: {}),
     "ga_reselect": (run_ga, lambda t: {"reselect": 6, "generations": max(t.generations - 1, 0)}),
     "ga_canonical": (run_ga, lambda t: {"canonical_start": True}),
     "ga_islands": (run_ga, islands_settings),
