@@ -10,7 +10,7 @@ work lost with a worker can simply be done again, with the same result:
 - on loky, a crashed worker process breaks the whole pool (``TerminatedWorkerError``); the jobs
   not yet returned run once more on a fresh pool, and a second crash in the same batch stops the
   run with a ``WorkerError`` that says how to resume — for a batch (``Workers.__call__``: the
-  plain GA) and for jobs sent one by one (``Workers.submit``: the islands, the steady shape).
+  plain GA) and for jobs sent one by one (``Workers.submit``: the steady shape).
 
 A search writes its checkpoint only once a generation's evaluations have all come back, so a
 stop here leaves the last finished generation's checkpoint as it was. ``distributed`` is
@@ -249,7 +249,7 @@ class Workers:
 
     def submit(self, fn, *args) -> "Sent":
         """``fn(*args)`` sent to one of the workers, for work that does not fit one ordered batch
-        (the island model's generations, the steady shape's populations, each sent as soon as it
+        (the steady shape's populations, each sent as soon as it
         is ready). Dask: the cluster's scheduler; loky: the reusable process pool."""
         sent = Sent(fn, args)
         self._send(sent)

@@ -22,13 +22,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from evoinit import checks
-from evoinit.config import SearchConfig
+from evoinit.config import SearchConfig, current
 from evoinit.errors import EvoinitError, RunFolderError, UsageError, one_line
 from evoinit.evaluate import Evaluation, dataset_of
 from evoinit.genome import Genome
 from evoinit.network import TrainSettings
 from evoinit.rundir import RunFolder, read_json
-from evoinit.saving import Checkpoint, IslandState, Member
+from evoinit.saving import Checkpoint, Member
 from evoinit.saving import (checkpoint_json, config_json, hall_of_fame_json, log_evaluations,  # noqa: F401
                             summary, write_state)
 
@@ -106,7 +106,7 @@ def check_same_search(folder: RunFolder, config: SearchConfig) -> None:
     """Resuming with settings given: they must be the run's own (config.json's)."""
     stored = folder.read_config().get("search")
     mine = config.to_json()
-    if stored != mine:
+    if current(stored) != mine:
         differ = differing(mine, stored)
         raise UsageError(f"{folder.path} holds a search with other settings ({', '.join(differ) or 'all'} "
                          f"differ); --resume continues it as it was: drop those options, or pass "
@@ -137,7 +137,7 @@ def read(folder: RunFolder, config: SearchConfig, stored: dict) -> tuple[Checkpo
     evaluations are in the log). Nothing is written."""
     where = folder / "checkpoint.json"
     raw = folder.read_checkpoint()
-    if raw.get("config") != stored:
+    if current(raw.get("config")) != current(stored):
         raise RunFolderError(f"{where} belongs to another search than {folder / 'config.json'}")
     try:
         ck = _checkpoint(raw, config, where)
@@ -182,7 +182,7 @@ def _checkpoint(d: dict, config: SearchConfig, where) -> Checkpoint:
                       tuple(_member(m, config, n_obj) for m in d["population"]),
                       tuple(_member(m, config, n_obj) for m in d["hall_of_fame"]),
                       tuple(logbook), tuple(final), python_random, d["numpy_random"],
-                      _islands(d.get("islands", []), config, where), _pending(d.get("pending", []), config, where))
+                      _pending(d.get("pending", []), config, where))
 
 
 def _pending(rows, config: SearchConfig, where) -> tuple:
@@ -192,26 +192,6 @@ def _pending(rows, config: SearchConfig, where) -> tuple:
             isinstance(r, list) and len(r) == n_genes and all(_number(v) for v in r) for r in rows):
         raise RunFolderError(f"{where} is damaged (its pending candidates are not {n_genes} genes each)")
     return tuple(tuple(r) for r in rows)
-
-
-def _islands(rows, config: SearchConfig, where) -> tuple:
-    """The island states, checked: one per island, their sizes adding up to the population."""
-    if config.islands == 1 and not rows:
-        return ()
-    if not isinstance(rows, list) or len(rows) != config.islands or not all(isinstance(r, dict) for r in rows):
-        raise RunFolderError(f"{where} is damaged (not {config.islands} island states)")
-    out = []
-    for row in rows:
-        state = row["python_random"]
-        python_random = (state[0], tuple(state[1]), state[2])
-        random.Random().setstate(python_random)
-        np.random.PCG64(0).state = row["numpy_random"]
-        if not (_count(row["size"]) and _count(row["counter"])):
-            raise ValueError(f"island size {row['size']!r} or counter {row['counter']!r}")
-        out.append(IslandState(row["size"], row["counter"], python_random, row["numpy_random"]))
-    if sum(island.size for island in out) != config.population:
-        raise RunFolderError(f"{where} is damaged (its islands do not hold the population)")
-    return tuple(out)
 
 
 def _member(d: dict, config: SearchConfig, n_obj: int) -> Member:

@@ -150,13 +150,6 @@ def search(
     repeats: Optional[int] = typer.Option(None, help=f"Seeds per candidate; fitness is their mean [{_D.repeats}]."),
     seed: Optional[int] = typer.Option(None, help=f"Run seed: same seed, same result on any backend [{_D.seed}]."),
     seed_policy: Optional[str] = typer.Option(None, help=f"{' | '.join(SEED_POLICIES)} [{_D.seed_policy}]."),
-    reselect: Optional[int] = typer.Option(None, help="Retrain the hall of fame from N new seeds (the same for "
-                                                      "every member) and rank it over all its seeds, so a lucky "
-                                                      f"seed cannot pick the winner; 0 = off [{_D.reselect}]."),
-    canonical_start: Optional[bool] = typer.Option(None, "--canonical-start/--no-canonical-start",
-                                                   help="Put each activation's canonical start (Glorot / He / "
-                                                        "LeCun) at ×1, ×½, ×2 into the first generation "
-                                                        f"[{'on' if _D.canonical_start else 'off'}]."),
     surrogate: Optional[int] = typer.Option(None, help="Breed K×λ offspring and train the λ a random forest of "
                                                        "everything trained so far expects to improve most; "
                                                        "the forest also ranks the final hall of fame once "
@@ -164,12 +157,6 @@ def search(
                                                        f"suits small budgets; 0 = off [{_D.surrogate}]."),
     objectives: Optional[str] = typer.Option(None, help=f"Comma-separated: {', '.join(OBJECTIVES)}; "
                                                          f"two or more → NSGA-II [{','.join(_D.objectives)}]."),
-    islands: Optional[int] = typer.Option(None, help="Islands that evolve on their own between migrations, "
-                                                     f"sharing the population (docs/cluster.md) [{_D.islands}]."),
-    migration_interval: Optional[int] = typer.Option(None, help="Generations between two migrations of "
-                                                                f"the islands [{_D.migration_interval}]."),
-    migrants: Optional[int] = typer.Option(None, help="Best individuals each island sends to the next at a "
-                                                      f"migration [{_D.migrants}]."),
     shape: Optional[str] = typer.Option(None, help="generations | steady: steady breeds candidate n from the "
                                                    "population once the results of candidates before n - LAG "
                                                    "are folded in, in order, so workers never wait for a "
@@ -230,10 +217,8 @@ def search(
     check_stop_after(stop_after)
     given = {"dataset": dataset, "target": target, "population": population, "offspring": offspring,
              "generations": generations, "epochs": epochs, "repeats": repeats, "seed": seed,
-             "seed_policy": seed_policy, "reselect": reselect, "canonical_start": canonical_start,
-             "surrogate": surrogate, "objectives": csv_list(objectives), "n_jobs": n_jobs,
-             "scheduler": scheduler, "islands": islands, "migration_interval": migration_interval,
-             "migrants": migrants, "prune": prune, "eta": eta, "rungs": integers(rungs, "--rungs"),
+             "seed_policy": seed_policy, "surrogate": surrogate, "objectives": csv_list(objectives), "n_jobs": n_jobs,
+             "scheduler": scheduler, "prune": prune, "eta": eta, "rungs": integers(rungs, "--rungs"),
              "shape": shape, "lag": lag}
     space = {"inits": csv_list(inits), "activations": csv_list(activations),
              "layers": pair(layers, "--layers", int), "widths": pair(widths, "--widths", int),

@@ -61,13 +61,8 @@ class SearchConfig:
     hall_of_fame: int = 5
     baselines: bool = True
     test: bool = True                     # end by scoring the hall of fame on the test split
-    reselect: int = 0                     # new seeds per hall-of-fame member to rank it at the end
-    canonical_start: bool = False         # generation 0 holds each activation's canonical start
     space: SearchSpace = SearchSpace()
     train: TrainSettings = TrainSettings(epochs=30)
-    islands: int = 1                      # > 1: the island model (evoinit.islands)
-    migration_interval: int = 5           # islands: generations between migrations
-    migrants: int = 1                     # islands: best individuals each island sends its neighbour
     prune: str = "off"                    # "halving": offspring race through rungs of epochs
     eta: int = 3                          # 1/eta of the offspring go on at each rung
     rungs: tuple = ()                     # epochs where they are ranked; () = E/eta², E/eta
@@ -96,8 +91,6 @@ class SearchConfig:
         put("tournament", checks.integer("tournament", self.tournament, 2, MAX_POPULATION))
         put("hall_of_fame", checks.integer("hall_of_fame", self.hall_of_fame, 1, MAX_POPULATION))
         put("baselines", checks.flag("baselines", self.baselines))
-        put("reselect", checks.integer("reselect", self.reselect, 0, MAX_POPULATION))
-        put("canonical_start", checks.flag("canonical_start", self.canonical_start))
         put("test", checks.flag("test", self.test))
         objectives = (self.objectives,) if isinstance(self.objectives, str) else self.objectives
         checks.instance("objectives", objectives, (tuple, list), "a list of objective names")
@@ -111,22 +104,14 @@ class SearchConfig:
             raise UsageError(f"objectives repeat themselves: {', '.join(objectives)}")
         if "spread" in objectives and self.repeats < 2:
             raise UsageError("the 'spread' objective needs repeats >= 2")
-        put("islands", checks.integer("islands", self.islands, 1, self.population // 2,
-                                      why=" (every island needs a population of at least 2)"))
-        checks.require(self.offspring >= self.islands,
-                       f"offspring ({self.offspring}) must be at least islands ({self.islands}): every island breeds")
-        put("migration_interval", checks.integer("migration_interval", self.migration_interval, 1,
-                                                 MAX_GENERATIONS))
-        put("migrants", checks.integer("migrants", self.migrants, 0, max(0, self.population // self.islands - 1),
-                                       why=" (fewer than an island's population)"))
         if self.space.seed_gene != (self.seed_policy == "inherited"):
             object.__setattr__(self, "space", replace(self.space, seed_gene=self.seed_policy == "inherited"))
         self._check_pruning(put)
         self._check_shape(put)
         put("surrogate", checks.integer("surrogate", self.surrogate, 0, MAX_SURROGATE))
-        checks.require(not self.surrogate or (self.islands == 1 and self.prune == "off" and len(objectives) == 1
+        checks.require(not self.surrogate or (self.prune == "off" and len(objectives) == 1
                                               and self.shape == "generations"),
-                       "surrogate pre-selection runs with one objective, no islands, no pruning and the "
+                       "surrogate pre-selection runs with one objective, no pruning and the "
                        "generations shape; choose one")
 
     def _check_shape(self, put) -> None:
@@ -134,8 +119,7 @@ class SearchConfig:
         if self.shape == "generations":
             checks.require(self.lag is None, "lag applies to shape = 'steady'; with 'generations' leave it out")
             return
-        checks.require(self.islands == 1 and self.prune == "off",
-                       "shape = 'steady' runs without islands and without pruning; choose one")
+        checks.require(self.prune == "off", "shape = 'steady' runs without pruning; choose one")
         put("lag", checks.integer("lag", self.offspring if self.lag is None else self.lag, 0,
                                   MAX_POPULATION * MAX_GENERATIONS))
 
@@ -151,8 +135,6 @@ class SearchConfig:
         put("rungs", rungs)
         checks.require(self.prune != "off" or (self.eta == 3 and not rungs),
                        "eta and rungs apply to prune = 'halving'; with prune 'off' leave them out")
-        checks.require(self.prune == "off" or self.islands == 1,
-                       "prune = 'halving' and islands > 1 do not run together yet; choose one")
 
     @property
     def rung_epochs(self) -> tuple:
@@ -166,7 +148,7 @@ class SearchConfig:
         return tuple(sorted({epochs // self.eta**k for k in (2, 1)} - {0, epochs}))
 
     def to_json(self) -> dict:
-        """The settings as JSON. The island, pruning and surrogate settings are written only when
+        """The settings as JSON. The pruning, surrogate and shape settings are written only when
         they are not the default, so a plain search writes the files it wrote before they existed
         (and older run folders resume with their settings given)."""
         d = {f.name: getattr(self, f.name) for f in fields(self)
@@ -183,10 +165,27 @@ class SearchConfig:
     @classmethod
     def from_json(cls, d: dict) -> "SearchConfig":
         d = dict(d)
+        for name, default in REMOVED.items():   # older run folders: accepted while they did nothing
+            if name in d and d.pop(name) != default:
+                raise UsageError(f"this run used '{name}', which evoinit no longer has (the benchmark showed "
+                                 "no gain: docs/bench_search.md, docs/cluster.md); run it with the version "
+                                 "that wrote it")
         return cls(**d | {"dataset": None if d["dataset"] is None else DataSpec.from_json(d["dataset"]),
                           "objectives": tuple(d["objectives"]), "rungs": tuple(d.get("rungs", ())),
                           "space": SearchSpace.from_json(d["space"]),
                           "train": TrainSettings.from_json(d["train"])})
+
+
+#: Settings evoinit had and removed (no gain beyond noise on the benchmark), with the value that
+#: meant "off": a run folder that recorded them off still resumes; one that used them is refused.
+REMOVED = {"reselect": 0, "canonical_start": False, "islands": 1, "migration_interval": 5, "migrants": 1}
+
+def current(settings):
+    """Recorded search settings (config.json's ``search``) without the removed ones that were off:
+    what today's ``SearchConfig.to_json`` writes for the same search. Anything else unchanged."""
+    if not isinstance(settings, dict):
+        return settings
+    return {k: v for k, v in settings.items() if not (k in REMOVED and v == REMOVED[k])}
 
 
 #: Largest pool factor of ``surrogate`` (candidates bred per offspring trained).
@@ -207,7 +206,7 @@ def ranks_by_model(config: "SearchConfig", evaluations: dict) -> bool:
     return len({g for (g, key), e in evaluations.items() if key[0] in seeding.CANDIDATES and not e.pruned}) >= RANK_MIN
 
 #: Fields written to JSON only when they differ from their default.
-_UNLESS_DEFAULT = ("islands", "migration_interval", "migrants", "surrogate", "shape", "lag")
+_UNLESS_DEFAULT = ("surrogate", "shape", "lag")
 
 #: Floating-point operations per second one core gives the trainer (PERFORMANCE.md: ≈ 40·10⁹ on
 #: digits); a rough figure for the estimate of a search's length, not a measurement of this machine.
@@ -266,8 +265,7 @@ EXECUTION = {"n_jobs": int, "scheduler": str, "out": str}
 _TOP = {"dataset": str, "target": str, "population": int, "offspring": int, "generations": int,
         "repeats": int, "seed": int, "seed_policy": str, "objectives": list[str], "cxpb": float,
         "mutpb": float, "indpb": float, "tournament": int, "hall_of_fame": int, "baselines": bool, "test": bool,
-        "reselect": int, "canonical_start": bool, "islands": int, "migration_interval": int,
-        "migrants": int, "prune": str, "eta": int, "rungs": list[int], "surrogate": int, "shape": str,
+        "prune": str, "eta": int, "rungs": list[int], "surrogate": int, "shape": str,
         "lag": int, "epochs": int} | EXECUTION
 _TABLES = {
     "space": {"layers": list[int], "widths": list[int], "activations": list[str], "inits": list[str],

@@ -1,4 +1,4 @@
-"""DEAP's pieces for the GA (search.py and islands.py): the individual with its fitness class, the
+"""DEAP's pieces for the GA (search.py and steady.py): the individual with its fitness class, the
 private ``random.Random`` DEAP draws from, and the hall of fame's refill and saved form.
 
 DEAP stays inside the GA's modules: its ``creator``-style classes are plain top-level classes here

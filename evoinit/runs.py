@@ -132,22 +132,7 @@ def check_stop_after(stop_after) -> None:
         checks.integer("stop_after", stop_after, 0)
 
 
-# -- canonical starts and the random-search control -----------------------------------------------
-
-
-def canonical_starts(genomes: list[Genome], space) -> list[Genome]:
-    """``genomes`` with up to half of them turned into canonical starts (each activation's textbook
-    init, where the space allows it) at a spread of scales — ×1 for every activation first, then
-    ×½ and ×2 — keeping their widths, so the first generation always holds the textbook answer."""
-    from evoinit.config import CANONICAL_INIT
-
-    lo, hi = space.scales
-    spots = [(a, s) for s in (1.0, 0.5, 2.0) for a in space.activations
-             if CANONICAL_INIT.get(a) in space.inits and lo <= s <= hi]
-    out = list(genomes)
-    for i, (activation, scale) in enumerate(spots[:len(out) // 2]):
-        out[i] = out[i].with_(activation=activation, init=CANONICAL_INIT[activation], scale=scale)
-    return out
+# -- the random-search control -----------------------------------------------
 
 
 @dataclass(frozen=True)

@@ -43,24 +43,7 @@ class Checkpoint:
     final: tuple                  # the hall of fame's test scores once finished (dicts)
     python_random: tuple          # random.Random().getstate()
     numpy_random: dict            # Generator.bit_generator.state
-    islands: tuple = ()           # the island model: one IslandState per island (population in order)
     pending: tuple = ()           # shape "steady": the genes of the candidates bred, not yet folded in
-
-
-@dataclass(frozen=True)
-class IslandState:
-    """One island of the island model (``islands``): how many of the population's members are its
-    own (in island order), its evaluation counter and its two random states."""
-
-    size: int
-    counter: int
-    python_random: tuple
-    numpy_random: dict
-
-    def to_json(self) -> dict:
-        state = self.python_random
-        return {"size": self.size, "counter": self.counter,
-                "python_random": [state[0], list(state[1]), state[2]], "numpy_random": self.numpy_random}
 
 
 def config_json(config: SearchConfig, dataset, *, versions: dict, n_jobs: int, scheduler: str | None,
@@ -78,17 +61,16 @@ def config_json(config: SearchConfig, dataset, *, versions: dict, n_jobs: int, s
             "search": config.to_json(), "dataset": dataset.summary()}
 
 
-def checkpoint_json(config: SearchConfig, ck: Checkpoint) -> dict:
+def checkpoint_json(settings: dict, ck: Checkpoint) -> dict:
+    """The checkpoint's content; ``settings`` are the search's as its config.json records them."""
     state = ck.python_random
-    d = {"schema": 1, "config": config.to_json(), "generation": ck.generation,
+    d = {"schema": 1, "config": settings, "generation": ck.generation,
          "finished": ck.finished, "counter": ck.counter, "n_evaluations": ck.n_evaluations,
          "population": [m.to_json() for m in ck.population],
          "hall_of_fame": [m.to_json() for m in ck.hall_of_fame],
          "logbook": list(ck.logbook), "final": list(ck.final),
          "python_random": [state[0], list(state[1]), state[2]],
          "numpy_random": ck.numpy_random}
-    if ck.islands:   # the island model only: a plain search's checkpoint keeps its bytes
-        d["islands"] = [island.to_json() for island in ck.islands]
     if ck.pending:   # the steady shape only
         d["pending"] = [list(genes) for genes in ck.pending]
     return d
@@ -120,10 +102,11 @@ def hall_of_fame_json(config: SearchConfig, generation: int, finished: bool, sum
             "final": finished, "entries": entries}
 
 
-def write_state(folder: RunFolder, config: SearchConfig, ck: Checkpoint, hall_of_fame: dict) -> None:
+def write_state(folder: RunFolder, settings: dict, ck: Checkpoint, hall_of_fame: dict) -> None:
     """Logbook, hall of fame, then the checkpoint — each atomically, all three inside
-    ``critical()`` so SIGINT/SIGTERM land before or after them, never between."""
-    checkpoint = checkpoint_json(config, ck)
+    ``critical()`` so SIGINT/SIGTERM land before or after them, never between. ``settings``: the
+    search's settings as config.json records them (an older folder's keep their bytes)."""
+    checkpoint = checkpoint_json(settings, ck)
     with critical():
         folder.write_csv("logbook.csv", list(ck.logbook))
         write_json(folder / "hall_of_fame.json", hall_of_fame)

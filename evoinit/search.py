@@ -8,7 +8,7 @@ generation, resume, progress callbacks, and a final scoring of the hall of fame 
 against canonical baselines trained from the same seeds.
 
 DEAP's pieces (the individual, its private ``random``, the hall of fame's refill) are in
-``individuals``; DEAP stays in the GA's modules (this one, ``individuals`` and ``islands``).
+``individuals``; DEAP stays in the GA's modules (this one, ``individuals`` and ``steady``).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from evoinit.individuals import Individual, member, python_random, refill, versi
 from evoinit.individuals import python_random as _python_random  # noqa: F401
 from evoinit.rundir import RunFolder
 # what is not the GA lives in runs.py; re-exported so ``from evoinit.search import ...`` still works
-from evoinit.runs import (Candidate, Progress, SearchResult, canonical_starts, check_stop_after,  # noqa: F401
+from evoinit.runs import (Candidate, Progress, SearchResult, check_stop_after,  # noqa: F401
                           checked_arguments, logbook_row, random_search, refuse_held, seed_keys)
 
 class Search:
@@ -60,10 +60,10 @@ class Search:
         self.finished = False
         self.final: list[dict] = []
         self.folder: RunFolder | None = None
+        self.settings = config.to_json()   # as config.json records them (an older folder: its own)
         self.log: list[checkpoint.LogLine] = []   # the evaluations log, when restored read-only
         self.parallel = None
         self.split: bool | None = None  # evaluate.plan: None splits populations too few for the workers
-        self.island_states: tuple = ()  # the island model's per-island state (evoinit.islands)
         self.pending_genes: tuple = ()  # the steady shape's bred candidates not folded in (evoinit.steady)
         self.toolbox = base.Toolbox()
         self.toolbox.register("clone", self._clone)
@@ -93,6 +93,7 @@ class Search:
         config, config_file = checkpoint.read_config(folder, resumable=not read_only)
         run = cls(config, **kw)
         run.folder = folder
+        run.settings = config_file["search"]
         if not read_only:
             checkpoint.check_dataset(folder, config, config_file.get("dataset"))
         if not folder.has_checkpoint():
@@ -121,7 +122,6 @@ class Search:
         for row in state.logbook:
             self.logbook.record(**row)
         self.final = list(state.final)
-        self.island_states = state.islands
         self.pending_genes = state.pending
         if self.finished:
             self._rank()
@@ -134,10 +134,6 @@ class Search:
         offspring, and record the generation (hall of fame, logbook, checkpoint). At the end the
         hall of fame is scored on the test split. ``stop_after=k`` pauses after generation k."""
         c = self.config
-        if c.islands > 1:
-            from evoinit import islands
-
-            return islands.loop(self, stop_after)
         if c.shape == "steady":
             from evoinit import steady
 
@@ -165,8 +161,6 @@ class Search:
     def _first_population(self) -> list[Individual]:
         space = self.config.space
         genomes = [space.sample(self.rng) for _ in range(self.config.population)]
-        if self.config.canonical_start:
-            genomes = canonical_starts(genomes, space)
         return [Individual(space.encode(g, self.rng), self.n_obj) for g in genomes]
 
     def _breed(self) -> list[Individual]:
@@ -253,25 +247,6 @@ class Search:
             self._save()
         self._emit("generation", row=row)
 
-    def _reselect(self) -> None:
-        """Retrain the hall of fame from ``reselect`` new seeds (the same for every member: paired)
-        and rank it by its fitness over all its seeds, so a lucky seed cannot pick the winner."""
-        c = self.config
-        if not c.reselect or self.n_obj != 1 or not len(self.hof):
-            return
-        keys = [(seeding.RESELECT, r) for r in range(c.reselect)]
-        members = list(self.hof)
-        genomes = [c.space.decode(ind) for ind in members]
-        tasks = list(dict.fromkeys((g, k) for g in genomes for k in keys if (g, k) not in self.cache))
-        evals = run_tasks(tasks, self.data, c.train, c.seed, parallel=self.parallel)
-        self._log(evals, generation=None, stage="reselect")
-        self.cache.update(zip(tasks, evals))
-        for ind, genome in zip(members, genomes):
-            ind.keys = tuple(ind.keys) + tuple(keys)
-            ind.evals = tuple(self.cache[(genome, k)] for k in ind.keys)
-            ind.fitness.values = objective_values(genome, ind.evals, c.objectives)
-        refill(self.hof, sorted(members, key=lambda ind: ind.fitness.wvalues, reverse=True))
-
     def _rank(self) -> None:
         """The finished hall of fame, best first: by fitness; with a surrogate that trained at least
         ``config.RANK_MIN`` setups (below, the forest is too coarse: measured), by the forest's
@@ -290,7 +265,6 @@ class Search:
     def _finish(self) -> None:
         from evoinit.baselines import score_hall_of_fame
 
-        self._reselect()
         self._rank()
         if self.config.test:
             genomes = [self.config.space.decode(ind) for ind in self.ranked]
@@ -325,8 +299,8 @@ class Search:
             self.generation, self.finished, self.counter, self.n_logged,
             tuple(member(ind) for ind in self.population), tuple(member(ind) for ind in self.ranked or self.hof),
             tuple(self.logbook), tuple(self.final), self.py_state, self.rng.bit_generator.state,
-            self.island_states, self.pending_genes)
-        checkpoint.write_state(self.folder, self.config, state, self.hall_of_fame_json())
+            self.pending_genes)
+        checkpoint.write_state(self.folder, self.settings, state, self.hall_of_fame_json())
 
     def _individual(self, m: checkpoint.Member) -> Individual:
         ind = Individual(list(m.genes), self.n_obj)

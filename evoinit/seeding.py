@@ -56,7 +56,7 @@ GA = 3          # (GA,): the genetic algorithm's own draws (Python random, gene 
 FINAL = 4       # (FINAL, repeat): the hall of fame and baselines, rescored once on test data
 TRAIN = 5       # (TRAIN, repeat): `evoinit train` of one setup over N seeds
 FRESH = 6       # (FRESH, …): never used by a search — for scoring its choice on seeds it never saw
-RESELECT = 7    # (RESELECT, repeat): the hall of fame retrained at the end to rank it (``reselect``)
+# 7 was RESELECT (the removed ``reselect`` option): not reused, so old run folders' keys keep their meaning
 STEADY = 8      # (STEADY, candidate): the steady shape's draws that breed candidate n (``steady``)
 #: The namespaces of a search's candidates (what its fitness is made of).
 CANDIDATES = (DISTINCT, SHARED, INHERITED)

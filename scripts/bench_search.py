@@ -110,14 +110,12 @@ def run_ga(cfg: SearchConfig, budget: int | None) -> dict:
     for line in lines:
         if line.get("stage") != "final":
             # a candidate: its genome and seed family (the shared policy's keys are everyone's)
-            key = ("reselect",) if line.get("stage") == "reselect" else \
-                (json.dumps(line["genome"], sort_keys=True), *line["seed"][:-1])
+            key = (json.dumps(line["genome"], sort_keys=True), *line["seed"][:-1])
             groups.setdefault(key, []).append(Evaluation.from_json(line))
     curve, spent, best = [], 0, math.inf
     for key, evals in groups.items():
         spent += len(evals)
-        if key != ("reselect",):  # the hall of fame retrained: trainings spent, no new candidate
-            best = min(best, objective_values(evals[0].genome, evals, cfg.objectives)[0])
+        best = min(best, objective_values(evals[0].genome, evals, cfg.objectives)[0])
         curve.append([spent, best])
     assert spent == result.trainings, (spent, result.trainings)
     top = result.hall_of_fame[0]
@@ -185,13 +183,6 @@ def run_optuna(cfg: SearchConfig, budget: int, sampler: str = "tpe", other: int 
             "anytime": _curve(values, cfg.repeats), "seeds": sorted(seeds)}
 
 
-def islands_settings(task: Task) -> dict:
-    """The island model (issue 13): the same population and offspring in 2 islands, each island's
-    best migrating to the other every 3 generations — a search shape that does not wait for its
-    slowest candidate; does it cost quality at the same budget?"""
-    return {"islands": 2, "migration_interval": 3, "migrants": 1}
-
-
 def run_ga_pruned(cfg: SearchConfig, budget: int | None, cpu: float) -> dict:
     """The GA with successive halving (issue 12) given ``cpu`` seconds, the plain GA's own CPU time
     (``time.process_time``): generations go on while the CPU spent plus half the last generation's
@@ -233,10 +224,7 @@ def _pruned(t: Task, eta: int = 3) -> dict:
 
 
 #: name -> (how it runs, the search settings it changes for a task). The GA runs first and sets
-#: the budget. The GA variants: ``reselect`` retrains the hall of fame (5) from 6 shared new seeds to
-#: pick the winner, paid for by one generation less (≈ 30 trainings, about one generation's worth);
-#: ``canonical_start`` seeds generation 0 with each activation's textbook start at ×1, ×½, ×2;
-#: the others change the split of the budget, the repeats or the
+#: the budget. The GA variants change the split of the budget, the repeats or the
 #: tournament. ``ga_shared`` / ``ga_inherited``: the seed policies (``experiments/seed_policy.py``).
 CONTENDERS = {
     "ga": (run_ga, lambda t: {}),
@@ -244,16 +232,11 @@ CONTENDERS = {
     "tpe": (run_optuna, lambda t: {}),
     # a control: TPE again from another sampler seed and other training seeds
     "tpe_other": (lambda cfg, budget: run_optuna(cfg, budget, other=1), lambda t: {}),
-    "ga_reselect": (run_ga, lambda t: {"reselect": 6, "generations": max(t.generations - 1, 0)}),
-    "ga_canonical": (run_ga, lambda t: {"canonical_start": True}),
-    "ga_islands": (run_ga, islands_settings),
     # the steady-state GA with a fixed lag (issue 13): same population, offspring and generations
     # (so the same candidates and trainings); lag = offspring (the default) and 8 populations (what
     # keeps 64 workers half busy on the default search, docs/cluster.md)
     "ga_steady": (run_ga, lambda t: {"shape": "steady"}),
     "ga_steady_lag8": (run_ga, lambda t: {"shape": "steady", "lag": 8 * t.population}),
-    "ga_both": (run_ga, lambda t: {"reselect": 6, "generations": max(t.generations - 1, 0),
-                                   "canonical_start": True}),
     # successive halving at the GA's CPU seconds, and at half of them (run_ga_pruned, PRUNED_CPU)
     "ga_prune": (run_ga_pruned, _pruned),
     "ga_prune_half": (run_ga_pruned, _pruned),

@@ -35,8 +35,7 @@ ALLOWED = {
     "rungs": {"evaluate", "genome", "data", "network"},  # successive halving in a generation
     "surrogate": {"genome", "evaluate"},  # a random forest pre-selects the offspring (sklearn)
     "search": {"evaluate", "genome", "rundir", "data", "network", "config", "baselines", "plots",
-               "backends", "checkpoint", "runs", "islands", "rungs", "individuals", "surrogate", "steady"},
-    "islands": {"individuals", "evaluate", "backends", "checkpoint", "runs"},   # the island model's GA
+               "backends", "checkpoint", "runs", "rungs", "individuals", "surrogate", "steady"},
     "steady": {"individuals", "evaluate", "backends", "schedule", "runs"},   # the steady-state GA with a lag
     "individuals": {"checkpoint"},   # DEAP's pieces for the GA
     "plots": set(),
@@ -115,9 +114,9 @@ def test_the_run_folder_is_read_in_one_place():
 
 
 def test_deap_only_in_search():
-    """DEAP stays in the GA: search.py, its pieces in individuals.py, islands.py and steady.py."""
+    """DEAP stays in the GA: search.py, its pieces in individuals.py and steady.py."""
     users = [p.name for p in PKG.rglob("*.py") if "deap" in _imports(p)[1]]
-    assert set(users) <= {"search.py", "individuals.py", "islands.py", "steady.py"}, users
+    assert set(users) <= {"search.py", "individuals.py", "steady.py"}, users
 
 
 def test_no_pickle_loading_in_package():

@@ -20,11 +20,11 @@ def quick(out: Path, tasks: str, contenders: str) -> dict:
 
 def test_the_quick_benchmark_runs_every_contender_and_scores_on_fresh_seeds(tmp_path):
     out = tmp_path / "bench"
-    doc = quick(out, "spirals,breast_cancer", "ga,random,tpe,ga_reselect,ga_canonical,ga_both")
+    doc = quick(out, "spirals,breast_cancer", "ga,random,tpe,ga_t2,ga_steady")
     meta, summary, runs = doc["meta"], doc["summary"], doc["runs"]
     contenders = meta["contenders"]
-    assert contenders[:3] == ["ga", "random", "tpe"] and len(contenders) == 6 and meta["quick"]
-    assert set(doc["targets"]) == {"ga", "ga_reselect", "ga_canonical", "ga_both"}
+    assert contenders[:3] == ["ga", "random", "tpe"] and len(contenders) == 5 and meta["quick"]
+    assert set(doc["targets"]) == {"ga", "ga_t2", "ga_steady"}
     assert set(summary) == set(meta["tasks"]) == {"spirals", "breast_cancer"}
     assert len(runs) == 2 * meta["seeds"]
     for run in runs:
@@ -32,16 +32,16 @@ def test_the_quick_benchmark_runs_every_contender_and_scores_on_fresh_seeds(tmp_
         budget = run["contenders"]["ga"]["trainings"]
         for name, c in run["contenders"].items():
             # every peer spends exactly the GA's budget (in whole candidates of `repeats` trainings)
-            assert 0 < len(c["seeds"]) <= c["trainings"]  # keys; reselect shares its keys across genomes
+            assert 0 < len(c["seeds"]) <= c["trainings"]
             assert name.startswith("ga") or c["trainings"] == budget
             assert c["anytime"][-1][0] == c["trainings"] and c["cpu_seconds"] > 0
             bests = [b for _, b in c["anytime"]]
             assert bests == sorted(bests, reverse=True)
             # a peer chooses its best fitness; the GA its hall of fame's first, which keeps the first
-            # evaluation of a gene list (with ``reselect``: its fitness over more seeds, either way)
+            # evaluation of a gene list
             if not name.startswith("ga"):
                 assert min(bests) == c["fitness"]
-            elif name in ("ga", "ga_canonical"):
+            elif name in ("ga", "ga_t2"):
                 assert min(bests) <= c["fitness"]
             final = c["final"]
             used = {tuple(k) for k in c["seeds"]}
@@ -61,7 +61,7 @@ def test_the_quick_benchmark_runs_every_contender_and_scores_on_fresh_seeds(tmp_
     assert (out / "bench_search.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     table = (out / "bench_search.md").read_text()
     assert "| spirals |" in table and "| breast_cancer |" in table and "tpe" in table
-    assert "ga_reselect" in table and "optimism" in table
+    assert "ga_t2" in table and "optimism" in table
 
 
 def test_the_pruned_ga_spends_the_plain_gas_cpu_seconds(tmp_path):

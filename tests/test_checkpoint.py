@@ -49,7 +49,7 @@ def test_what_is_read_back_writes_the_same_bytes(run):
     state, log = checkpoint.read(run, config, config_file["search"])
     assert (state.generation, state.finished, len(state.population)) == (1, False, SMALL.population)
     before = (run / "checkpoint.json").read_bytes()
-    write_json(run / "again.json", checkpoint.checkpoint_json(config, state))
+    write_json(run / "again.json", checkpoint.checkpoint_json(config.to_json(), state))
     assert (run / "again.json").read_bytes() == before
     rows = run.read_lines("evaluations.jsonl")
     assert len(log) == state.n_evaluations == len(rows)

@@ -83,33 +83,27 @@ def test_bad_input_is_one_line_and_nonzero(tmp_path, args_of, message):
     assert len([line for line in r.stderr.splitlines() if line.strip()]) == 1, r.stderr
 
 
-def test_search_flags_reselect_and_canonical_start_reach_the_search(tmp_path):
-    """--reselect N retrains the hall of fame from N shared new seeds at the end; --canonical-start
-    puts each activation's textbook init into generation 0; both are recorded in config.json, and
-    a bad value is one clear line."""
-    from evoinit.config import CANONICAL_INIT
-
+def test_removed_options_old_folders_resume_while_they_were_off(tmp_path):
+    """--reselect, --canonical-start and the islands are gone (no gain on the benchmark): the flags are
+    refused in one line; a run folder that recorded them off (as every folder before did) still
+    resumes, one that used them is refused in one line naming the setting."""
     out = tmp_path / "r"
-    r = run("search", "--dataset", "iris", "--population", "6", "--generations", "1", "--epochs", "2",
-            "--repeats", "1", "--activations", "tanh,relu", "--reselect", "2", "--canonical-start",
-            "--n-jobs", "1", "--out", str(out))
+    r = run("search", "--dataset", "iris", "--population", "4", "--generations", "2", "--epochs", "2",
+            "--repeats", "1", "--n-jobs", "1", "--stop-after", "1", "--out", str(out))
     assert r.returncode == 0, r.stderr
-    search = json.loads((out / "config.json").read_text())["search"]
-    assert search["reselect"] == 2 and search["canonical_start"] is True
-    lines = [json.loads(x) for x in (out / "evaluations.jsonl").read_text().splitlines()]
-    reselected = [x for x in lines if x.get("stage") == "reselect"]
-    assert reselected and {tuple(x["seed"]) for x in reselected} == {(7, 0), (7, 1)}  # seeding.RESELECT
-    gen0 = json.loads((out / "generations.jsonl").read_text().splitlines()[0])["population"]
-    for activation in ("tanh", "relu"):
-        assert any(g["genome"]["activation"] == activation and g["genome"]["init"] == CANONICAL_INIT[activation]
-                   and g["genome"]["scale"] == 1.0 for g in gen0)
-    plain = tmp_path / "p"
-    r = run("search", "--dataset", "iris", "--population", "2", "--generations", "0", "--epochs", "1",
-            "--repeats", "1", "--no-canonical-start", "--n-jobs", "1", "--out", str(plain))
+    config = json.loads((out / "config.json").read_text())
+    assert not {"reselect", "canonical_start", "islands"} & set(config["search"])
+    older = config | {"search": config["search"] | {"reselect": 0, "canonical_start": False}}
+    (out / "config.json").write_text(json.dumps(older))   # what older versions wrote
+    checkpoint = json.loads((out / "checkpoint.json").read_text())
+    (out / "checkpoint.json").write_text(json.dumps(checkpoint | {"config": older["search"]}))
+    r = run("resume", str(out), "--n-jobs", "1")
     assert r.returncode == 0, r.stderr
-    search = json.loads((plain / "config.json").read_text())["search"]
-    assert search["reselect"] == 0 and search["canonical_start"] is False
-    assert not any(json.loads(x).get("stage") == "reselect" for x in (plain / "evaluations.jsonl").read_text().splitlines())
-    bad = run("search", "--dataset", "iris", "--reselect", "-1", "--n-jobs", "1", "--out", str(tmp_path / "b"))
-    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "reselect" in bad.stderr
-    assert "Traceback" not in bad.stderr
+    assert json.loads((out / "checkpoint.json").read_text())["config"] == older["search"]  # its own bytes
+    older["search"]["reselect"] = 2
+    (out / "config.json").write_text(json.dumps(older))
+    bad = run("resume", str(out), "--n-jobs", "1")
+    assert bad.returncode != 0 and "reselect" in bad.stderr and "Traceback" not in bad.stderr
+    for flag in ("--reselect", "--canonical-start", "--islands"):
+        bad = run("search", "--dataset", "iris", flag, "2", "--n-jobs", "1", "--out", str(tmp_path / "b"))
+        assert bad.returncode == 2 and flag in bad.stderr and "Traceback" not in bad.stderr

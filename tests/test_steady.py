@@ -82,7 +82,7 @@ def test_send_now_takes_the_oldest_for_the_idle_workers():
 
 
 def test_steady_settings_are_checked_and_stay_out_of_a_plain_searchs_files():
-    for bad, words in (({"islands": 2}, "without islands"), ({"prune": "halving"}, "without pruning"),
+    for bad, words in (({"prune": "halving"}, "without pruning"),
                        ({"lag": -1}, "lag"), ({"shape": "async"}, "shape")):
         with pytest.raises(UsageError, match=words):
             SearchConfig(**{**STEADY.__dict__, **bad})
@@ -101,10 +101,10 @@ def test_the_command_line_takes_the_steady_settings(tmp_path):
     assert p.returncode == 0, p.stderr
     saved = json.loads((tmp_path / "run" / "config.json").read_text())["search"]
     assert saved["shape"] == "steady" and saved["lag"] == 4
-    p = subprocess.run(cli + ["--shape", "steady", "--islands", "2", "--out", str(tmp_path / "bad")],
+    p = subprocess.run(cli + ["--shape", "steady", "--prune", "halving", "--out", str(tmp_path / "bad")],
                        env=ENV, capture_output=True, text=True, timeout=120)
     assert p.returncode != 0 and len(p.stderr.strip().splitlines()) == 1, p.stderr
-    assert "without islands" in p.stderr and "Traceback" not in p.stderr
+    assert "without pruning" in p.stderr and "Traceback" not in p.stderr
     help_text = subprocess.run([sys.executable, "-m", "evoinit", "search", "--help"], env=ENV,
                                capture_output=True, text=True, timeout=120).stdout
     assert "--shape" in help_text and "--lag" in help_text

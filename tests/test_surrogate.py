@@ -98,7 +98,7 @@ def test_same_files_for_two_processes_and_after_pause_and_resume(run, tmp_path):
 def test_off_by_default_and_refused_where_it_does_not_run():
     assert "surrogate" not in replace(CONFIG, surrogate=0).to_json()
     assert SearchConfig.from_json(CONFIG.to_json()) == CONFIG
-    for options in (dict(islands=2), dict(prune="halving"), dict(objectives=("val_loss", "n_params"))):
+    for options in (dict(shape="steady"), dict(prune="halving"), dict(objectives=("val_loss", "n_params"))):
         with pytest.raises(UsageError, match="surrogate pre-selection runs with one objective"):
             replace(CONFIG, **options)
     with pytest.raises(UsageError, match="surrogate must be"):
@@ -123,7 +123,7 @@ def test_the_cli_and_toml_set_it(tmp_path):
     # 8 setups: too few for the forest to rank the hall of fame (RANK_MIN); the table does not claim it
     assert "random forest's order" not in " ".join(done.stdout.split())
     assert not evoinit.report(tmp_path / "run")["by_model"]
-    bad = run("--surrogate", "3", "--islands", "2", "--out", str(tmp_path / "bad"))
+    bad = run("--surrogate", "3", "--prune", "halving", "--out", str(tmp_path / "bad"))
     assert bad.returncode == 2 and "Traceback" not in bad.stderr + bad.stdout
     assert (bad.stderr + bad.stdout).strip().splitlines()[-1].startswith("error: surrogate pre-selection")
 

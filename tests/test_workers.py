@@ -108,7 +108,7 @@ def test_a_search_killed_with_sigkill_takes_its_worker_processes_with_it(tmp_pat
 
 class KillerWhileSent:
     """A progress callback that SIGKILLs one loky worker once, right after the first generation is
-    recorded, while the islands or the steady shape have jobs out."""
+    recorded, while the steady shape has jobs out."""
 
     def __init__(self):
         self.killed = []
@@ -121,9 +121,9 @@ class KillerWhileSent:
                 self.killed.append(workers[0])
 
 
-@pytest.mark.parametrize("module, name", [("test_islands", "ISLANDS"), ("test_steady", "STEADY")])
-def test_islands_and_steady_redo_the_jobs_of_a_killed_worker(tmp_path, caplog, module, name):
-    config = getattr(__import__(module), name)
+def test_the_steady_shape_redoes_the_jobs_of_a_killed_worker(tmp_path, caplog):
+    from test_steady import STEADY as config
+
     search(config.dataset, config=config, n_jobs=1, out=tmp_path / "one")
     killer = KillerWhileSent()
     with caplog.at_level(logging.WARNING, logger="evoinit.backends"):
