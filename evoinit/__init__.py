@@ -3,14 +3,25 @@
 The Python API under the CLI::
 
     import evoinit
-    result = evoinit.search("digits", generations=10, out="runs/digits")   # evoinit search
-    print(result.best, result.hall_of_fame[0]["test"])
+    result = evoinit.search("digits", generations=10, out="runs/digits")     # evoinit search
+    result = evoinit.resume("runs/digits")                                    # evoinit resume
+    summary = evoinit.report("runs/digits")                                   # evoinit report
     trained = evoinit.train("64-32 tanh glorot_uniform ×1", "digits", seeds=10)  # evoinit train
     evoinit.initializers.names(), evoinit.activations.names(), evoinit.data.names()
     code = evoinit.export.export(evoinit.Genome.parse("64 relu he_normal ×1"), 64, 10, "classification",
-                                 to="torch")                                           # evoinit export
-    states = evoinit.continue_training(evoinit.initial_states(starts, orders), ds, activation="tanh",
-                                       until=5)                 # the trainer, paused and continued
+                                 to="torch")                                   # evoinit export
+    model = evoinit.EvoMLPClassifier("64 relu he_normal ×1").fit(X, y)        # scikit-learn
+
+The package, one folder per layer (arrows point down only; ``tests/test_architecture.py``)::
+
+    errors, checks, seeding   leaves used everywhere
+    nn/         activations, initializers, the population trainer, diagnostics
+    data/       built-in datasets, CSV/NPZ files, split and scaling
+    ga/         config, genome, evaluation, backends, the engine; variants/ beside it
+    runfolder/  the run folder: writing, locking, the typed read side
+    reporting/  figures, gene importance, the HTML page
+    interop/    scikit-learn estimators, export to PyTorch / Keras
+    cli/        the typer app
 
 Names are imported on first use (PEP 562), so ``import evoinit`` — and the start of the
 ``evoinit`` command, which must answer Ctrl-C from its first instant — costs nothing until
@@ -21,19 +32,24 @@ import importlib
 
 __version__ = "0.1.0"
 
-#: Submodules reachable as attributes (``evoinit.search(...)`` runs a search and
-#: ``evoinit.report(RUN)`` reports on one: those modules are callable).
-_MODULES = ("activations", "data", "export", "initializers", "report", "search", "sklearn")
-#: Public names and the module each comes from.
+#: Modules reachable as attributes: the registries, the datasets, export and the estimators.
+_MODULES = {"activations": "nn.activations", "initializers": "nn.initializers", "data": "data",
+            "export": "interop.export", "sklearn": "interop.sklearn"}
+#: Public names and the module that defines each.
 _NAMES = {
-    "SearchConfig": "config",
-    "DataSpec": "data", "Dataset": "data", "load": "data", "from_arrays": "data",
-    "Evaluation": "evaluate", "TrainOutcome": "evaluate", "train": "evaluate", "fitness": "evaluate",
-    "Genome": "genome", "SearchSpace": "genome",
-    "Start": "network", "TrainResult": "network", "TrainSettings": "network", "train_population": "network",
-    "TrainState": "network", "initial_states": "network", "continue_training": "network",
-    "Candidate": "search", "Progress": "search", "SearchResult": "search", "opened": "search",
-    "random_search": "search", "resume": "search",
+    "search": "api", "resume": "api", "opened": "api", "random_search": "ga.runs",
+    "report": "reporting.report",
+    "SearchConfig": "ga.config",
+    "DataSpec": "data.dataset", "Dataset": "data.dataset", "load": "data.dataset",
+    "from_arrays": "data.dataset",
+    "Evaluation": "ga.evaluate", "TrainOutcome": "ga.evaluate", "train": "ga.evaluate",
+    "fitness": "ga.evaluate",
+    "Genome": "ga.genome", "SearchSpace": "ga.genome",
+    "Start": "nn.training", "TrainResult": "nn.training", "TrainSettings": "nn.training",
+    "TrainState": "nn.training", "train_population": "nn.network", "initial_states": "nn.network",
+    "continue_training": "nn.network",
+    "Candidate": "ga.runs", "Progress": "ga.runs", "SearchResult": "ga.runs",
+    "EvoMLPClassifier": "interop.sklearn", "EvoMLPRegressor": "interop.sklearn",
 }
 
 __all__ = sorted([*_MODULES, *_NAMES, "__version__"])
@@ -41,7 +57,7 @@ __all__ = sorted([*_MODULES, *_NAMES, "__version__"])
 
 def __getattr__(name: str):
     if name in _MODULES:
-        return importlib.import_module(f"evoinit.{name}")
+        return importlib.import_module(f"evoinit.{_MODULES[name]}")
     if name in _NAMES:
         value = getattr(importlib.import_module(f"evoinit.{_NAMES[name]}"), name)
         globals()[name] = value  # once is enough

@@ -2,7 +2,7 @@
 
 ``run`` answers SIGINT/SIGTERM from its first instant: while Python imports NumPy, scikit-learn
 and the rest (about a second), a Ctrl-C ends the command quietly with 130 (143 for SIGTERM)
-instead of a KeyboardInterrupt traceback; nothing has been written yet. ``evoinit.cli.main`` then
+instead of a KeyboardInterrupt traceback; nothing has been written yet. ``evoinit.cli.app.main`` then
 installs the handlers that stop a search cleanly.
 """
 
@@ -18,7 +18,7 @@ def _quit(signum, frame):
 def run() -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, _quit)
-    from evoinit.cli import main
+    from evoinit.cli.app import main
 
     main()
 

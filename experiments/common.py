@@ -24,9 +24,10 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 import evoinit
-from evoinit import plots, seeding
-from evoinit.evaluate import start_and_order
-from evoinit.rundir import write_json
+from evoinit import seeding
+from evoinit.ga.evaluate import start_and_order
+from evoinit.reporting import plots
+from evoinit.runfolder.folder import write_json
 
 HERE = Path(__file__).resolve().parent
 SCHEMA = 1

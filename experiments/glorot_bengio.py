@@ -18,12 +18,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import common
 import matplotlib.pyplot as plt
 import numpy as np
 
-import common
-from evoinit import data, diagnostics, seeding
-from evoinit.network import TrainSettings, initial_start, layer_sizes, trace, train_population
+from evoinit import seeding
+from evoinit.data import dataset as data
+from evoinit.nn import diagnostics
+from evoinit.nn.network import initial_start, layer_sizes, trace, train_population
+from evoinit.nn.training import TrainSettings
 
 NAME = "glorot_bengio"
 CLAIM = ("Under the standard init U[-1/sqrt(n), 1/sqrt(n)] the activations of a deep tanh MLP shrink "

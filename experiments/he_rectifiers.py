@@ -18,12 +18,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import common
 import matplotlib.pyplot as plt
 import numpy as np
 
-import common
-from evoinit import activations, data, diagnostics, plots, seeding
-from evoinit.network import TrainSettings, initial_start, layer_sizes, trace, train_population
+from evoinit import seeding
+from evoinit.data import dataset as data
+from evoinit.nn import activations, diagnostics
+from evoinit.nn.network import initial_start, layer_sizes, trace, train_population
+from evoinit.nn.training import TrainSettings
+from evoinit.reporting import plots
 
 NAME = "he_rectifiers"
 CLAIM = ("A 30-layer ReLU MLP trained by SGD barely learns from Glorot's init (its signal shrinks by "

@@ -19,12 +19,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import common
 import matplotlib.pyplot as plt
 import numpy as np
 
-import common
-from evoinit import data, diagnostics, plots, seeding
-from evoinit.network import TrainSettings, initial_start, layer_sizes, trace, train_population
+from evoinit import seeding
+from evoinit.data import dataset as data
+from evoinit.nn import diagnostics
+from evoinit.nn.network import initial_start, layer_sizes, trace, train_population
+from evoinit.nn.training import TrainSettings
+from evoinit.reporting import plots
 
 NAME = "init_range"
 CLAIM = ("For sigmoid and tanh MLPs the uniform init range decides whether gradients vanish: too small "

@@ -20,12 +20,14 @@ from __future__ import annotations
 import types
 from pathlib import Path
 
+import common
 import matplotlib.pyplot as plt
 import numpy as np
 
-import common
-from evoinit import plots, seeding
-from evoinit.network import TrainSettings, train_population
+from evoinit import seeding
+from evoinit.nn.network import train_population
+from evoinit.nn.training import TrainSettings
+from evoinit.reporting import plots
 
 NAME = "saxe_orthogonal"
 CLAIM = ("In deep linear networks the epochs needed to reach a loss threshold grow with depth from a "

@@ -26,12 +26,12 @@ import statistics
 import sys
 from pathlib import Path
 
+import common
 import matplotlib.pyplot as plt
 import numpy as np
 
-import common
-from evoinit.baselines import t95
-from evoinit.genome import SearchSpace
+from evoinit.ga.baselines import t95
+from evoinit.ga.genome import SearchSpace
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 import bench_search as bench  # noqa: E402

@@ -23,12 +23,15 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
+import common
 import matplotlib.pyplot as plt
 import numpy as np
 
-import common
-from evoinit import data, diagnostics, seeding
-from evoinit.network import TrainSettings, initial_start, layer_sizes, predict, train_population
+from evoinit import seeding
+from evoinit.data import dataset as data
+from evoinit.nn import diagnostics
+from evoinit.nn.network import initial_start, layer_sizes, predict, train_population
+from evoinit.nn.training import TrainSettings
 
 NAME = "symmetry_across"
 CLAIM = ("Networks trained from the same start and the same data order end at the same point (zero "

@@ -19,12 +19,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import common
 import matplotlib.pyplot as plt
 import numpy as np
 
-import common
-from evoinit import data, diagnostics, seeding
-from evoinit.network import Start, TrainSettings, initial_start, layer_sizes, train_population
+from evoinit import seeding
+from evoinit.data import dataset as data
+from evoinit.nn import diagnostics
+from evoinit.nn.network import initial_start, layer_sizes, train_population
+from evoinit.nn.training import Start, TrainSettings
 
 NAME = "symmetry_within"
 CLAIM = ("A constant start keeps every hidden layer at one distinct unit (the network acts one unit "

@@ -32,17 +32,18 @@ import statistics
 import sys
 import tempfile
 import time
-from pathlib import Path
 import tracemalloc
 import warnings
+from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from evoinit import data as evo_data
 from evoinit import seeding
-from evoinit.evaluate import start_and_order, task_seed
-from evoinit.network import TrainSettings, layer_sizes, train_population
+from evoinit.data import dataset as evo_data
+from evoinit.ga.evaluate import start_and_order, task_seed
+from evoinit.nn.network import layer_sizes, train_population
+from evoinit.nn.training import TrainSettings
 
 CASES = {
     "tanh 64-64-10": dict(hidden=(64,), activation="tanh", init="glorot_uniform"),
@@ -160,7 +161,7 @@ def trainer_table(repeats: int, populations, out=sys.stdout) -> dict:
 def scaling_config(quick: bool, **sizes):
     """The search the scaling table times; ``sizes`` (population, generations, epochs) override
     the defaults, to see how the figures move with the length of a generation."""
-    from evoinit.config import SearchConfig
+    from evoinit.ga.config import SearchConfig
 
     base = (dict(population=12, generations=2, repeats=2, epochs=8) if quick
             else dict(population=24, generations=4, repeats=2, epochs=15))
@@ -172,7 +173,7 @@ def scaling_config(quick: bool, **sizes):
 def time_search(cfg, *, n_jobs: int = 1, scheduler: str | None = None) -> dict:
     """One whole search into a temporary run folder: wall time, evaluations, summed training time
     (timings.jsonl) and a digest of the evaluations log."""
-    from evoinit.search import search
+    from evoinit.api import search
 
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run"

@@ -35,15 +35,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_search_stats as stats  # noqa: E402
 
-from evoinit import search as S  # noqa: E402
 from evoinit import seeding  # noqa: E402
-from evoinit.baselines import canonical  # noqa: E402
-from evoinit.config import SearchConfig  # noqa: E402
-from evoinit.data import DataSpec  # noqa: E402
-from evoinit.diagnostics import disagreement, mean_off_diagonal  # noqa: E402
-from evoinit.evaluate import Evaluation, dataset_of, fitness, objective_values, train_genomes  # noqa: E402
-from evoinit.genome import Genome, SearchSpace  # noqa: E402
-from evoinit.network import TrainSettings, predict  # noqa: E402
+from evoinit.data.dataset import DataSpec  # noqa: E402
+from evoinit.ga import engine as S  # noqa: E402
+from evoinit.ga.baselines import canonical  # noqa: E402
+from evoinit.ga.config import SearchConfig  # noqa: E402
+from evoinit.ga.evaluate import (  # noqa: E402
+    Evaluation,
+    dataset_of,
+    fitness,
+    objective_values,
+    train_genomes,
+)
+from evoinit.ga.genome import Genome, SearchSpace  # noqa: E402
+from evoinit.nn.diagnostics import disagreement, mean_off_diagonal  # noqa: E402
+from evoinit.nn.network import predict
+from evoinit.nn.training import TrainSettings  # noqa: E402
 
 SATURATING = ("tanh", "sigmoid")
 
@@ -160,7 +167,7 @@ def _suggest(trial, space: SearchSpace) -> Genome:
 
 def run_optuna(cfg: SearchConfig, budget: int, sampler: str = "tpe", other: int = 0) -> dict:
     """Optuna's sampler over the same space, one trial = one candidate trained from ``repeats``
-    seeds of its own (the same fitness as the GA's, through ``evoinit.evaluate.fitness``).
+    seeds of its own (the same fitness as the GA's, through ``evoinit.ga.evaluate.fitness``).
     ``other = k > 0``: the same search from another sampler seed and other training seeds (the
     k-th other run), scored from the same fresh seeds — how far two runs of one search differ."""
     import optuna
@@ -370,10 +377,10 @@ def main(argv=None) -> int:
     if contenders[0] != "ga" or not set(contenders) <= set(CONTENDERS):
         p.error(f"--contenders must start with ga and be among {', '.join(CONTENDERS)}")
     seeds, fresh = (2, 3) if a.quick else (a.seeds, a.fresh)
-    from joblib import Parallel, delayed
-
     # by reference to this file as a module (not ``__main__``), so that workers import it
-    from bench_search import TASKS as tasks_by_name, run_job
+    from bench_search import TASKS as tasks_by_name
+    from bench_search import run_job
+    from joblib import Parallel, delayed
 
     out.mkdir(parents=True, exist_ok=True)
     log = out / "jobs.jsonl"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import statistics
 
-from evoinit.baselines import t95
+from evoinit.ga.baselines import t95
 
 
 def mean_ci(values) -> dict:

@@ -34,11 +34,11 @@ import sys
 import time
 from pathlib import Path
 
-from evoinit import backends
-from evoinit.data import DataSpec
-from evoinit.evaluate import POPULATION
-from evoinit.genome import Genome
-from evoinit.network import TrainSettings
+from evoinit.data.dataset import DataSpec
+from evoinit.ga import backends
+from evoinit.ga.genome import Genome
+from evoinit.ga.schedule import POPULATION
+from evoinit.nn.training import TrainSettings
 
 
 def _sleep(items, spec, settings, run_seed, seconds):

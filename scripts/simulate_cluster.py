@@ -62,9 +62,9 @@ from pathlib import Path
 
 import numpy as np
 
-from evoinit.evaluate import SINGLE_COST, plan, populations, relative_cost
-from evoinit.genome import Genome
-from evoinit.steady import send_now
+from evoinit.ga.genome import Genome
+from evoinit.ga.schedule import SINGLE_COST, plan, populations, relative_cost
+from evoinit.ga.variants.steady import send_now
 
 RULES = ("populations", "lpt", "split", "islands", "steady")
 DEFAULT_WORKERS = (1, 2, 4, 8, 16, 32, 64, 128, 256)

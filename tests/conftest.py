@@ -23,8 +23,9 @@ def one_blas_thread():
 def undisturbed_digits(tmp_path_factory):
     """The result files of ``helpers.DIGITS`` run in one process: what a run that lost workers
     must still write (test_workers, test_dask)."""
-    from evoinit.search import search
     from helpers import DIGITS, files
+
+    from evoinit.api import search
 
     out = tmp_path_factory.mktemp("undisturbed") / "run"
     search(DIGITS.dataset, config=DIGITS, n_jobs=1, out=out)

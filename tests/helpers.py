@@ -4,9 +4,9 @@ digits search the worker-loss tests compare against."""
 import os
 from pathlib import Path
 
-from evoinit.config import SearchConfig
-from evoinit.genome import SearchSpace
-from evoinit.network import TrainSettings
+from evoinit.ga.config import SearchConfig
+from evoinit.ga.genome import SearchSpace
+from evoinit.nn.training import TrainSettings
 
 RESULT_FILES = ("evaluations.jsonl", "hall_of_fame.json", "logbook.csv", "checkpoint.json",
                 "generations.jsonl")
@@ -39,7 +39,7 @@ def killed_after_checkpoint(config: SearchConfig, out: Path, generation: int = 1
     import sys
     import time
 
-    code = (f"from evoinit.config import SearchConfig; from evoinit.search import search; "
+    code = (f"from evoinit.ga.config import SearchConfig; from evoinit.api import search; "
             f"import json; cfg = SearchConfig.from_json(json.loads({json.dumps(json.dumps(config.to_json()))})); "
             f"search(cfg.dataset, config=cfg, n_jobs=2, out={str(out)!r})")
     proc = subprocess.Popen([sys.executable, "-c", code], env=ENV, start_new_session=True,

@@ -7,9 +7,9 @@ import warnings
 import numpy as np
 import pytest
 
-from evoinit import activations as A
-from evoinit import initializers
 from evoinit.errors import UsageError
+from evoinit.nn import activations as A
+from evoinit.nn import initializers
 
 LAM, ALPHA = 1.0507009873554805, 1.6732632423543772
 

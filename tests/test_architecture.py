@@ -1,122 +1,90 @@
-"""The data flow of DESIGN.md, enforced: an import against the arrows fails here."""
+"""The layers of DESIGN.md, enforced: an import against the arrows fails here."""
 
 import ast
 import pathlib
 
 PKG = pathlib.Path(__file__).resolve().parents[1] / "evoinit"
 
-# module -> evoinit modules it may import (leaf utilities errors/checks/seeding are allowed everywhere).
-ALLOWED = {
-    "errors": set(),
-    "checks": set(),
-    "seeding": set(),
-    "presets": set(),
-    "fans": set(),  # a shape's fans and an activation's gain
-    "initializers": {"presets", "fans"},
-    "activations": {"fans"},
-    "datafiles": set(),
-    "datasets": {"datafiles"},  # the built-in datasets by name
-    "standardize": set(),  # scaling with training statistics
-    "data": {"datafiles", "datasets", "standardize"},
-    "diagnostics": {"activations"},
-    "stack": set(),
-    "training": set(),  # the trainer's values: settings, starts, states, results
-    "network": {"initializers", "activations", "data", "stack", "training"},
-    "genome": {"initializers", "activations"},
-    "rundir": set(),
-    "evaluate": {"schedule", "network", "genome", "data", "initializers", "activations"},
-    "schedule": {"genome"},   # tasks into populations, and their order
-    "config": {"data", "genome", "network"},
-    "saving": {"rundir", "config", "genome"},  # what the search writes into its run folder
-    "checkpoint": {"rundir", "config", "genome", "evaluate", "network", "saving"},
-    "baselines": {"config", "evaluate", "genome"},
-    "backends": set(),
-    "runs": {"evaluate", "genome", "data", "config", "backends"},  # search's parts that are not the GA
-    "rungs": {"evaluate", "genome", "data", "network"},  # successive halving in a generation
-    "surrogate": {"genome", "evaluate"},  # a random forest pre-selects the offspring (sklearn)
-    "search": {"evaluate", "genome", "rundir", "data", "network", "config", "baselines", "plots",
-               "backends", "checkpoint", "runs", "rungs", "individuals", "surrogate", "steady"},
-    "steady": {"individuals", "evaluate", "backends", "schedule", "runs"},   # the steady-state GA with a lag
-    "individuals": {"checkpoint"},   # DEAP's pieces for the GA
-    "plots": set(),
-    "export": {"activations", "initializers", "genome", "network", "checkpoint", "rundir"},
-    # the fronts: the scikit-learn estimators and the command line
-    "estimator": {"data", "evaluate", "genome", "network", "search", "config"},
-    "sklearn": {"data", "estimator", "evaluate", "genome", "network", "search"},
-    "cli": None,  # everything
-    "cliargs": {"config", "rundir"},  # the command's option text -> the library's values
-    "exits": {"checkpoint", "rundir"},  # signals, exit codes, the one-line error
-    "terminal": {"exits", "checkpoint", "baselines", "initializers", "activations", "data"},  # what it prints
-    "importance": set(),
-    "htmlpage": set(),
-    "report": {"checkpoint", "plots", "importance", "htmlpage", "initializers", "config", "rundir", "saving"},
-}
-#: errors, checks and seeding are leaves; ``__version__`` is the package's own.
-EVERYWHERE = {"errors", "checks", "seeding", "__version__"}
-#: Files that are not modules of the flow: the lazy package namespace and ``python -m evoinit``.
-NOT_IN_THE_FLOW = {"__init__", "__main__"}
+#: Each layer may import the layers before it in this list, never one after it.
+LAYERS = ["leaves", "nn", "data", "ga", "runfolder", "api", "reporting", "interop", "cli"]
+LEAVES = {"errors", "checks", "seeding", "__version__"}
+#: Imports allowed inside ``ga`` beyond the order: the engine knows no variant (a factory maps a
+#: config to them), and a variant knows the engine only through the object it is handed.
+ENGINE_FREE_OF = "evoinit.ga.variants"
+
+
+def _layer(module: str) -> str:
+    """'evoinit.ga.engine' -> 'ga'; 'evoinit.errors' -> 'leaves'; 'evoinit.api' -> 'api'."""
+    parts = module.split(".")
+    if len(parts) < 2 or parts[1] in LEAVES:
+        return "leaves"
+    return parts[1]
+
+
+def _module(path: pathlib.Path) -> str:
+    return ".".join(("evoinit",) + path.relative_to(PKG).with_suffix("").parts).removesuffix(".__init__")
 
 
 def _imports(path: pathlib.Path) -> tuple[set[str], set[str]]:
-    """(evoinit modules imported, top-level third-party packages imported)."""
-    tree = ast.parse(path.read_text())
+    """(evoinit modules imported, top-level third-party packages imported), dotted in full."""
     own, other = set(), set()
-    for node in ast.walk(tree):
+    for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             for a in node.names:
-                parts = a.name.split(".")
-                (own.add(parts[1]) if parts[0] == "evoinit" and len(parts) > 1 else other.add(parts[0]))
-        elif isinstance(node, ast.ImportFrom):
+                (own if a.name.startswith("evoinit") else other).add(a.name if a.name.startswith("evoinit")
+                                                                     else a.name.split(".")[0])
+        elif isinstance(node, ast.ImportFrom) and not node.level:
             mod = node.module or ""
-            if node.level:  # relative: from . import x / from .x import y
-                if mod:
-                    own.add(mod.split(".")[0])
-                else:
-                    own.update(a.name for a in node.names)
-            elif mod.split(".")[0] == "evoinit":
-                parts = mod.split(".")
-                if len(parts) > 1:
-                    own.add(parts[1])
-                else:
-                    own.update(a.name for a in node.names)
-            else:
+            if mod.split(".")[0] != "evoinit":
                 other.add(mod.split(".")[0])
+            elif mod == "evoinit":
+                own.update(f"evoinit.{a.name}" for a in node.names)
+            else:
+                own.add(mod)
+                own.update(f"{mod}.{a.name}" for a in node.names if (PKG.parent / mod.replace(".", "/") / a.name).exists()
+                           or (PKG.parent / mod.replace(".", "/") / f"{a.name}.py").exists())
     return own, other
 
 
-def test_imports_follow_the_data_flow():
+MODULES = {_module(p): p for p in PKG.rglob("*.py") if p.name != "__main__.py"}
+
+
+def test_imports_follow_the_layers():
     bad = []
-    for name, allowed in ALLOWED.items():
-        path = PKG / f"{name}.py"
-        assert path.exists(), f"ALLOWED names {name}.py, which does not exist"
-        own, _ = _imports(path)
-        if allowed is None:
-            continue
-        extra = own - allowed - EVERYWHERE - {name}
-        if extra:
-            bad.append(f"{name}.py imports {sorted(extra)}")
+    for name, path in MODULES.items():
+        mine = LAYERS.index(_layer(name)) if _layer(name) in LAYERS else None
+        assert mine is not None or name == "evoinit", f"{name} is in no layer of {LAYERS}"
+        if name == "evoinit":
+            continue  # the lazy public namespace
+        for imported in _imports(path)[0]:
+            theirs = _layer(imported)
+            if theirs in LAYERS and LAYERS.index(theirs) > mine:
+                bad.append(f"{name} imports {imported}")
     assert not bad, bad
 
 
-def test_every_module_has_a_place_in_the_flow():
-    """A new module must say what it may import: one missing from ALLOWED is not checked at all."""
-    modules = {p.stem for p in PKG.glob("*.py")} - NOT_IN_THE_FLOW
-    assert modules == set(ALLOWED), (sorted(modules - set(ALLOWED)), sorted(set(ALLOWED) - modules))
+def test_the_engine_imports_no_variant_and_deap_stays_in_the_ga():
+    assert not any(m.startswith(ENGINE_FREE_OF) for m in _imports(MODULES["evoinit.ga.engine"])[0])
+    users = {name for name, path in MODULES.items() if "deap" in _imports(path)[1]}
+    assert users and all(name.startswith("evoinit.ga.") for name in users), users
+
+
+def test_the_library_never_prints():
+    """Only the CLI prints (the library reports through a callback); rich is the CLI's."""
+    for name, path in MODULES.items():
+        if _layer(name) == "cli":
+            continue
+        tree = ast.parse(path.read_text())
+        assert "rich" not in _imports(path)[1], name
+        assert not any(isinstance(n, ast.Call) and getattr(n.func, "id", None) == "print" for n in ast.walk(tree)), name
 
 
 def test_the_run_folder_is_read_in_one_place():
-    """The schema is read by checkpoint.py: no other module turns a line or file of the run folder
-    back into values (``read_lines``, ``read_checkpoint``, ``from_json`` of an Evaluation; evaluate
-    defines the record and rebuilds its workers' results with it)."""
-    readers = [p.stem for p in PKG.glob("*.py") if p.stem not in ("checkpoint", "rundir", "evaluate")
-               and any(word in p.read_text() for word in ("read_lines(", "read_checkpoint(", "Evaluation.from_json"))]
+    """The schema is read by runfolder/read.py: no other module turns a line or file of the run
+    folder back into values (``read_lines``, ``read_checkpoint``)."""
+    readers = [name for name, p in MODULES.items() if name not in ("evoinit.runfolder.read", "evoinit.runfolder.folder")
+               and any(word in p.read_text() for word in ("read_lines(", "read_checkpoint("))]
     assert readers == [], readers
-
-
-def test_deap_only_in_search():
-    """DEAP stays in the GA: search.py, its pieces in individuals.py and steady.py."""
-    users = [p.name for p in PKG.rglob("*.py") if "deap" in _imports(p)[1]]
-    assert set(users) <= {"search.py", "individuals.py", "steady.py"}, users
 
 
 def test_no_pickle_loading_in_package():
@@ -126,9 +94,10 @@ def test_no_pickle_loading_in_package():
 
 
 def test_the_public_names_resolve():
-    """Every name ``evoinit`` lists is reachable and is the object of the module that owns it
-    (the trainer's pause-and-continue API included); the lazy namespace loads nothing it lists not."""
+    """Every name ``evoinit`` lists is reachable and is the object of the module that defines it;
+    ``search`` and ``report`` are plain functions, not callable modules."""
     import importlib
+    import inspect
 
     import evoinit
 
@@ -136,4 +105,6 @@ def test_the_public_names_resolve():
         assert getattr(evoinit, name) is not None, name
     for name, module in evoinit._NAMES.items():
         assert getattr(evoinit, name) is getattr(importlib.import_module(f"evoinit.{module}"), name), name
-    assert {"TrainState", "initial_states", "continue_training", "opened", "from_arrays"} <= set(evoinit.__all__)
+    assert inspect.isfunction(evoinit.search) and inspect.isfunction(evoinit.report)
+    assert {"TrainState", "initial_states", "continue_training", "opened", "from_arrays",
+            "EvoMLPClassifier", "resume", "train", "Genome"} <= set(evoinit.__all__)

@@ -13,18 +13,19 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from helpers import ENV, RESULT_FILES, copy_run, files
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import evoinit
-from evoinit import data
-from evoinit import search as S
-from evoinit.config import _TABLES, _TOP, SearchConfig, build, load_toml
+import evoinit as S
+from evoinit.data import dataset as data
 from evoinit.errors import ConfigError, DataError, RunFolderError, UsageError
-from evoinit.genome import SearchSpace
-from evoinit.network import TrainSettings
-from evoinit.rundir import RunFolder
-from helpers import ENV, RESULT_FILES, copy_run, files
+from evoinit.ga.config import _TABLES, _TOP, SearchConfig, build, load_toml
+from evoinit.ga.engine import Search
+from evoinit.ga.genome import SearchSpace
+from evoinit.nn.training import TrainSettings
+from evoinit.runfolder.folder import RunFolder
 
 # A tiny search: if a row's check were missing, its command would run (quickly) and exit 0.
 TINY = ["--dataset=iris", "--population=2", "--generations=0", "--epochs=1", "--repeats=1", "--n-jobs=1"]
@@ -352,7 +353,7 @@ def test_a_damaged_checkpoint_is_a_run_folder_error(checkpoint, data):
     logs = files(folder, ("evaluations.jsonl", "generations.jsonl"))
     (folder / "checkpoint.json").write_text(json.dumps(bad))
     try:
-        S.Search.from_folder(RunFolder(folder), n_jobs=1)
+        Search.from_folder(RunFolder(folder), n_jobs=1)
     except RunFolderError as e:
         assert str(e) and "\n" not in str(e)
     finally:

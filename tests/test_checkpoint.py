@@ -6,13 +6,14 @@ import shutil
 
 import pytest
 
-from evoinit import checkpoint
-from evoinit import search as S
-from evoinit.config import SearchConfig
+import evoinit as S
 from evoinit.errors import RunFolderError
-from evoinit.evaluate import Evaluation
-from evoinit.network import TrainSettings
-from evoinit.rundir import RunFolder, dumps, write_json
+from evoinit.ga.config import SearchConfig
+from evoinit.ga.engine import Search
+from evoinit.ga.evaluate import Evaluation
+from evoinit.nn.training import TrainSettings
+from evoinit.runfolder import read as checkpoint
+from evoinit.runfolder.folder import RunFolder, dumps, write_json
 
 SMALL = SearchConfig(dataset="iris", population=4, generations=2, repeats=2, seed=3, train=TrainSettings(epochs=2))
 
@@ -105,7 +106,7 @@ def test_a_damaged_checkpoint_is_refused_by_the_reader(run, how):
         _read(run)
     assert "\n" not in str(info.value)
     with pytest.raises(RunFolderError, match=message):  # resume goes through the same reader
-        S.Search.from_folder(run, n_jobs=1)
+        Search.from_folder(run, n_jobs=1)
     assert logs == {n: (run / n).read_bytes() for n in logs}  # nothing was cut back
 
 

@@ -5,9 +5,9 @@ import pickle
 import pytest
 
 from evoinit import checks
-from evoinit.config import SearchConfig
 from evoinit.errors import UsageError
-from evoinit.network import TrainSettings
+from evoinit.ga.config import SearchConfig
+from evoinit.nn.training import TrainSettings
 
 
 @pytest.mark.parametrize("call, rule", [

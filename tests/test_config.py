@@ -4,11 +4,11 @@ import json
 
 import pytest
 
-from evoinit.config import SearchConfig, build, load_toml
-from evoinit.data import DataSpec
+from evoinit.data.dataset import DataSpec
 from evoinit.errors import ConfigError, UsageError
-from evoinit.genome import SearchSpace
-from evoinit.network import TrainSettings
+from evoinit.ga.config import SearchConfig, build, load_toml
+from evoinit.ga.genome import SearchSpace
+from evoinit.nn.training import TrainSettings
 
 
 def test_json_round_trip_gives_the_same_config():

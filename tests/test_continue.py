@@ -9,10 +9,17 @@ import sys
 import numpy as np
 import pytest
 
-from evoinit import data, seeding
+from evoinit import seeding
+from evoinit.data import dataset as data
 from evoinit.errors import UsageError
-from evoinit.network import (TrainSettings, continue_training, initial_start, initial_states, layer_sizes,
-                             train_population)
+from evoinit.nn.network import (
+    continue_training,
+    initial_start,
+    initial_states,
+    layer_sizes,
+    train_population,
+)
+from evoinit.nn.training import TrainSettings
 
 SCHEMES = ["glorot_uniform", "he_normal", "orthogonal", "lecun_normal", "uniform", "normal", "zeros"]
 OPTIMIZERS = {
@@ -96,7 +103,7 @@ def test_continued_in_another_process(iris, tmp_path):
     code = (
         "import pickle, sys\n"
         "from evoinit import data\n"
-        "from evoinit.network import TrainSettings, continue_training\n"
+        "from evoinit.nn.network import continue_training; from evoinit.nn.training import TrainSettings\n"
         "states = pickle.loads(open(sys.argv[1], 'rb').read())\n"
         "s = TrainSettings(epochs=4, batch_size=16, optimizer='adam', learning_rate=0.01)\n"
         "done = continue_training(states, data.load('iris'), activation='tanh', settings=s)\n"

@@ -13,13 +13,16 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from distributed import Client  # the dev extra brings dask[distributed]: no skip hides this file
+from distributed import (
+    Client,  # the dev extra brings dask[distributed]: no skip hides this file
+)
+from helpers import DIGITS as CONFIG
+from helpers import files
 
-from evoinit import backends
-from evoinit.config import build, load_toml
+from evoinit.api import opened, resume, search
 from evoinit.errors import UsageError, WorkerError
-from evoinit.search import opened, resume, search
-from helpers import DIGITS as CONFIG, files
+from evoinit.ga import backends
+from evoinit.ga.config import build, load_toml
 
 DASK = str(Path(sys.executable).with_name("dask"))
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn import datasets as skd
 
-from evoinit import data
+from evoinit.data import dataset as data
 from evoinit.errors import DataError, UsageError
 
 # name -> (task, n_classes, n_features, n_outputs, n_samples)

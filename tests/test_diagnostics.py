@@ -6,8 +6,9 @@ import math
 import numpy as np
 import pytest
 
-from evoinit import data, diagnostics
-from evoinit.network import initial_start, loss_and_grads, predict, trace
+from evoinit.data import dataset as data
+from evoinit.nn import diagnostics
+from evoinit.nn.network import initial_start, loss_and_grads, predict, trace
 
 
 def _net(rng, sizes):

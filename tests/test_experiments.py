@@ -88,8 +88,9 @@ def test_symmetry_is_exact_without_perturbation_and_breaks_with_one(results):
 
 def test_training_one_epoch_per_call_is_the_same_as_one_run():
     """The method of symmetry_within: with plain SGD, chaining epochs changes nothing."""
-    from evoinit import data
-    from evoinit.network import Start, TrainSettings, initial_start, train_population
+    from evoinit.data import dataset as data
+    from evoinit.nn.network import initial_start, train_population
+    from evoinit.nn.training import Start, TrainSettings
 
     iris = data.load("iris")
     start = initial_start((4, 5, 3), "glorot_uniform", np.random.default_rng(0))

@@ -14,10 +14,11 @@ import types
 import numpy as np
 import pytest
 
-from evoinit import export, initializers
 from evoinit.errors import RunFolderError, UsageError
-from evoinit.genome import Genome
-from evoinit.network import TrainSettings
+from evoinit.ga.genome import Genome
+from evoinit.interop import export
+from evoinit.nn import initializers
+from evoinit.nn.training import TrainSettings
 
 T = initializers.TRUNCATED_STD
 
@@ -520,8 +521,8 @@ def test_cli_errors_are_one_line(args, code, message):
 
 
 def test_read_run_reads_a_folder_the_search_wrote(tmp_path):
-    from evoinit import search
-    from evoinit.genome import SearchSpace
+    from evoinit.ga import engine as search
+    from evoinit.ga.genome import SearchSpace
 
     result = search.search("iris", population=4, generations=1, repeats=1, epochs=2, n_jobs=1,
                            out=tmp_path / "run", space=SearchSpace(layers=(1, 2), widths=(4, 16)))
@@ -538,7 +539,8 @@ def test_exported_regression_loss_is_evoinits_so_the_gradient_is_too(k):
     keras.ops, with Keras's documented mean over the rows of a batch), equals evoinit's loss, and its
     gradient with respect to the outputs (central differences) equals evoinit's output delta
     (pred − y)/n: ratio 1, where MSE gave 2/k."""
-    from evoinit.network import loss_and_grads, Start
+    from evoinit.nn.network import loss_and_grads
+    from evoinit.nn.training import Start
 
     rng = np.random.default_rng(k)
     n = 9

@@ -3,12 +3,12 @@ without the final test scoring, and a random search's full records."""
 
 import json
 
-from evoinit import search as S
+import evoinit as S
 from evoinit import seeding
-from evoinit.config import SearchConfig
-from evoinit.evaluate import fitness
-from evoinit.genome import Genome
-from evoinit.network import TrainSettings
+from evoinit.ga.config import SearchConfig
+from evoinit.ga.evaluate import fitness
+from evoinit.ga.genome import Genome
+from evoinit.nn.training import TrainSettings
 
 
 def small(**kw) -> SearchConfig:

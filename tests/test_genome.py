@@ -4,10 +4,11 @@ yields valid genomes."""
 import numpy as np
 import pytest
 from deap import tools
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from evoinit.errors import UsageError
-from evoinit.genome import Genome, SearchSpace
+from evoinit.ga.genome import Genome, SearchSpace
 
 
 def test_string_form_reads_and_parses_back():
@@ -53,7 +54,7 @@ def test_mutation_and_crossover_always_give_valid_genomes(space_i, seed, indpb):
         space.check(space.decode(a))
     import random
 
-    from evoinit.search import _python_random
+    from evoinit.ga.engine import _python_random
 
     with _python_random(random.Random(seed).getstate()):  # as the search runs DEAP's crossover
         c, d = tools.cxUniform(list(a), list(b), indpb=0.5)

@@ -15,16 +15,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import ENV
 
 import evoinit
-from evoinit import data
-from evoinit import search as S
-from evoinit.report import report
-from evoinit.config import SearchConfig
+import evoinit as S
+from evoinit.data import dataset as data
 from evoinit.errors import DataError, RunFolderError, UsageError
-from evoinit.genome import Genome, SearchSpace
-from evoinit.network import TrainSettings
-from helpers import ENV
+from evoinit.ga.config import SearchConfig
+from evoinit.ga.genome import Genome, SearchSpace
+from evoinit.nn.training import TrainSettings
+from evoinit.reporting.report import report
 
 SMALL = SearchConfig(dataset="iris", population=4, generations=1, repeats=1, seed=3, hall_of_fame=2,
                      train=TrainSettings(epochs=2))
@@ -368,7 +368,7 @@ def test_values_are_checked_where_they_are_built(make, message):
 
 
 @pytest.mark.parametrize("call", [lambda: evoinit.resume(None), lambda: evoinit.report(None),
-                                  lambda: evoinit.resume(""), lambda: evoinit.search.resume(3.5)])
+                                  lambda: evoinit.resume(""), lambda: evoinit.ga.engine.resume(3.5)])
 def test_run_folder_arguments_are_paths(call):
     with pytest.raises(UsageError, match="a run folder must be a path"):
         call()
@@ -381,7 +381,7 @@ def test_the_api_resumes_and_locks_as_the_cli_does(tmp_path):
     with pytest.raises(RunFolderError, match="already holds a run"):
         S.search(config=SMALL, n_jobs=1, out=out)
     # a second writer is refused while the first holds the folder
-    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from evoinit.rundir import RunFolder\n"
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from evoinit.runfolder.folder import RunFolder\n"
                                f"with RunFolder({str(out)!r}).lock():\n print('held', flush=True); time.sleep(60)"],
                               stdout=subprocess.PIPE, text=True, env=ENV)
     try:
@@ -403,7 +403,7 @@ def test_a_replacement_killed_before_its_first_checkpoint_gives_the_old_run_back
     command on the folder puts the old run back (the new one had saved nothing)."""
     run = copy(finished, tmp_path / "run")
     before = tree(run)
-    killed = subprocess.run([sys.executable, "-c", "import os; from evoinit.rundir import RunFolder\n"
+    killed = subprocess.run([sys.executable, "-c", "import os; from evoinit.runfolder.folder import RunFolder\n"
                              f"RunFolder({str(run)!r}).create({{'search': None}}, overwrite=True)\n"
                              "os.kill(os.getpid(), 9)"], env=ENV)
     assert killed.returncode == -9 and (run / ".replaced").is_dir() and not (run / "checkpoint.json").exists()

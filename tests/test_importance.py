@@ -6,9 +6,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from evoinit.evaluate import Evaluation
-from evoinit.genome import Genome
-from evoinit.importance import feature_table, gene_importance
+from evoinit.ga.evaluate import Evaluation
+from evoinit.ga.genome import Genome
+from evoinit.reporting.importance import feature_table, gene_importance
 
 INITS = ("glorot_uniform", "he_normal", "lecun_normal", "orthogonal")
 ACTS = ("tanh", "relu", "sigmoid")

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from evoinit import initializers as I
 from evoinit.errors import UsageError
+from evoinit.nn import initializers as I
 
 T = 0.87962566103423978  # std of N(0, 1) truncated to [-2, 2]
 SHAPES = [(64, 32), (32, 64), (300, 100), (10, 10), (1, 50)]

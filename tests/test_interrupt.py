@@ -13,14 +13,14 @@ import time
 from pathlib import Path
 
 import pytest
-
-from evoinit import report as R
-from evoinit import search as S
-from evoinit.config import SearchConfig
-from evoinit.errors import RunFolderError
-from evoinit.network import TrainSettings
-from evoinit.rundir import RunFolder
 from helpers import ENV, copy_run, files
+
+import evoinit as S
+from evoinit.errors import RunFolderError
+from evoinit.ga.config import SearchConfig
+from evoinit.nn.training import TrainSettings
+from evoinit.reporting import report as R
+from evoinit.runfolder.folder import RunFolder
 
 # ~1.5 s of training at --n-jobs 1, spread evenly over 5 generations and the final scoring
 OPTIONS = dict(dataset="iris", population=6, generations=4, repeats=2, seed=5, epochs=150)
@@ -154,10 +154,10 @@ def test_stopped_at_a_random_point_then_resumed_equals_undisturbed(tmp_path, und
 _SIGNAL_IN_WRITE = r"""
 import os, signal, sys, time
 from pathlib import Path
-from evoinit import saving
-from evoinit import search as S
-from evoinit.config import SearchConfig
-from evoinit.network import TrainSettings
+from evoinit.runfolder import write as saving
+import evoinit as S
+from evoinit.ga.config import SearchConfig
+from evoinit.nn.training import TrainSettings
 
 # Python's own Ctrl-C handler, as in a terminal: a process started in the background by a
 # non-interactive shell inherits SIGINT ignored, and an ignored signal has nothing to hold.

@@ -9,11 +9,20 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 
-from evoinit import activations, data, seeding
+from evoinit import seeding
+from evoinit.data import dataset as data
 from evoinit.errors import UsageError
-from evoinit.evaluate import start_and_order
-from evoinit.network import (Start, TrainSettings, initial_start, layer_sizes, loss_and_grads,
-                             predict, score, train_population)
+from evoinit.ga.evaluate import start_and_order
+from evoinit.nn import activations
+from evoinit.nn.network import (
+    initial_start,
+    layer_sizes,
+    loss_and_grads,
+    predict,
+    score,
+    train_population,
+)
+from evoinit.nn.training import Start, TrainSettings
 
 
 @pytest.fixture(scope="module")
@@ -263,7 +272,7 @@ def test_explicit_start_and_its_validation(iris):
 
 def test_trace_gives_the_layer_signals_of_the_gradient(iris):
     """trace()'s activations and deltas reproduce the gradients: dW[l] = A[l-1]ᵀ·δ[l], db = Σδ."""
-    from evoinit.network import trace
+    from evoinit.nn.network import trace
 
     start = initial_start((4, 8, 6, 3), "glorot_uniform", np.random.default_rng(0), bias="normal")
     acts, deltas = trace(start, iris.X_train, iris.y_train, activation="gelu", task="classification")

@@ -8,13 +8,13 @@ import subprocess
 import sys
 
 import pytest
+from helpers import ENV, RESULT_FILES, files
 
 import evoinit
-from evoinit import htmlpage
-from evoinit import report as R
-from evoinit.config import SearchConfig
-from evoinit.network import TrainSettings
-from helpers import ENV, RESULT_FILES, files
+from evoinit.ga.config import SearchConfig
+from evoinit.nn.training import TrainSettings
+from evoinit.reporting import page as htmlpage
+from evoinit.reporting import report as R
 
 SMALL = SearchConfig(dataset="iris", population=6, generations=3, repeats=2, seed=3,
                      train=TrainSettings(epochs=5))

@@ -2,7 +2,7 @@
 
 import csv
 
-from evoinit.rundir import RunFolder
+from evoinit.runfolder.folder import RunFolder
 
 
 def test_write_csv_bytes_quote_only_what_must_be_and_read_back(tmp_path):

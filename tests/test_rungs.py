@@ -14,15 +14,17 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-
-from evoinit import search as S
-from evoinit.config import SearchConfig, build, load_toml
-from evoinit.errors import UsageError
-from evoinit.evaluate import WORST, Evaluation, fitness, run_tasks
-from evoinit.genome import SearchSpace
-from evoinit.network import TrainSettings
-from evoinit.rungs import race, survivors
 from helpers import files
+
+import evoinit as S
+from evoinit.errors import UsageError
+from evoinit.ga.config import SearchConfig, build, load_toml
+from evoinit.ga.engine import Search
+from evoinit.ga.evaluate import WORST, Evaluation, fitness, objective_values, run_tasks
+from evoinit.ga.genome import SearchSpace
+from evoinit.ga.individuals import Individual
+from evoinit.ga.variants.halving import race, survivors
+from evoinit.nn.training import TrainSettings
 
 # iris, 2 repeats, several architectures per generation (more than one population per rung)
 PRUNED = SearchConfig(dataset="iris", population=6, offspring=9, generations=3, repeats=2, seed=5,
@@ -138,7 +140,7 @@ def test_pruned_candidates_are_logged_counted_and_never_in_the_hall_of_fame(prun
     assert sum(t["epochs"] for t in timings) < 18 * len(timings)
     # a pruned candidate's fitness: below every candidate trained to the end
     e = Evaluation.from_json(pruned[0])
-    assert S.objective_values(e.genome, [e], ("val_loss", "n_params")) == (WORST, WORST)
+    assert objective_values(e.genome, [e], ("val_loss", "n_params")) == (WORST, WORST)
 
 
 def test_pruning_is_the_same_on_two_processes_and_across_a_pause(pruned_run, tmp_path):
@@ -177,7 +179,7 @@ _KILLED = """
 import sys
 import time
 from dataclasses import replace
-from evoinit import search as S
+import evoinit as S
 from test_rungs import PRUNED
 S.search(PRUNED.dataset, config=replace(PRUNED, generations=6), n_jobs=1, out=sys.argv[1])
 """
@@ -237,13 +239,13 @@ def test_pruning_off_writes_the_files_of_before(tmp_path):
 
 def test_pruned_offspring_never_survive_even_when_the_population_is_clones():
     """Survivors prefer distinct gene lists to clones, but never a pruned candidate to a clone."""
-    run = S.Search(PRUNED)
+    run = Search(PRUNED)
     genome = PRUNED.space.sample(__import__("numpy").random.default_rng(0))
     ok = Evaluation(genome, (0, 0, 0), "ok", "val_error", (1.0,), (0.5,), (0.1,), None, 10)
     cut = replace(ok, key=(0, 1, 0), status="pruned", rung=0)
 
     def individual(genes, fitness, evals):
-        ind = S.Individual(genes)
+        ind = Individual(genes)
         ind.fitness.values, ind.evals = (fitness,), evals
         return ind
 

@@ -9,15 +9,17 @@ import sys
 import numpy as np
 import pytest
 
-from evoinit import report as R
-from evoinit import search as S
-from evoinit import individuals
-from evoinit.config import SearchConfig, build, load_toml
-from evoinit.data import load
+import evoinit as S
+from evoinit.data.dataset import load
 from evoinit.errors import ConfigError, RunFolderError, UsageError
-from evoinit.evaluate import start_and_order, task_seed
-from evoinit.genome import Genome
-from evoinit.network import TrainSettings, layer_sizes
+from evoinit.ga import individuals
+from evoinit.ga.config import SearchConfig, build, load_toml
+from evoinit.ga.evaluate import start_and_order, task_seed
+from evoinit.ga.genome import Genome
+from evoinit.ga.individuals import Individual
+from evoinit.nn.network import layer_sizes
+from evoinit.nn.training import TrainSettings
+from evoinit.reporting import report as R
 
 RESULT_FILES = ("evaluations.jsonl", "hall_of_fame.json", "logbook.csv", "checkpoint.json",
                 "generations.jsonl")
@@ -74,7 +76,7 @@ def test_shared_policy_shares_starts_and_distinct_never_does(tmp_path):
     data = load("iris")
     space = dict(inits=("glorot_uniform", "he_normal"), activations=("tanh", "relu"), layers=(1, 1),
                  widths=(4, 6))
-    from evoinit.genome import SearchSpace
+    from evoinit.ga.genome import SearchSpace
 
     for policy in ("shared", "distinct"):
         cfg = small(seed_policy=policy, space=SearchSpace(**space), generations=4)
@@ -101,7 +103,7 @@ def test_shared_policy_shares_starts_and_distinct_never_does(tmp_path):
 
 
 def test_diverged_candidates_are_logged_but_kept_out(tmp_path):
-    from evoinit.genome import SearchSpace
+    from evoinit.ga.genome import SearchSpace
 
     cfg = small(space=SearchSpace(inits=("he_normal", "ones"), activations=("relu",), scales=(8.0, 16.0),
                                   widths=(32, 64)), generations=1,
@@ -202,13 +204,13 @@ def test_search_beats_random_search_and_matches_the_baselines():
 
 
 def test_the_top_level_api_runs_a_search_like_the_module_function():
-    """``evoinit.search(...)`` is the README's entry point; ``evoinit.search.search`` the module's."""
+    """``evoinit.search(...)`` is the README's entry point; ``evoinit.ga.engine.search`` the module's."""
     import evoinit
 
     kw = dict(population=4, generations=1, repeats=1, epochs=2, baselines=False, n_jobs=1, out=None)
     a, b = evoinit.search("iris", **kw), S.search("iris", **kw)
     assert isinstance(a, evoinit.SearchResult) and a.hall_of_fame == b.hall_of_fame
-    assert evoinit.resume is S.resume and evoinit.report.report is R.report and callable(evoinit.report)
+    assert evoinit.resume is S.resume and evoinit.reporting.report.report is R.report and callable(evoinit.reporting.report)
 
 
 @pytest.mark.parametrize("front", ["hall of fame", "pareto"])
@@ -223,7 +225,7 @@ def test_a_restored_hall_of_fame_is_the_saved_one_ties_included(front):
     rng = np.random.default_rng(0)
     population = []
     for i in range(12):
-        ind = S.Individual([i], n_obj)
+        ind = Individual([i], n_obj)
         ind.fitness.values = tuple(float(v) for v in rng.integers(0, 3, n_obj))  # many ties
         population.append(ind)
     make = (lambda: tools.HallOfFame(5)) if n_obj == 1 else tools.ParetoFront
@@ -238,6 +240,6 @@ def test_a_restored_hall_of_fame_is_the_saved_one_ties_included(front):
 
 
 def _copy(ind):
-    new = S.Individual(ind, len(ind.fitness.values))
+    new = Individual(ind, len(ind.fitness.values))
     new.fitness.values = ind.fitness.values
     return new

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from evoinit.config import SearchConfig
-from evoinit.genome import Genome, SearchSpace
-from evoinit.network import TrainSettings
-from evoinit.search import search
+from evoinit.api import search
+from evoinit.ga.config import SearchConfig
+from evoinit.ga.genome import Genome, SearchSpace
+from evoinit.nn.training import TrainSettings
 
 SCRIPT = Path(__file__).parent.parent / "scripts" / "simulate_cluster.py"
 sys.path.insert(0, str(SCRIPT.parent))

@@ -16,10 +16,13 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from evoinit import data, evaluate, seeding
-from evoinit.genome import Genome, SearchSpace
-from evoinit.network import TrainSettings
-from evoinit.sklearn import EXPECTED_FAILED_CHECKS, EvoMLPClassifier, EvoMLPRegressor
+from evoinit import seeding
+from evoinit.data import dataset as data
+from evoinit.ga import evaluate
+from evoinit.ga.genome import Genome, SearchSpace
+from evoinit.interop.estimator import EXPECTED_FAILED_CHECKS
+from evoinit.interop.sklearn import EvoMLPClassifier, EvoMLPRegressor
+from evoinit.nn.training import TrainSettings
 
 SMALL = "16 tanh glorot_uniform ×1"
 

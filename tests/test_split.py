@@ -2,14 +2,16 @@
 single networks, the longest first, only when they are too few for the workers — and no result
 changes, bit for bit."""
 
-from evoinit import backends
-from evoinit.config import SearchConfig
-from evoinit.data import DataSpec
-from evoinit.evaluate import plan, populations, run_tasks
-from evoinit.genome import Genome, SearchSpace
-from evoinit.network import TrainSettings
-from evoinit.search import opened
 from helpers import RESULT_FILES, files
+
+from evoinit.api import opened
+from evoinit.data.dataset import DataSpec
+from evoinit.ga import backends
+from evoinit.ga.config import SearchConfig
+from evoinit.ga.evaluate import run_tasks
+from evoinit.ga.genome import Genome, SearchSpace
+from evoinit.ga.schedule import plan, populations
+from evoinit.nn.training import TrainSettings
 
 
 def _genome(width, activation="tanh", lr=None, layers=1):

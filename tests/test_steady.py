@@ -7,14 +7,14 @@ import subprocess
 import sys
 
 import pytest
-
-from evoinit import steady
-from evoinit.config import SearchConfig
-from evoinit.errors import UsageError
-from evoinit.genome import Genome, SearchSpace
-from evoinit.network import TrainSettings
-from evoinit.search import resume, search
 from helpers import ENV, files, killed_after_checkpoint
+
+from evoinit.api import resume, search
+from evoinit.errors import UsageError
+from evoinit.ga.config import SearchConfig
+from evoinit.ga.genome import Genome, SearchSpace
+from evoinit.ga.variants import steady
+from evoinit.nn.training import TrainSettings
 
 STEADY = SearchConfig(dataset="iris", population=8, offspring=6, generations=4, repeats=2, seed=5,
                       hall_of_fame=3, shape="steady", lag=5,

@@ -4,7 +4,7 @@ canonical start beyond noise, the CLI prints it."""
 import subprocess
 import sys
 
-from evoinit.baselines import t95, verdict
+from evoinit.ga.baselines import t95, verdict
 
 
 def entry(diffs, ours=0.01, theirs=0.2):

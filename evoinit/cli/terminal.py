@@ -1,0 +1,191 @@
+"""What the ``evoinit`` command prints on stdout: rich tables of a training, a hall of fame and
+gene importance, and the live progress of a search. The library computes; this only shows."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from evoinit.checks import is_number as _number
+from evoinit.cli.exits import hint, signals
+
+console = Console()
+
+
+def print_inits() -> None:
+    from evoinit.nn import initializers
+
+    table = Table(title="init schemes — `scale` multiplies the std, limit or constant")
+    for col in ("name", "family", "formula", "parameters"):
+        table.add_column(col)
+    for name in initializers.names():
+        init = initializers.get(name)
+        params = ", ".join(f"{k}={v}" for k, v in init.params.items())
+        table.add_row(name, init.family, init.formula, params)
+    console.print(table)
+    aliases = ", ".join(f"{a} → {c}" for a, c in sorted(initializers.ALIASES.items()))
+    console.print(f"aliases: {aliases}")
+
+
+def print_activations() -> None:
+    from evoinit.nn import activations
+
+    table = Table(title="activations")
+    for col in ("name", "formula", "gain"):
+        table.add_column(col)
+    for name in activations.names():
+        act = activations.get(name)
+        table.add_row(name, act.formula, f"{act.gain:.4g}")
+    console.print(table)
+
+
+def print_datasets() -> None:
+    from evoinit.data import dataset as data
+
+    table = Table(title="datasets — or pass a .csv/.npz path (--target names the target column)")
+    for col in ("name", "task", "description"):
+        table.add_column(col)
+    for row in data.describe():
+        table.add_row(*row)
+    console.print(table)
+
+
+def fmt(x, digits: int = 4, sign: bool = False) -> str:
+    if not _number(x):
+        return "—"
+    return f"{x:+.{digits}f}" if sign else f"{x:.{digits}f}"
+
+
+def print_train(trained) -> None:
+    s = trained.summary()
+    metric = "validation error" if s["metric"] == "val_error" else "validation 1 − R²"
+    dead = f", {s['degenerate']} constant predictors" if s["degenerate"] else ""
+    table = Table(title=f"{s['genome']} — {s['seeds']} seeds, {s['diverged']} diverged{dead}")
+    for col in ("final", "mean ± std", "best", "worst"):
+        table.add_column(col, justify="right" if col != "final" else "left")
+    for label, key in (("validation loss", "val_loss"), (metric, "val_error")):
+        st = s[key]
+        if st is None:
+            table.add_row(label, "all diverged", "—", "—")
+        else:
+            table.add_row(label, f"{st['mean']:.4f} ± {st['std']:.4f}", fmt(st["best"]), fmt(st["worst"]))
+    console.print(table)
+
+
+def print_search_start(run, cfg, folder) -> None:
+    """The notes of an opened search (e.g. --n-jobs capped) and the line that says what runs."""
+    for note in run.notes:
+        console.print(note, highlight=False, soft_wrap=True)
+    if run.resumed:
+        console.print(f"evoinit search --resume: continuing {folder}")
+    else:
+        console.print(f"evoinit search on [bold]{cfg.dataset.name}[/]: population {cfg.population}, "
+                      f"{cfg.generations} generations, {cfg.repeats} seeds each, {cfg.train.epochs} epochs, "
+                      f"seed policy {cfg.seed_policy}, objectives {', '.join(cfg.objectives)} → {folder}")
+
+
+class Live:
+    """Rich progress for a search: a bar over generations, the evaluations of the current one,
+    the best so far and an ETA, plus one printed line per generation."""
+
+    def __init__(self, objective: str, resumed: bool = False):
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.objective, self.resumed = objective, resumed
+        self.bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            TextColumn("{task.fields[status]}"), TimeElapsedColumn(),
+                            TextColumn("ETA"), TimeRemainingColumn(), console=console, transient=False)
+        self.task = None
+
+    def __enter__(self):
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self.bar.__exit__(*exc)
+
+    def __call__(self, p) -> None:
+        signals.check()
+        if self.task is None:
+            self.task = self.bar.add_task("generations", total=p.generations + 1, status="starting…")
+            self.bar.update(self.task, completed=p.generation + 1 if p.kind != "start" else 0)
+        if p.kind == "start":
+            done = 0 if p.generation == 0 and not self.resumed else p.generation + 1
+            self.bar.update(self.task, completed=min(done, p.generations + 1))
+        elif p.kind == "evaluated":
+            self.bar.update(self.task, status=f"evaluations {p.done}/{p.total}")
+        elif p.kind == "generation":
+            r = p.row
+            best = fmt(r["min"])
+            self.bar.update(self.task, completed=r["gen"] + 1, status=f"best {self.objective} {best}")
+            self.bar.console.print(
+                f"gen {r['gen']:>3}  evals {r['nevals']:>4}  best {self.objective} {best}  "
+                f"median {fmt(r['median'])}  best error {fmt(r['best_error'])}  diverged {r['diverged']}  "
+                f"degenerate {r.get('degenerate', 0)}  "
+                + (f"pruned {r['pruned']}  " if "pruned" in r else "")
+                + f"distinct {r['unique']}  best: {r['best']}", highlight=False)
+        elif p.kind == "final":
+            self.bar.update(self.task, status=f"scoring the hall of fame ({p.total}) and baselines on test")
+
+
+def print_importance(found) -> None:
+    if found is None:
+        return
+    log = "log " if found["fitness"] == "val_loss" else ""
+    table = Table(title=f"gene importance: share of the {log}{found['fitness']} variance explained "
+                        f"(all genes R² = {found['r2']:.2f}, {found['n']} evaluations)")
+    for col in ("gene", "importance", "95% interval"):
+        table.add_column(col, justify="left" if col == "gene" else "right")
+    for r in found["genes"]:
+        table.add_row(r["gene"], f"{r['importance']:.3f}", f"{r['low']:.3f} … {r['high']:.3f}")
+    console.print(table)
+
+
+def print_result(result) -> None:
+    from evoinit.ga.baselines import verdict
+
+    print_hall_of_fame(result.hall_of_fame, result.config.objectives, result.finished, result.by_model)
+    line = verdict(result.hall_of_fame) if result.finished else None
+    if line:
+        console.print(line, markup=False, highlight=False, soft_wrap=True)  # one line, even in a pipe
+    if result.run_dir is not None:
+        if result.finished:
+            console.print(f"run folder: {result.run_dir}  (figures: evoinit report {result.run_dir})")
+        else:
+            console.print(f"paused; continue with: {hint(result.run_dir)}")
+
+
+def print_hall_of_fame(entries, objectives, finished, by_model: bool = False) -> None:
+    """``by_model``: a finished surrogate search, whose hall of fame is in the forest's order."""
+    from evoinit.runfolder.read import final_scores
+
+    if not entries:
+        console.print("hall of fame: empty — every candidate so far diverged")
+        return
+    order = " — in the random forest's order (--surrogate), not by measured loss" if finished and by_model else ""
+    table = Table(title="hall of fame" + ("" if finished else " (search not finished)") + order)
+    for col in ("#", "setup", *objectives, "val error"):
+        table.add_column(col, justify="left" if col == "setup" else "right")
+    if finished:
+        for col in ("test error", "baseline test error", "gain (paired)"):
+            table.add_column(col, justify="right")
+    for e in entries:
+        row = [str(e["rank"]), e["text"], *[fmt(e["fitness"][o]) for o in objectives], fmt(e["val_error"])]
+        scores = final_scores(e) if finished else None
+        if scores is not None:
+            row.append(fmt(scores.test_error))
+            if scores.baseline is not None:
+                gain, ci = scores.gain, scores.gain_ci95
+                row += [f"{fmt(scores.baseline_error)} ({scores.baseline})",
+                        fmt(gain, sign=True) + (f" ± {ci:.4f}" if _number(gain) and _number(ci) else "")]
+            else:
+                row += ["—", "—"]
+        table.add_row(*row)
+    console.print(table)

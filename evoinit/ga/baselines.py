@@ -1,0 +1,112 @@
+"""The end of a search: the hall of fame scored once on the test split, each setup against the
+canonical start for its activation (Glorot for saturating units, He for rectifiers, LeCun for
+SELU) at the same widths and learning rate, both trained from the same seeds, so every
+comparison is paired by seed.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+
+from evoinit import seeding
+from evoinit.ga.config import CANONICAL_INIT, SearchConfig
+from evoinit.ga.evaluate import Evaluation, run_tasks
+from evoinit.ga.genome import Genome
+
+
+def canonical(genome: Genome) -> Genome:
+    """The textbook start for ``genome``'s activation at its widths: scale 1, no seed gene."""
+    return Genome(genome.hidden, genome.activation, CANONICAL_INIT[genome.activation], 1.0,
+                  genome.learning_rate)
+
+
+def final_keys(config: SearchConfig) -> list[tuple]:
+    return [(seeding.FINAL, r) for r in range(config.repeats)]
+
+
+def _stats(values: list) -> dict:
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    return {"values": values, "mean": statistics.fmean(finite) if finite else None,
+            "std": statistics.pstdev(finite) if len(finite) > 1 else (0.0 if finite else None),
+            "n": len(finite)}
+
+
+def _scores(evals: list[Evaluation]) -> dict:
+    return {"loss": _stats([e.test_loss for e in evals]), "error": _stats([e.test_error for e in evals]),
+            "val_loss": _stats([e.final_val_loss if not e.diverged else None for e in evals]),
+            "diverged": sum(e.diverged for e in evals)}
+
+
+def _paired(ours: list[Evaluation], theirs: list[Evaluation], attr: str) -> dict:
+    """Baseline minus ours, per seed where both finished: positive means the search found better."""
+    diffs = [getattr(b, attr) - getattr(a, attr) for a, b in zip(ours, theirs)
+             if getattr(a, attr) is not None and getattr(b, attr) is not None]
+    out = _stats(diffs)
+    if len(diffs) > 1:
+        out["ci95"] = 1.96 * statistics.stdev(diffs) / math.sqrt(len(diffs))
+    return out
+
+
+def score_hall_of_fame(genomes: list[Genome], config: SearchConfig, data, *, parallel=None,
+                       progress=None) -> tuple[list[dict], list[tuple[Genome, tuple, Evaluation]]]:
+    """Train each hall-of-fame genome and its canonical baseline from the FINAL seeds and score
+    them on the test split. Returns one dict per genome and every (genome, key, evaluation)."""
+    keys = final_keys(config)
+    plain = [g.with_(seed=None) for g in genomes]
+    wanted = list(dict.fromkeys(plain + ([canonical(g) for g in plain] if config.baselines else [])))
+    tasks = [(g, k) for g in wanted for k in keys]
+    evals = run_tasks(tasks, data, config.train, config.seed, parallel=parallel, test=True,
+                      progress=progress)
+    by_genome = {g: evals[i * len(keys):(i + 1) * len(keys)] for i, g in enumerate(wanted)}
+    scored = []
+    for g in plain:
+        entry = {"test": _scores(by_genome[g])}
+        if config.baselines:
+            base = canonical(g)
+            entry["baseline"] = {"genome": base.to_json(), "text": str(base), "test": _scores(by_genome[base])}
+            entry["improvement"] = {"test_loss": _paired(by_genome[g], by_genome[base], "test_loss"),
+                                    "test_error": _paired(by_genome[g], by_genome[base], "test_error")}
+        scored.append(entry)
+    return scored, [(t[0], t[1], e) for t, e in zip(tasks, evals)]
+
+
+#: Student's t, two-sided 95%, by degrees of freedom (between the listed ones: the next listed;
+#: beyond 30: the normal's 1.96).
+_T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262,
+        10: 2.228, 12: 2.179, 15: 2.131, 20: 2.086, 25: 2.060, 30: 2.042}
+
+
+def t95(df: int) -> float:
+    """The 95% two-sided quantile of Student's t with ``df`` degrees of freedom (NaN below 1)."""
+    if df < 1:
+        return math.nan
+    return next((v for k, v in sorted(_T95.items()) if k >= df), 1.96)
+
+
+def verdict(hall_of_fame: list[dict]) -> str | None:
+    """One line on whether the search paid off: the best setup against the canonical start at its
+    widths, paired by seed on the test split — beyond noise (the paired gain's 95% t-interval
+    excludes 0; at least 3 seeds), by how much, or that the canonical start is enough here. None
+    without the final scores (a search that skipped them, or without baselines)."""
+    best = hall_of_fame[0] if hall_of_fame else {}
+    diffs = [d for d in best.get("improvement", {}).get("test_error", {}).get("values", [])
+             if d is not None and math.isfinite(d)]
+    ours = best.get("test", {}).get("error", {}).get("mean")
+    theirs = best.get("baseline", {}).get("test", {}).get("error", {}).get("mean")
+    if not diffs or ours is None or theirs is None:
+        return None
+    numbers = f"test error {ours:.4f} vs {theirs:.4f} for {best['baseline']['text']}"
+    n = len(diffs)
+    if n < 3:
+        return (f"Cannot tell yet whether the search beat the canonical start ({numbers} on {n} "
+                "seed(s)): --repeats 3 or more tells.")
+    m = statistics.fmean(diffs)
+    half = t95(n - 1) * statistics.stdev(diffs) / math.sqrt(n)
+    paired = f"gain {m:+.4f} ± {half:.4f}, paired over {n} seeds"
+    if m - half > 0:
+        relative = f", {m / theirs:.0%} of its errors gone" if theirs > 0 else ""
+        return f"The search paid off: the best setup beat the canonical start beyond noise ({numbers}; {paired}{relative})."
+    if m + half < 0:
+        return f"The canonical start is enough here: it beat the best setup found ({numbers}; {paired})."
+    return f"The canonical start is enough here: the best setup is within noise of it ({numbers}; {paired})."

@@ -1,0 +1,380 @@
+"""Evaluations: a genome trained from a seed, run in populations, in parallel, in task order.
+
+A task is ``(genome, seed key)``; its seed is ``seeding.child(root(run_seed), *key)``, so it does
+not depend on which worker, chunk or moment runs it. Tasks of one architecture (widths and
+activation) are stacked into populations for the trainer; populations are cut at a fixed size and
+run through joblib on any backend (loky processes, threads, a Dask cluster). Workers receive plain
+values — genome dicts, seed keys, the dataset's ``DataSpec``, the settings — through the top-level
+function ``_run_population`` and return plain dicts; results come back in task order.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+
+from evoinit import checks, seeding
+from evoinit.data import dataset as _data
+from evoinit.ga.genome import Genome
+
+# how tasks become populations lives in schedule.py; re-exported, as before
+from evoinit.ga.schedule import (  # noqa: F401
+    POPULATION,
+    SINGLE_COST,
+    plan,
+    populations,
+    relative_cost,
+)
+from evoinit.nn.network import (
+    initial_start,
+    layer_sizes,
+    predict,
+    score,
+    train_population,
+)
+from evoinit.nn.stack import n_params
+from evoinit.nn.training import TrainResult, TrainSettings
+
+#: Fitness of a diverged candidate: the worst, but finite so NSGA-II's crowding distance is defined.
+WORST = 1e12
+
+#: Most seeds ``train`` takes: they are trained together, as one population.
+MAX_SEEDS = 10_000
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One trained network: its genome, seed key, status and curves (up to divergence)."""
+
+    genome: Genome
+    key: tuple                      # the seed key (see seeding): "seed" in the JSON line
+    status: str                     # "ok", "degenerate" (constant predictions), "diverged" or "pruned"
+    metric: str                     # "val_error" or "val_r2"
+    train_loss: tuple
+    val_loss: tuple
+    val_metric: tuple
+    diverged_epoch: int | None
+    n_params: int
+    test_loss: float | None = None      # only for the final scoring of the hall of fame
+    test_metric: float | None = None
+    seconds: float = field(default=0.0, compare=False)
+    rung: int | None = None             # pruned: the rung (0 = first) where its training stopped
+
+    @property
+    def diverged(self) -> bool:
+        return self.status == "diverged"
+
+    @property
+    def pruned(self) -> bool:
+        return self.status == "pruned"
+
+    @property
+    def epochs_trained(self) -> int:
+        """Epochs this evaluation trained (the one a network diverged in included)."""
+        return self.diverged_epoch if self.diverged_epoch is not None else len(self.train_loss)
+
+    @property
+    def final_val_loss(self) -> float:
+        """The validation loss after the last epoch; inf when diverged or pruned (no final value)."""
+        return self.val_loss[-1] if self.val_loss and not (self.diverged or self.pruned) else math.inf
+
+    @property
+    def final_val_error(self) -> float:
+        """Validation error (classification) or 1 − R² (regression); inf when diverged or pruned."""
+        if self.diverged or self.pruned or not self.val_metric:
+            return math.inf
+        last = self.val_metric[-1]
+        return last if self.metric == "val_error" else 1.0 - last
+
+    @property
+    def test_error(self) -> float | None:
+        """Test error (or 1 − R²) when the evaluation was scored on the test split."""
+        if self.test_metric is None:
+            return None
+        return self.test_metric if self.metric == "val_error" else 1.0 - self.test_metric
+
+    def to_json(self) -> dict:
+        """A JSON line (no wall-clock time: the evaluations log is bit-reproducible)."""
+        d = {"genome": self.genome.to_json(), "seed": list(self.key), "status": self.status,
+             "metric": self.metric, "diverged_epoch": self.diverged_epoch,
+             "n_params": self.n_params, "train_loss": list(self.train_loss),
+             "val_loss": list(self.val_loss), "val_metric": list(self.val_metric)}
+        if self.test_loss is not None:
+            d |= {"test_loss": self.test_loss, "test_metric": self.test_metric}
+        if self.rung is not None:
+            d["rung"] = self.rung
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict, seconds: float = 0.0) -> "Evaluation":
+        """An evaluation from its JSON line, every value checked for its type: a ``ValueError``
+        naming the key (the run folder's reader says which line of which file)."""
+        if not isinstance(d, dict):
+            raise ValueError(f"not a record but {type(d).__name__}")
+        seed, status, metric = d["seed"], d["status"], d["metric"]
+        if not isinstance(seed, list) or not seed or not all(checks.is_int(k) and k >= 0 for k in seed):
+            raise ValueError(f"seed is {seed!r}"[:80])
+        if status not in STATUSES or metric not in METRICS:
+            raise ValueError(f"status {status!r} or metric {metric!r} unknown"[:120])
+        epoch, weights = d["diverged_epoch"], d["n_params"]
+        if not (epoch is None or checks.is_int(epoch)) or not checks.is_int(weights):
+            raise ValueError(f"diverged_epoch {epoch!r} or n_params {weights!r} is not an integer"[:120])
+        rung = d.get("rung")
+        if (rung is not None) != (status == "pruned") or not (rung is None or _count(rung)):
+            raise ValueError(f"rung {rung!r} with status {status!r}"[:120])  # a rung iff pruned
+        curves = [_numbers(key, d[key]) for key in ("train_loss", "val_loss", "val_metric")]
+        tests = [None if d.get(key) is None else _numbers(key, [d[key]])[0] for key in ("test_loss", "test_metric")]
+        return cls(Genome.from_json(d["genome"]), tuple(seed), status, metric, *curves, epoch, weights,
+                   *tests, seconds, rung)
+
+
+STATUSES = ("ok", "degenerate", "diverged", "pruned")
+METRICS = ("val_error", "val_r2")
+#: How the run folder writes a float JSON has no literal for (``rundir.dumps``).
+_NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+
+
+def _count(value) -> bool:
+    return checks.is_int(value) and value >= 0
+
+
+def _numbers(key: str, values) -> tuple:
+    """A curve read back: numbers (or "nan"/"inf"/"-inf" as written) as floats."""
+    if not isinstance(values, list):
+        raise ValueError(f"{key} is {type(values).__name__}, not a list of numbers")
+    out = []
+    for v in values:
+        if isinstance(v, str) and v in _NON_FINITE:
+            v = _NON_FINITE[v]
+        elif not (checks.is_int(v) or isinstance(v, float)):
+            raise ValueError(f"{key} holds {v!r}"[:80] + ", not a number")
+        out.append(float(v))
+    return tuple(out)
+
+
+def task_seed(run_seed: int, key: Sequence[int]) -> np.random.SeedSequence:
+    return seeding.child(seeding.root(run_seed), *key)
+
+
+def start_and_order(sizes, init, seq: np.random.SeedSequence, *, scale: float = 1.0,
+                    params: dict | None = None) -> tuple:
+    """One network's starting weights (scheme ``init`` ×``scale``) and its minibatch-order
+    generator, from the two independent streams of its seed sequence ``seq`` (``seeding.WEIGHTS``
+    and ``seeding.DATA_ORDER``), so experiments can share one and not the other."""
+    start = initial_start(sizes, init, seeding.weight_rng(seq), scale=scale, params=params)
+    return start, seeding.order_rng(seq)
+
+
+def train_genomes(genomes: Sequence[Genome], keys: Sequence[tuple], dataset, settings: TrainSettings,
+                  run_seed: int) -> list[TrainResult]:
+    """Train same-architecture genomes, each from its own seed key, as one population."""
+    sizes = layer_sizes(dataset.n_features, genomes[0].hidden, dataset.n_outputs)
+    starts, orders, lrs = [], [], []
+    for genome, key in zip(genomes, keys):
+        start, order = start_and_order(sizes, genome.init, task_seed(run_seed, key), scale=genome.scale)
+        starts.append(start)
+        orders.append(order)
+        lrs.append(genome.learning_rate or settings.learning_rate)
+    return train_population(starts, orders, dataset, activation=genomes[0].activation,
+                            settings=settings, learning_rates=lrs)
+
+
+def status(genome: Genome, result: TrainResult, dataset) -> str:
+    """The status: "diverged"; "degenerate" when the trained network predicts the same thing for every
+    validation row (one class for all, or outputs constant to 1e-6 of the standardised targets:
+    a zero start, dead units, saturation); else "ok". A degenerate network is a result like any
+    other — scored by its loss, kept in the statistics — the status says why it scores badly."""
+    if result.diverged:
+        return "diverged"
+    X = dataset.X_val if len(dataset.X_val) else dataset.X_train
+    with np.errstate(all="ignore"):
+        out = predict(result.weights, result.biases, X, activation=genome.activation)
+    if dataset.task == "classification":
+        constant = len(out) > 1 and bool((out.argmax(axis=1) == out[0].argmax()).all())
+    else:
+        constant = len(out) > 1 and float(np.ptp(out, axis=0).max()) <= 1e-6
+    return "degenerate" if constant else "ok"
+
+
+def to_evaluation(genome: Genome, key: tuple, result: TrainResult, n_weights: int, dataset,
+                  seconds: float = 0.0, test: bool = False) -> Evaluation:
+    """The record of one network trained on ``dataset``; also scored on its test split if ``test``."""
+    test_loss = test_metric = None
+    if test and not result.diverged:
+        test_loss, test_metric = score(result.weights, result.biases, dataset.X_test, dataset.y_test,
+                                       activation=genome.activation, task=dataset.task)
+    return Evaluation(genome, tuple(key), status(genome, result, dataset), result.metric,
+                      tuple(map(float, result.train_loss)), tuple(map(float, result.val_loss)),
+                      tuple(map(float, result.val_metric)), result.diverged_epoch, n_weights,
+                      test_loss, test_metric, seconds)
+
+
+def dataset_of(spec) -> "_data.Dataset":
+    """A loaded dataset from a ``Dataset`` (as is), a ``DataSpec`` or its JSON."""
+    if isinstance(spec, _data.Dataset):
+        return spec
+    if isinstance(spec, dict):
+        spec = _data.DataSpec.from_json(spec)
+    return _data.load(spec)
+
+
+def _run_population(items: list, spec, settings: dict, run_seed: int, test: bool = False) -> list[dict]:
+    """Worker entry point: plain values in, plain values out (one dict per item, in order).
+
+    ``spec`` is the dataset's ``DataSpec`` as JSON (workers rebuild it, cached per process) or,
+    for data that exists only in memory, the ``Dataset`` itself.
+    """
+    dataset = dataset_of(spec)
+    genomes = [Genome.from_json(g) for g, _ in items]
+    keys = [tuple(k) for _, k in items]
+    t0 = time.perf_counter()
+    results = train_genomes(genomes, keys, dataset, TrainSettings.from_json(settings), run_seed)
+    seconds = (time.perf_counter() - t0) / len(items)
+    weights = n_params(layer_sizes(dataset.n_features, genomes[0].hidden, dataset.n_outputs))
+    return [to_evaluation(g, k, r, weights, dataset, test=test).to_json() | {"seconds": seconds}
+            for g, k, r in zip(genomes, keys, results)]
+
+
+def run_tasks(tasks: Sequence[tuple[Genome, tuple]], spec, settings: TrainSettings, run_seed: int, *,
+              parallel=None, progress: Callable[[int, int], None] | None = None,
+              test: bool = False, split: bool | None = None) -> list[Evaluation]:
+    """Evaluate every ``(genome, seed key)`` task; results in task order.
+
+    ``spec`` is the dataset's ``DataSpec`` (or an in-memory ``Dataset``); ``test`` also scores
+    each trained network on the test split (only for the final scoring). ``parallel`` is a
+    ``joblib.Parallel`` (default: run here,
+    in this process; one made with ``return_as="generator"`` reports progress as populations
+    finish; one with an ``n_workers`` attribute, as ``backends.Workers`` has, gets its populations
+    split when they are too few for its workers: see ``plan``). ``split`` forces (True) or forbids
+    (False) that. ``progress(done, total)`` is called after each population.
+    """
+    from joblib import Parallel
+
+    tasks = [(g, tuple(k)) for g, k in tasks]
+    workers = getattr(parallel, "n_workers", 1) if parallel is not None else 1
+    schedule, jobs = population_jobs(tasks, spec, settings, run_seed, workers=workers, split=split, test=test)
+    parallel = parallel or Parallel(n_jobs=1)
+    done_tasks, total = 0, len(tasks)
+    by_task: dict[tuple, Evaluation] = {}
+    for idx, out in zip(schedule, parallel(jobs)):
+        by_task |= results(tasks, idx, out)
+        done_tasks += len(idx)
+        if progress:
+            progress(done_tasks, total)
+    return [by_task[t] for t in tasks]
+
+
+def population_jobs(tasks: list, spec, settings: TrainSettings, run_seed: int, *, workers: int = 1,
+                    split: bool | None = None, test: bool = False) -> tuple[list[list[int]], list]:
+    """(``plan``'s schedule, one joblib ``delayed`` job per part of it) for ``tasks``; each job
+    returns the plain dicts ``results`` turns back into evaluations. The order of execution
+    does not change any result."""
+    from joblib import delayed
+
+    schedule = plan(tasks, workers, split)
+    payload = spec if isinstance(spec, _data.Dataset) else spec.to_json()
+    jobs = [delayed(_run_population)([(tasks[i][0].to_json(), list(tasks[i][1])) for i in idx],
+                                     payload, settings.to_json(), run_seed, test) for idx in schedule]
+    return schedule, jobs
+
+
+def results(tasks: list, idx: list[int], out: list[dict]) -> dict[tuple, Evaluation]:
+    """A finished job's evaluations by task, from what the worker sent back."""
+    return {tasks[i]: Evaluation.from_json(d, d["seconds"]) for i, d in zip(idx, out)}
+
+
+# -- the search's fitness ---------------------------------------------------------------------------
+
+
+def objective_values(genome: Genome, evals, objectives) -> tuple:
+    """Fitness of a genome from its repeats' evaluations (all WORST if any repeat diverged or was
+    pruned: ranked below every candidate trained to the end)."""
+    if any(e.diverged or e.pruned for e in evals):
+        return (WORST,) * len(objectives)
+    losses = [e.final_val_loss for e in evals]
+    values = {"val_loss": statistics.fmean(losses),
+              "val_error": statistics.fmean(e.final_val_error for e in evals),
+              "n_params": float(evals[0].n_params),
+              "spread": statistics.pstdev(losses) if len(losses) > 1 else 0.0}
+    return tuple(float(min(values[o], WORST)) if math.isfinite(values[o]) else WORST for o in objectives)
+
+
+def fitness(genomes: Sequence[Genome], keys: Sequence[tuple], config, *, data=None, parallel=None,
+            test: bool = False) -> list[tuple[tuple, list[Evaluation]]]:
+    """Score genomes with a search's own fitness on seed keys the caller names.
+
+    ``config`` is the search's ``SearchConfig`` (its dataset, training settings, run seed and
+    objectives are used; ``data`` overrides its dataset with in-memory data). Every genome is
+    trained from every key in ``keys`` — as the search trains a candidate's repeats — so two
+    genomes scored on the same keys are paired by seed. A key's first element is its namespace
+    (``seeding``): pick one the search does not use (``seeding.FRESH``) to score a setup on seeds
+    the search never saw. ``test`` also scores every network on the test split. Returns, per
+    genome, (objective values, its evaluations in key order)."""
+    keys = [tuple(k) for k in keys]
+    tasks = [(g, k) for g in genomes for k in keys]
+    spec = data if data is not None else config.dataset
+    evals = run_tasks(tasks, spec, config.train, config.seed, parallel=parallel, test=test)
+    n = len(keys)
+    return [(objective_values(g, evals[i * n:(i + 1) * n], config.objectives), evals[i * n:(i + 1) * n])
+            for i, g in enumerate(genomes)]
+
+
+# -- one setup over N seeds (evoinit train) --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrainOutcome:
+    """``evoinit train``: one genome trained from ``len(evaluations)`` seeds."""
+
+    genome: Genome
+    dataset: dict                   # the dataset's summary
+    settings: TrainSettings
+    seed: int
+    evaluations: tuple
+    results: tuple = field(repr=False, compare=False)   # TrainResult, with final weights
+
+    def summary(self) -> dict:
+        ok = [e for e in self.evaluations if not e.diverged]
+        losses = np.array([e.final_val_loss for e in ok])
+        errors = np.array([e.final_val_error for e in ok])
+        stat = lambda a: ({"mean": float(a.mean()), "std": float(a.std()), "best": float(a.min()),  # noqa: E731
+                           "worst": float(a.max())} if len(a) else None)
+        return {"genome": str(self.genome), "seeds": len(self.evaluations),
+                "diverged": len(self.evaluations) - len(ok),
+                "degenerate": sum(e.status == "degenerate" for e in ok), "val_loss": stat(losses),
+                "val_error": stat(errors),
+                "metric": self.evaluations[0].metric if self.evaluations else None}
+
+    def to_json(self) -> dict:
+        return {"schema": 1, "genome": self.genome.to_json(), "dataset": self.dataset,
+                "settings": self.settings.to_json(), "seed": self.seed, "summary": self.summary(),
+                "evaluations": [e.to_json() for e in self.evaluations]}
+
+
+def train(genome: Genome | str, dataset="digits", *, seeds: int = 10, seed: int = 0,
+          settings: TrainSettings = TrainSettings()) -> TrainOutcome:
+    """Train one setup from ``seeds`` different random starts (one population, one process).
+
+    ``genome`` is a ``Genome`` or its string form (``"64-32 tanh glorot_uniform ×1"``);
+    ``dataset`` a name, a path, a ``DataSpec`` or a loaded ``Dataset``. Seeds are
+    ``child(root(seed), TRAIN, i)`` for i < seeds, so the same call gives the same result.
+    """
+    if isinstance(genome, str):
+        genome = Genome.parse(genome)
+    checks.instance("genome", genome, Genome, "a Genome or its string form, e.g. '64-32 tanh glorot_uniform ×1'")
+    seeds = checks.integer("seeds", seeds, 1, MAX_SEEDS, why=" (all seeds train at once, as one population in memory)")
+    seed = checks.integer("seed", seed, 0, 2**63 - 1)
+    checks.instance("settings", settings, TrainSettings, "a TrainSettings, e.g. TrainSettings(epochs=5)")
+    ds = dataset if isinstance(dataset, _data.Dataset) else _data.load(dataset)
+    keys = [(seeding.TRAIN, i) for i in range(seeds)]
+    t0 = time.perf_counter()
+    results = train_genomes([genome] * seeds, keys, ds, settings, seed)
+    seconds = (time.perf_counter() - t0) / seeds
+    weights = n_params(layer_sizes(ds.n_features, genome.hidden, ds.n_outputs))
+    evaluations = tuple(to_evaluation(genome, k, r, weights, ds, seconds) for k, r in zip(keys, results))
+    return TrainOutcome(genome, ds.summary(), settings, seed, evaluations, tuple(results))

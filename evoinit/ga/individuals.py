@@ -1,0 +1,93 @@
+"""DEAP's pieces for the GA (search.py and steady.py): the individual with its fitness class, the
+private ``random.Random`` DEAP draws from, and the hall of fame's refill and saved form.
+
+DEAP stays inside the GA's modules: its ``creator``-style classes are plain top-level classes here
+and never travel to workers, which receive ``Genome`` values and seed keys. DEAP draws from
+Python's ``random`` module; the search points it at a private ``random.Random`` seeded from the run
+seed and checkpoints its state, so neither the caller's ``random`` nor another thread's draws touch
+the GA.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+from contextlib import contextmanager
+
+from deap import algorithms, base, tools
+
+from evoinit.runfolder import read as checkpoint
+
+_FITNESS: dict[int, type] = {}
+
+
+def _fitness(n: int) -> type:
+    """A minimising Fitness class with n objectives (cached: DEAP needs one class per count)."""
+    if n not in _FITNESS:
+        _FITNESS[n] = type(f"FitnessMin{n}", (base.Fitness,), {"weights": (-1.0,) * n})
+    return _FITNESS[n]
+
+
+class Individual(list):
+    """A flat gene list (see ``SearchSpace``) with a fitness, its seed keys and the evaluations
+    behind it."""
+
+    def __init__(self, genes=(), n_objectives: int = 1):
+        super().__init__(genes)
+        self.fitness = _fitness(n_objectives)()
+        self.keys: tuple = ()
+        self.evals: tuple = ()
+
+    @property
+    def diverged(self) -> bool:
+        return any(e.diverged for e in self.evals)
+
+    @property
+    def pruned(self) -> bool:
+        return any(e.pruned for e in self.evals)
+
+
+#: DEAP's modules that draw from ``random`` (``varOr``, tournaments, crossovers, NSGA-II).
+_DEAP_MODULES = (algorithms, tools.selection, tools.crossover, tools.mutation, tools.emo)
+
+
+@contextmanager
+def python_random(state):
+    """Run DEAP on a private ``random.Random`` at ``state`` (yielded): its modules are pointed at
+    it for the duration, never at the shared global ``random``, which other threads draw from
+    while a generation is evaluated (a Dask scheduler in this process picks workers with
+    ``random.choice``) — that would shift the GA's stream. The caller's ``random`` is untouched."""
+    rng = random.Random()
+    rng.setstate(state)
+    saved = [m.random for m in _DEAP_MODULES]
+    for m in _DEAP_MODULES:
+        m.random = rng
+    try:
+        yield rng
+    finally:
+        for m, r in zip(_DEAP_MODULES, saved):
+            m.random = r
+
+
+def versions() -> dict:
+    """The versions a run folder records (DEAP's is known here only)."""
+    import deap
+    import joblib
+    import numpy
+    import sklearn
+
+    return {"python": sys.version.split()[0], "numpy": numpy.__version__, "deap": deap.__version__,
+            "scikit-learn": sklearn.__version__, "joblib": joblib.__version__}
+
+
+def member(ind: Individual) -> checkpoint.Member:
+    return checkpoint.Member(tuple(ind), ind.fitness.values, ind.keys)
+
+
+def refill(hof, individuals: list) -> None:
+    """Put restored individuals (best first) back into a ``HallOfFame``/``ParetoFront`` through
+    its public ``clear`` and ``insert``. ``insert`` places an item after those of equal fitness
+    from the back, so inserting worst first gives back the saved order, ties included."""
+    hof.clear()
+    for ind in reversed(individuals):
+        hof.insert(ind)

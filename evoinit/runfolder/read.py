@@ -1,0 +1,340 @@
+"""What a run folder holds, as typed values: read once, each value checked once, here.
+
+``rundir`` knows files (atomic writes, whole lines, schema versions); this module knows what is
+in them, and ``saving`` writes it. The search's state goes out as a ``Checkpoint`` and comes back
+as one; the evaluations log comes back as ``LogLine`` values holding ``Evaluation`` records; the
+hall of fame, the generations log and the run's config are read and checked here for every reader
+(``resume``, ``report``, ``export``, the CLI's stop message). Every check and its message live in
+this module: anything missing, damaged, from another version or another search is a
+``RunFolderError`` that names the file (and the line, in a log).
+
+``Checkpoint`` and ``Member`` (the state as it goes out) and the writers (``config_json``,
+``checkpoint_json``, ``summary``, ``hall_of_fame_json``, ``write_state``, ``log_evaluations``)
+live in ``saving.py``; they are re-exported here, where the search has always found them.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from evoinit import checks
+from evoinit.errors import EvoinitError, RunFolderError, UsageError, one_line
+from evoinit.ga.config import SearchConfig, current
+from evoinit.ga.evaluate import Evaluation, dataset_of
+from evoinit.ga.genome import Genome
+from evoinit.nn.training import TrainSettings
+from evoinit.runfolder.folder import RunFolder, read_json
+from evoinit.runfolder.write import (
+    Checkpoint,
+    Member,
+)
+
+#: What a damaged value can raise when it is turned into a typed one.
+_DAMAGE = (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError, EvoinitError)
+
+
+def why(e: BaseException) -> str:
+    """An exception as a short parenthesis for a message about a damaged file."""
+    text = one_line(e, 100)
+    return f"{type(e).__name__}: {text}" if not isinstance(e, EvoinitError) else text
+
+
+def _count(value) -> bool:
+    return checks.is_int(value) and value >= 0
+
+
+_number = checks.is_number
+
+
+# -- the typed values -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LogLine:
+    """One line of evaluations.jsonl: the evaluation and where it belongs (``stage`` "final" for
+    the scoring of the hall of fame on test data)."""
+
+    evaluation: Evaluation
+    row: dict = field(compare=False, repr=False)   # the line as read, for the figures
+
+    @property
+    def stage(self) -> str | None:
+        return self.row.get("stage")
+
+
+# -- reading: the config and the dataset ------------------------------------------------------------
+
+
+def read_config(folder: RunFolder, *, resumable: bool = True) -> tuple[SearchConfig, dict]:
+    """The run's ``SearchConfig`` and its config.json. ``resumable``: a search on in-memory data
+    is refused (it cannot be resumed)."""
+    config_file = folder.read_config()
+    search = config_file.get("search")
+    if not isinstance(search, dict):
+        raise RunFolderError(f"{folder / 'config.json'} is damaged (no search settings)")
+    if search.get("dataset") is None and resumable:
+        raise RunFolderError(f"{folder.path} was a search on in-memory data; it cannot be resumed")
+    try:
+        return SearchConfig.from_json(search), config_file
+    except _DAMAGE as e:
+        raise RunFolderError(f"{folder / 'config.json'} is damaged ({why(e)})") from None
+
+
+def differing(mine: dict, stored) -> list[str]:
+    """The keys of ``mine`` whose values ``stored`` (config.json's, any JSON) does not hold, sorted:
+    what a refusal to resume names."""
+    return sorted(k for k in mine if not isinstance(stored, dict) or stored.get(k) != mine[k])
+
+
+def check_dataset(folder: RunFolder, config: SearchConfig, stored) -> None:
+    """The dataset must be the one the run started on (``stored``: config.json's summary) — a CSV
+    edited since would silently change every later evaluation."""
+    now = dataset_of(config.dataset).summary()
+    if isinstance(stored, dict) and "digest" not in stored:
+        now.pop("digest")  # a run folder from before the digest: checked on what it recorded
+    if json.loads(json.dumps(now)) != stored:
+        changed = differing(now, stored)
+        raise RunFolderError(f"the dataset {config.dataset.name} is not the one {folder.path} "
+                             f"started on ({', '.join(changed) or 'summary'} differ from config.json); "
+                             "resuming needs the same data")
+
+
+def check_same_search(folder: RunFolder, config: SearchConfig) -> None:
+    """Resuming with settings given: they must be the run's own (config.json's)."""
+    stored = folder.read_config().get("search")
+    mine = config.to_json()
+    if current(stored) != mine:
+        differ = differing(mine, stored)
+        raise UsageError(f"{folder.path} holds a search with other settings ({', '.join(differ) or 'all'} "
+                         f"differ); --resume continues it as it was: drop those options, or pass "
+                         f"--overwrite to start a new search there")
+
+
+def check_no_checkpoint(folder: RunFolder, config: SearchConfig, *, read_only: bool) -> None:
+    """No checkpoint: the first generation never ended, which is fine (it starts over) — unless
+    the logs hold more than one generation could have written: then the checkpoint is lost. A
+    reader (``read_only``) has nothing to show yet."""
+    first = config.population * config.repeats
+    generations = len(folder.read_lines("generations.jsonl", 2))
+    evaluations = len(folder.read_lines("evaluations.jsonl", first + 1))
+    if generations > 1 or evaluations > first:
+        raise RunFolderError(f"{folder / 'checkpoint.json'} is missing but the logs hold more than the "
+                             "first generation: the folder is damaged")
+    if read_only:
+        raise RunFolderError(f"{folder.path} has no checkpoint yet: the search stopped before its first "
+                             f"generation ended; continue it with `evoinit resume {folder.path}`")
+
+
+# -- reading: the checkpoint and the evaluations log ------------------------------------------------
+
+
+def read(folder: RunFolder, config: SearchConfig, stored: dict) -> tuple[Checkpoint, list[LogLine]]:
+    """The last checkpoint and the evaluations log up to it, checked against ``config`` (read
+    from ``stored``, config.json's search settings) and each other (every individual's
+    evaluations are in the log). Nothing is written."""
+    where = folder / "checkpoint.json"
+    raw = folder.read_checkpoint()
+    if current(raw.get("config")) != current(stored):
+        raise RunFolderError(f"{where} belongs to another search than {folder / 'config.json'}")
+    try:
+        ck = _checkpoint(raw, config, where)
+        log = read_evaluations(folder, ck.n_evaluations)
+        _check_members(ck, config, {(line.evaluation.genome, line.evaluation.key) for line in log})
+    except RunFolderError:
+        raise
+    except _DAMAGE as e:
+        raise RunFolderError(f"{where} is damaged ({why(e)})") from None
+    return ck, log
+
+
+def _checkpoint(d: dict, config: SearchConfig, where) -> Checkpoint:
+    """The checkpoint's values, each checked for its type and range."""
+    n_evaluations, g, counter = d["n_evaluations"], d["generation"], d["counter"]
+    for name, value in (("n_evaluations", n_evaluations), ("generation", g), ("counter", counter)):
+        if not _count(value):
+            raise RunFolderError(f"{where} is damaged ({name} is {value!r})")
+    if g > config.generations or not isinstance(d["finished"], bool):
+        raise RunFolderError(f"{where} is damaged (generation {g} of {config.generations}, "
+                             f"finished {d['finished']!r})")
+    logbook = d["logbook"]
+    if not isinstance(logbook, list) or len(logbook) != g + 1 or not all(isinstance(r, dict) for r in logbook):
+        raise RunFolderError(f"{where} is damaged (its logbook does not have {g + 1} generations)")
+    for i, row in enumerate(logbook):
+        bad = sorted(k for k, v in row.items() if not (v is None or _number(v) or (k == "best" and isinstance(v, str))))
+        if bad or row.get("gen") != i:
+            raise RunFolderError(f"{where} is damaged (logbook row {i}: {', '.join(bad) or 'gen'} "
+                                 "not a number)")
+    if len(d["population"]) != config.population:
+        raise RunFolderError(f"{where} is damaged (a population of {len(d['population'])}, "
+                             f"not {config.population})")
+    final = d.get("final", [])
+    if not isinstance(final, list) or not all(isinstance(x, dict) for x in final):
+        raise RunFolderError(f"{where} is damaged (its final scores are not a list of records)")
+    state = d["python_random"]
+    python_random = (state[0], tuple(state[1]), state[2])
+    random.Random().setstate(python_random)  # a damaged state fails here, not generations later
+    np.random.PCG64(0).state = d["numpy_random"]
+    n_obj = len(config.objectives)
+    return Checkpoint(g, d["finished"], counter, n_evaluations,
+                      tuple(_member(m, config, n_obj) for m in d["population"]),
+                      tuple(_member(m, config, n_obj) for m in d["hall_of_fame"]),
+                      tuple(logbook), tuple(final), python_random, d["numpy_random"],
+                      _pending(d.get("pending", []), config, where))
+
+
+def _pending(rows, config: SearchConfig, where) -> tuple:
+    """The steady shape's bred candidates not yet folded in: gene lists, checked."""
+    n_genes = config.space.n_genes
+    if not isinstance(rows, list) or (rows and config.shape != "steady") or not all(
+            isinstance(r, list) and len(r) == n_genes and all(_number(v) for v in r) for r in rows):
+        raise RunFolderError(f"{where} is damaged (its pending candidates are not {n_genes} genes each)")
+    return tuple(tuple(r) for r in rows)
+
+
+def _member(d: dict, config: SearchConfig, n_obj: int) -> Member:
+    n_genes = config.space.n_genes
+    if len(d["genes"]) != n_genes or len(d["fitness"]) != n_obj:
+        raise ValueError(f"an individual with {len(d['genes'])} genes and {len(d['fitness'])} "
+                         f"fitness values, not {n_genes} and {n_obj}")
+    if not all(_number(v) for v in d["genes"]):
+        raise ValueError(f"genes {d['genes']!r} are not all numbers")
+    if not all(_number(v) for v in d["fitness"]):
+        raise ValueError(f"fitness {d['fitness']!r} is not all numbers"[:120])
+    keys = tuple(tuple(k) for k in d["keys"])
+    if not all(all(_count(x) for x in k) for k in keys):
+        raise ValueError(f"seed keys {d['keys']!r} are not lists of counts")
+    return Member(tuple(d["genes"]), tuple(float(v) for v in d["fitness"]), keys)
+
+
+def _check_members(ck: Checkpoint, config: SearchConfig, logged: set) -> None:
+    """Every individual decodes to a genome whose evaluations are in the log."""
+    for m in ck.population + ck.hall_of_fame:
+        genome = config.space.decode(list(m.genes))
+        for key in m.keys:
+            if (genome, key) not in logged:
+                raise KeyError((genome, key))
+
+
+def read_evaluations(folder: RunFolder, n: int) -> list[LogLine]:
+    """The first ``n`` lines of evaluations.jsonl (all must be there), numbered 0…n-1."""
+    log = folder / "evaluations.jsonl"
+    lines = []
+    for i, row in enumerate(folder.read_lines("evaluations.jsonl", n, exact=True)):
+        try:
+            if row["n"] != i:
+                raise ValueError(f"numbered {row['n']!r}")
+            lines.append(LogLine(Evaluation.from_json(row), row))
+        except _DAMAGE as exc:
+            raise RunFolderError(f"{log} line {i + 1} is damaged ({why(exc)})") from None
+    return lines
+
+
+# -- reading: what the report and the exporters show ------------------------------------------------
+
+
+def read_generations(folder: RunFolder, n: int) -> list[dict]:
+    """The first ``n`` lines of generations.jsonl as the report reads them: lines ``{"gen",
+    "population": [{"genome", "val_error"}, …]}``."""
+    path = folder / "generations.jsonl"
+    rows = folder.read_lines("generations.jsonl", n, exact=True)
+    for i, row in enumerate(rows, 1):
+        ok = (isinstance(row, dict) and row.get("gen") == i - 1 and isinstance(row.get("population"), list)
+              and all(isinstance(ind, dict) and isinstance(ind.get("genome"), dict)
+                      and isinstance(ind["genome"].get("activation"), str)
+                      and isinstance(ind["genome"].get("init"), str)
+                      and (ind.get("val_error") is None or _number(ind.get("val_error")))
+                      for ind in row["population"]))
+        if not ok:
+            raise RunFolderError(f"{path} line {i} is damaged (not a generation's population)")
+    return rows
+
+
+def read_hall_of_fame(folder: RunFolder) -> list[dict]:
+    """The entries of hall_of_fame.json, best first (at least one)."""
+    path = folder / "hall_of_fame.json"
+    if not path.is_file():
+        raise RunFolderError(f"{folder.path}: no hall_of_fame.json (the hall of fame); "
+                             "is this an evoinit run folder?")
+    fame = read_json(path, "hall of fame")
+    if isinstance(fame, dict) and fame.get("schema", 1) != 1:
+        raise RunFolderError(f"{path}: schema {fame.get('schema')!r}, this evoinit reads schema 1")
+    entries = fame.get("entries") if isinstance(fame, dict) else None
+    if not isinstance(entries, list):
+        raise RunFolderError(f"{path}: damaged (no list of entries)")
+    if not entries:
+        raise RunFolderError(f"{path}: the hall of fame is empty (has the search finished a generation?)")
+    return entries
+
+
+def entry_genome(folder: RunFolder, entries: list, rank: int) -> Genome:
+    """The genome of hall-of-fame entry ``rank`` (1 = best)."""
+    path = folder / "hall_of_fame.json"
+    try:
+        return Genome.from_json(entries[rank - 1]["genome"])
+    except EvoinitError as e:
+        raise RunFolderError(f"{path}: entry {rank}: {e}") from None
+    except (KeyError, TypeError, ValueError) as e:
+        raise RunFolderError(f"{path}: entry {rank} has no readable genome ({type(e).__name__}: {e})") from None
+
+
+def dataset_sizes(folder: RunFolder, config_file: dict) -> tuple[int, int, str, str]:
+    """(inputs, outputs, task, name) of the run's dataset, from its config.json."""
+    ds = config_file.get("dataset")
+    try:
+        return int(ds["n_features"]), int(ds["n_outputs"]), str(ds["task"]), str(ds.get("name", ""))
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise RunFolderError(f"{folder / 'config.json'}: no dataset sizes (dataset.n_features, "
+                             "dataset.n_outputs, dataset.task)") from None
+
+
+def train_settings(config_file: dict) -> TrainSettings | None:
+    """The run's training settings, or None where config.json has no readable ones."""
+    search = config_file.get("search")
+    train = search.get("train") if isinstance(search, dict) else config_file.get("settings")
+    if not isinstance(train, dict):
+        return None
+    try:
+        return TrainSettings.from_json(train)
+    except (TypeError, ValueError, EvoinitError):
+        return None
+
+
+@dataclass(frozen=True)
+class FinalScores:
+    """A hall-of-fame entry's test scores once the search finished; None where a value is absent
+    (as in final scores read back from an older or damaged checkpoint)."""
+
+    test_error: float | None        # mean over the final seeds
+    baseline: str | None            # the canonical baseline's init ("?" if unnamed); None: no baselines
+    baseline_error: float | None
+    gain: float | None              # baseline minus ours in test error, paired by seed
+    gain_ci95: float | None
+
+
+def final_scores(entry: dict) -> FinalScores | None:
+    """The test scores of a hall-of-fame entry, or None before the final scoring."""
+    if not isinstance(entry, dict) or "test" not in entry:
+        return None
+
+    def number(*keys):
+        value = checks.dig(entry, *keys)
+        return value if _number(value) else None
+
+    baseline = (checks.dig(entry, "baseline", "genome", "init") or "?") if "baseline" in entry else None
+    return FinalScores(number("test", "error", "mean"), baseline, number("baseline", "test", "error", "mean"),
+                       number("improvement", "test_error", "mean"), number("improvement", "test_error", "ci95"))
+
+
+def saved_generation(folder: RunFolder) -> tuple[int, int, bool] | None:
+    """(last generation saved, generations in all, finished) of a run folder, or None when it has
+    no readable checkpoint."""
+    try:
+        config, config_file = read_config(folder, resumable=False)
+        ck, _ = read(folder, config, config_file["search"])
+    except EvoinitError:
+        return None
+    return ck.generation, config.generations, ck.finished
