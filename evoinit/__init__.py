@@ -37,7 +37,7 @@ _MODULES = {"activations": "nn.activations", "initializers": "nn.initializers", 
             "export": "interop.export", "sklearn": "interop.sklearn"}
 #: Public names and the module that defines each.
 _NAMES = {
-    "search": "api", "resume": "api", "opened": "api", "random_search": "ga.runs",
+    "search": "api", "resume": "api", "opened": "api", "random_search": "ga.baselines",
     "report": "reporting.report",
     "SearchConfig": "ga.config",
     "DataSpec": "data.dataset", "Dataset": "data.dataset", "load": "data.dataset",
@@ -48,7 +48,7 @@ _NAMES = {
     "Start": "nn.training", "TrainResult": "nn.training", "TrainSettings": "nn.training",
     "TrainState": "nn.training", "train_population": "nn.network", "initial_states": "nn.network",
     "continue_training": "nn.network",
-    "Candidate": "ga.runs", "Progress": "ga.runs", "SearchResult": "ga.runs",
+    "Candidate": "ga.results", "Progress": "ga.results", "SearchResult": "ga.results",
     "EvoMLPClassifier": "interop.sklearn", "EvoMLPRegressor": "interop.sklearn",
 }
 

@@ -22,9 +22,9 @@ import evoinit as S
 from evoinit.data import dataset as data
 from evoinit.errors import ConfigError, DataError, RunFolderError, UsageError
 from evoinit.ga.config import _TABLES, _TOP, SearchConfig, build, load_toml
-from evoinit.ga.engine import Search
 from evoinit.ga.genome import SearchSpace
 from evoinit.nn.training import TrainSettings
+from evoinit.runfolder import read
 from evoinit.runfolder.folder import RunFolder
 
 # A tiny search: if a row's check were missing, its command would run (quickly) and exit 0.
@@ -353,7 +353,7 @@ def test_a_damaged_checkpoint_is_a_run_folder_error(checkpoint, data):
     logs = files(folder, ("evaluations.jsonl", "generations.jsonl"))
     (folder / "checkpoint.json").write_text(json.dumps(bad))
     try:
-        Search.from_folder(RunFolder(folder), n_jobs=1)
+        read.restore(RunFolder(folder), n_jobs=1)
     except RunFolderError as e:
         assert str(e) and "\n" not in str(e)
     finally:

@@ -9,7 +9,6 @@ import pytest
 import evoinit as S
 from evoinit.errors import RunFolderError
 from evoinit.ga.config import SearchConfig
-from evoinit.ga.engine import Search
 from evoinit.ga.evaluate import Evaluation
 from evoinit.nn.training import TrainSettings
 from evoinit.runfolder import read as checkpoint
@@ -106,7 +105,7 @@ def test_a_damaged_checkpoint_is_refused_by_the_reader(run, how):
         _read(run)
     assert "\n" not in str(info.value)
     with pytest.raises(RunFolderError, match=message):  # resume goes through the same reader
-        Search.from_folder(run, n_jobs=1)
+        checkpoint.restore(run, n_jobs=1)
     assert logs == {n: (run / n).read_bytes() for n in logs}  # nothing was cut back
 
 

@@ -54,7 +54,7 @@ def test_mutation_and_crossover_always_give_valid_genomes(space_i, seed, indpb):
         space.check(space.decode(a))
     import random
 
-    from evoinit.ga.engine import _python_random
+    from evoinit.ga.individuals import python_random as _python_random
 
     with _python_random(random.Random(seed).getstate()):  # as the search runs DEAP's crossover
         c, d = tools.cxUniform(list(a), list(b), indpb=0.5)

@@ -368,7 +368,7 @@ def test_values_are_checked_where_they_are_built(make, message):
 
 
 @pytest.mark.parametrize("call", [lambda: evoinit.resume(None), lambda: evoinit.report(None),
-                                  lambda: evoinit.resume(""), lambda: evoinit.ga.engine.resume(3.5)])
+                                  lambda: evoinit.resume(""), lambda: evoinit.resume(3.5)])
 def test_run_folder_arguments_are_paths(call):
     with pytest.raises(UsageError, match="a run folder must be a path"):
         call()

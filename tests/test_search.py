@@ -204,11 +204,13 @@ def test_search_beats_random_search_and_matches_the_baselines():
 
 
 def test_the_top_level_api_runs_a_search_like_the_module_function():
-    """``evoinit.search(...)`` is the README's entry point; ``evoinit.ga.engine.search`` the module's."""
+    """``evoinit.search(...)`` is the README's entry point; ``evoinit.api.search`` the module's."""
     import evoinit
 
     kw = dict(population=4, generations=1, repeats=1, epochs=2, baselines=False, n_jobs=1, out=None)
-    a, b = evoinit.search("iris", **kw), S.search("iris", **kw)
+    from evoinit import api
+
+    a, b = evoinit.search("iris", **kw), api.search("iris", **kw)
     assert isinstance(a, evoinit.SearchResult) and a.hall_of_fame == b.hall_of_fame
     assert evoinit.resume is S.resume and evoinit.reporting.report.report is R.report and callable(evoinit.reporting.report)
 

@@ -16,7 +16,6 @@ import evoinit
 import evoinit as S
 from evoinit.errors import UsageError
 from evoinit.ga.config import RANK_MIN, SearchConfig
-from evoinit.ga.engine import Search
 from evoinit.ga.evaluate import WORST, Evaluation, objective_values
 from evoinit.ga.genome import Genome, SearchSpace
 from evoinit.ga.variants.surrogate import (
@@ -28,6 +27,7 @@ from evoinit.ga.variants.surrogate import (
 from evoinit.nn.training import TrainSettings
 from evoinit.reporting.report import read as report_view
 from evoinit.runfolder.folder import RunFolder
+from evoinit.runfolder.read import view
 
 SPACE = SearchSpace(layers=(1, 3), widths=(4, 64), activations=("tanh", "relu"), inits=("glorot_normal", "he_normal"))
 CONFIG = SearchConfig(dataset="iris", population=6, generations=3, repeats=2, seed=3, hall_of_fame=3,
@@ -172,7 +172,7 @@ def test_a_finished_search_ranks_its_hall_of_fame_by_the_forest(ranked):
     assert fitness != sorted(fitness)          # here the model's order is not the measured one
     for m, g in zip(hof, members):             # the measured fitness is still each member's own
         assert m["fitness"]["val_loss"] == pytest.approx(history[g])
-    read = Search.from_folder(RunFolder(run), read_only=True).hall_of_fame()
+    read = view(RunFolder(run))[0].hall_of_fame()
     assert [(m["genome"], m["test"]) for m in read] == [(m["genome"], m["test"]) for m in hof]
     view = report_view(run).hall_of_fame["entries"]       # what `evoinit report` shows, from the checkpoint
     assert [(m["genome"], m["test"]) for m in view] == [(m["genome"], m["test"]) for m in hof]

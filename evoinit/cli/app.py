@@ -230,8 +230,8 @@ def search(
 
       evoinit search --prune halving --eta 3 --offspring 96
     """
-    from evoinit.ga import config as _config
     from evoinit import api as _search
+    from evoinit.ga import config as _config
 
     check_stop_after(stop_after)
     given = {"dataset": dataset, "target": target, "population": population, "offspring": offspring,

@@ -163,9 +163,8 @@ def print_result(result) -> None:
 
 
 def print_hall_of_fame(entries, objectives, finished, by_model: bool = False) -> None:
-    """``by_model``: a finished surrogate search, whose hall of fame is in the forest's order."""
-    from evoinit.runfolder.read import final_scores
-
+    """``entries``: ``ga.results.Entry`` values, best first. ``by_model``: a finished surrogate
+    search, whose hall of fame is in the forest's order."""
     if not entries:
         console.print("hall of fame: empty — every candidate so far diverged")
         return
@@ -177,13 +176,12 @@ def print_hall_of_fame(entries, objectives, finished, by_model: bool = False) ->
         for col in ("test error", "baseline test error", "gain (paired)"):
             table.add_column(col, justify="right")
     for e in entries:
-        row = [str(e["rank"]), e["text"], *[fmt(e["fitness"][o]) for o in objectives], fmt(e["val_error"])]
-        scores = final_scores(e) if finished else None
-        if scores is not None:
-            row.append(fmt(scores.test_error))
-            if scores.baseline is not None:
-                gain, ci = scores.gain, scores.gain_ci95
-                row += [f"{fmt(scores.baseline_error)} ({scores.baseline})",
+        row = [str(e.rank), e.text, *[fmt(e.fitness.get(o)) for o in objectives], fmt(e.val_error)]
+        if finished and e.test is not None:
+            row.append(fmt(e.test.error.mean))
+            if e.baseline is not None:
+                gain, ci = e.gain
+                row += [f"{fmt(e.baseline.test.error.mean)} ({e.baseline.genome.init})",
                         fmt(gain, sign=True) + (f" ± {ci:.4f}" if _number(gain) and _number(ci) else "")]
             else:
                 row += ["—", "—"]

@@ -8,7 +8,7 @@ names below are imported on first use, so importing ``evoinit.data.files`` loads
 import importlib
 
 _NAMES = {"DataSpec": "dataset", "Dataset": "dataset", "load": "dataset", "from_arrays": "dataset",
-          "names": "builtin", "describe": "builtin"}
+          "names": "builtin", "describe": "builtin", "make_spirals": "builtin"}
 __all__ = sorted(_NAMES)
 
 

@@ -57,7 +57,7 @@ def make_spirals(n_samples: int, noise: float, rng: np.random.Generator):
 def _spirals(n_samples, noise, seed):
     X, y = make_spirals(n_samples, noise, np.random.default_rng(seed))
     args = f"n_samples={n_samples}, noise={noise!r}, rng=default_rng({seed})"
-    return X, y, _columns(2), None, f"generator evoinit.data.dataset.make_spirals({args})"
+    return X, y, _columns(2), None, f"generator evoinit.data.make_spirals({args})"
 
 
 BUILTINS: dict[str, _Builtin] = {

@@ -10,9 +10,18 @@ import math
 import statistics
 
 from evoinit import seeding
+from evoinit.ga import backends
 from evoinit.ga.config import CANONICAL_INIT, SearchConfig
-from evoinit.ga.evaluate import Evaluation, run_tasks
+from evoinit.ga.evaluate import Evaluation, objective_values, run_tasks
 from evoinit.ga.genome import Genome
+from evoinit.ga.results import (
+    Baseline,
+    Candidate,
+    FinalScores,
+    Improvement,
+    Stats,
+    TestScores,
+)
 
 
 def canonical(genome: Genome) -> Genome:
@@ -25,33 +34,30 @@ def final_keys(config: SearchConfig) -> list[tuple]:
     return [(seeding.FINAL, r) for r in range(config.repeats)]
 
 
-def _stats(values: list) -> dict:
+def _stats(values: list, ci95: bool = False) -> Stats:
     finite = [v for v in values if v is not None and math.isfinite(v)]
-    return {"values": values, "mean": statistics.fmean(finite) if finite else None,
-            "std": statistics.pstdev(finite) if len(finite) > 1 else (0.0 if finite else None),
-            "n": len(finite)}
+    half = 1.96 * statistics.stdev(values) / math.sqrt(len(values)) if ci95 and len(values) > 1 else None
+    return Stats(tuple(values), statistics.fmean(finite) if finite else None,
+                 statistics.pstdev(finite) if len(finite) > 1 else (0.0 if finite else None), len(finite), half)
 
 
-def _scores(evals: list[Evaluation]) -> dict:
-    return {"loss": _stats([e.test_loss for e in evals]), "error": _stats([e.test_error for e in evals]),
-            "val_loss": _stats([e.final_val_loss if not e.diverged else None for e in evals]),
-            "diverged": sum(e.diverged for e in evals)}
+def _scores(evals: list[Evaluation]) -> TestScores:
+    return TestScores(_stats([e.test_loss for e in evals]), _stats([e.test_error for e in evals]),
+                      _stats([e.final_val_loss if not e.diverged else None for e in evals]),
+                      sum(e.diverged for e in evals))
 
 
-def _paired(ours: list[Evaluation], theirs: list[Evaluation], attr: str) -> dict:
+def _paired(ours: list[Evaluation], theirs: list[Evaluation], attr: str) -> Stats:
     """Baseline minus ours, per seed where both finished: positive means the search found better."""
     diffs = [getattr(b, attr) - getattr(a, attr) for a, b in zip(ours, theirs)
              if getattr(a, attr) is not None and getattr(b, attr) is not None]
-    out = _stats(diffs)
-    if len(diffs) > 1:
-        out["ci95"] = 1.96 * statistics.stdev(diffs) / math.sqrt(len(diffs))
-    return out
+    return _stats(diffs, ci95=True)
 
 
 def score_hall_of_fame(genomes: list[Genome], config: SearchConfig, data, *, parallel=None,
-                       progress=None) -> tuple[list[dict], list[tuple[Genome, tuple, Evaluation]]]:
+                       progress=None) -> tuple[list[FinalScores], list[tuple[Genome, tuple, Evaluation]]]:
     """Train each hall-of-fame genome and its canonical baseline from the FINAL seeds and score
-    them on the test split. Returns one dict per genome and every (genome, key, evaluation)."""
+    them on the test split. Returns one ``FinalScores`` per genome and every (genome, key, evaluation)."""
     keys = final_keys(config)
     plain = [g.with_(seed=None) for g in genomes]
     wanted = list(dict.fromkeys(plain + ([canonical(g) for g in plain] if config.baselines else [])))
@@ -61,13 +67,13 @@ def score_hall_of_fame(genomes: list[Genome], config: SearchConfig, data, *, par
     by_genome = {g: evals[i * len(keys):(i + 1) * len(keys)] for i, g in enumerate(wanted)}
     scored = []
     for g in plain:
-        entry = {"test": _scores(by_genome[g])}
-        if config.baselines:
-            base = canonical(g)
-            entry["baseline"] = {"genome": base.to_json(), "text": str(base), "test": _scores(by_genome[base])}
-            entry["improvement"] = {"test_loss": _paired(by_genome[g], by_genome[base], "test_loss"),
-                                    "test_error": _paired(by_genome[g], by_genome[base], "test_error")}
-        scored.append(entry)
+        if not config.baselines:
+            scored.append(FinalScores(_scores(by_genome[g])))
+            continue
+        base = canonical(g)
+        ours, theirs = by_genome[g], by_genome[base]
+        scored.append(FinalScores(_scores(ours), Baseline(base, str(base), _scores(theirs)),
+                                  Improvement(_paired(ours, theirs, "test_loss"), _paired(ours, theirs, "test_error"))))
     return scored, [(t[0], t[1], e) for t, e in zip(tasks, evals)]
 
 
@@ -84,19 +90,19 @@ def t95(df: int) -> float:
     return next((v for k, v in sorted(_T95.items()) if k >= df), 1.96)
 
 
-def verdict(hall_of_fame: list[dict]) -> str | None:
+def verdict(hall_of_fame) -> str | None:
     """One line on whether the search paid off: the best setup against the canonical start at its
     widths, paired by seed on the test split — beyond noise (the paired gain's 95% t-interval
     excludes 0; at least 3 seeds), by how much, or that the canonical start is enough here. None
     without the final scores (a search that skipped them, or without baselines)."""
-    best = hall_of_fame[0] if hall_of_fame else {}
-    diffs = [d for d in best.get("improvement", {}).get("test_error", {}).get("values", [])
-             if d is not None and math.isfinite(d)]
-    ours = best.get("test", {}).get("error", {}).get("mean")
-    theirs = best.get("baseline", {}).get("test", {}).get("error", {}).get("mean")
+    best = hall_of_fame[0] if hall_of_fame else None
+    if best is None or best.improvement is None:
+        return None
+    diffs = [d for d in best.improvement.test_error.values if d is not None and math.isfinite(d)]
+    ours, theirs = best.test.error.mean, best.baseline.test.error.mean
     if not diffs or ours is None or theirs is None:
         return None
-    numbers = f"test error {ours:.4f} vs {theirs:.4f} for {best['baseline']['text']}"
+    numbers = f"test error {ours:.4f} vs {theirs:.4f} for {best.baseline.text}"
     n = len(diffs)
     if n < 3:
         return (f"Cannot tell yet whether the search beat the canonical start ({numbers} on {n} "
@@ -110,3 +116,20 @@ def verdict(hall_of_fame: list[dict]) -> str | None:
     if m + half < 0:
         return f"The canonical start is enough here: it beat the best setup found ({numbers}; {paired})."
     return f"The canonical start is enough here: the best setup is within noise of it ({numbers}; {paired})."
+
+
+def random_search(config: SearchConfig, n_genomes: int, *, n_jobs: int = 1) -> list[Candidate]:
+    """The control for the GA: ``n_genomes`` genomes drawn from the same space, evaluated with the
+    same repeats and settings (distinct seeds), in the order they were drawn; ``n_genomes ×
+    repeats`` trainings, no more."""
+    rng = seeding.generator(seeding.child(seeding.root(config.seed), seeding.GA, 1))
+    genomes = [config.space.sample(rng) for _ in range(n_genomes)]
+    tasks = [(g, (seeding.DISTINCT, 10**9 + i, r)) for i, g in enumerate(genomes)
+             for r in range(config.repeats)]
+    with backends.parallel(n_jobs) as parallel:
+        evals = run_tasks(tasks, config.dataset, config.train, config.seed, parallel=parallel)
+    out = []
+    for i, g in enumerate(genomes):
+        mine = tuple(evals[i * config.repeats:(i + 1) * config.repeats])
+        out.append(Candidate(g, objective_values(g, mine, config.objectives), mine))
+    return out

@@ -1,193 +1,121 @@
-"""The genetic algorithm over network setups, written on DEAP's tools.
+"""The genetic algorithm over network setups: one engine, written on DEAP's tools.
 
-A plain (μ+λ) loop in the spirit of DEAP's ``eaMuPlusLambda``: offspring by ``varOr`` (uniform
-crossover or per-gene mutation), survivors by tournament — or by NSGA-II when more than one
-objective is asked for — a hall of fame (or Pareto front) and a ``Logbook``. What the stock loop
-lacks is here: seed policies, evaluation in parallel populations, a checkpoint after every
-generation, resume, progress callbacks, and a final scoring of the hall of fame on the test split
-against canonical baselines trained from the same seeds.
+A plain (μ+λ) loop in the spirit of DEAP's ``eaMuPlusLambda``, to be read top to bottom in
+``Search.loop``: evaluate the first population; then per generation breed λ offspring (``varOr``:
+uniform crossover or per-gene mutation), evaluate them, keep the best μ of parents and offspring
+(tournament parents, or NSGA-II for several objectives), and record the generation — hall of fame,
+logbook, checkpoint. At the end the hall of fame is ranked and scored on the test split against
+the canonical start for its activation (``baselines``).
 
-DEAP's pieces (the individual, its private ``random``, the hall of fame's refill) are in
-``individuals``; DEAP stays in the GA's modules (this one, ``individuals`` and ``steady``).
+Variants plug in through ``ga.hooks`` (which offspring are trained, how candidates are trained,
+the final order, the shape of the loop); the engine imports none of them. It writes nothing
+itself: a recorder (``runfolder.write.Recorder``) takes its evaluations, generations and state,
+and progress goes to a callback. DEAP's pieces (the individual, its private ``random``) are in
+``individuals``.
 """
 
 from __future__ import annotations
 
 import random
+import statistics
+from contextlib import contextmanager
 from typing import Callable
 
 from deap import algorithms, base, tools
 
 from evoinit import seeding
 from evoinit.ga import backends
-from evoinit.ga.config import SearchConfig, ranks_by_model
-from evoinit.ga.evaluate import (
-    WORST,
-    Evaluation,
-    dataset_of,
-    objective_values,
-    run_tasks,
-)
+from evoinit.ga.baselines import score_hall_of_fame
+from evoinit.ga.config import SearchConfig
+from evoinit.ga.evaluate import Evaluation, objective_values, run_tasks, seed_keys
 from evoinit.ga.genome import Genome
-
-# DEAP's pieces; Individual and _python_random stay importable from here (tests, scripts)
-from evoinit.ga.individuals import Individual, member, python_random, refill, versions
-from evoinit.ga.individuals import python_random as _python_random  # noqa: F401
-
-# what is not the GA: results, progress, seed keys (runs.py)
-from evoinit.ga.runs import (
-    Progress,
-    SearchResult,
-    logbook_row,
-    seed_keys,
-)
-from evoinit.ga.variants import halving as rungs
-from evoinit.ga.variants import surrogate
-from evoinit.runfolder import read as checkpoint
-from evoinit.runfolder.folder import RunFolder
+from evoinit.ga.hooks import Hooks
+from evoinit.ga.individuals import Individual, python_random, refill
+from evoinit.ga.results import Entry, FinalScores, Progress, SearchResult, logbook_row
+from evoinit.ga.state import Checkpoint, Member
 
 
 class Search:
     """The changing state of one search: population, hall of fame, logbook, both random states,
-    the evaluation cache and counters. What goes into the run folder, and how it is read back and
-    checked, is ``checkpoint``'s; this class keeps the GA."""
+    the evaluation cache and counters. ``recorder`` (None: nothing is written) receives what the
+    run folder holds; ``hooks`` are the variants it runs with (``ga.variants.of(config)``)."""
 
-    def __init__(self, config: SearchConfig, *, data=None, n_jobs: int = -1,
-                 scheduler: str | None = None, progress: Callable[[Progress], None] | None = None):
-        self.config = config
+    def __init__(self, config: SearchConfig, hooks: Hooks = Hooks(), *, data=None, n_jobs: int = -1,
+                 scheduler: str | None = None, progress: Callable[[Progress], None] | None = None,
+                 recorder=None):
+        self.config, self.hooks, self.recorder = config, hooks, recorder
         self.data = data if data is not None else config.dataset  # what workers receive
         self.n_jobs, self.scheduler, self.progress = n_jobs, scheduler, progress
         self.n_obj = len(config.objectives)
         root = seeding.root(config.seed)
         self.rng = seeding.generator(seeding.child(root, seeding.GA))
-        py_seed = int(seeding.child(root, seeding.GA, 0).generate_state(1)[0])
-        self.py_state = random.Random(py_seed).getstate()
+        self.py_state = random.Random(int(seeding.child(root, seeding.GA, 0).generate_state(1)[0])).getstate()
         self.population: list[Individual] = []
         self.hof = tools.HallOfFame(config.hall_of_fame) if self.n_obj == 1 else tools.ParetoFront()
-        self.ranked: list | None = None   # a finished search's hall of fame, best first (``_rank``)
-        self.by_model = False             # ... in the surrogate's order
+        self.ranked: list | None = None   # a finished search's hall of fame, best first (``rank``)
+        self.by_model = False             # ... in a model's order (the surrogate's)
         self.logbook = tools.Logbook()
         self.generation = -1          # the last generation completed
         self.counter = 0              # evaluation numbers handed out (distinct seed policy)
         self.cache: dict[tuple, Evaluation] = {}
         self.n_logged = 0             # lines in evaluations.jsonl
         self.finished = False
-        self.final: list[dict] = []
-        self.folder: RunFolder | None = None
+        self.final: list[FinalScores] = []
+        self.extra: dict = {}         # a variant's own part of the checkpoint (hooks.Shape)
         self.settings = config.to_json()   # as config.json records them (an older folder: its own)
-        self.log: list[checkpoint.LogLine] = []   # the evaluations log, when restored read-only
         self.parallel = None
-        self.split: bool | None = None  # evaluate.plan: None splits populations too few for the workers
-        self.pending_genes: tuple = ()  # the steady shape's bred candidates not folded in (evoinit.ga.variants.steady)
         self.toolbox = base.Toolbox()
-        self.toolbox.register("clone", self._clone)
+        self.toolbox.register("clone", self.clone)
         self.toolbox.register("mate", tools.cxUniform, indpb=0.5)
         self.toolbox.register("mutate", self._mutate)
         self.toolbox.register("parents", tools.selTournament, tournsize=config.tournament)
 
-    # -- setup -------------------------------------------------------------------------------------
-
-    def start(self, out, *, overwrite: bool = False, command: str | None = None) -> None:
-        dataset = dataset_of(self.data)
-        if out is not None:
-            self.folder = RunFolder(out)
-            self.folder.create(checkpoint.config_json(self.config, dataset, versions=versions(),
-                                                      n_jobs=self.n_jobs, scheduler=self.scheduler,
-                                                      command=command),
-                               overwrite=overwrite)
-
-    @classmethod
-    def from_folder(cls, folder: RunFolder, *, read_only: bool = False, **kw) -> "Search":
-        """A search restored from a run folder's last checkpoint, everything checked before any
-        file is touched; then (unless ``read_only``, as for ``report``) the logs are cut back to
-        the checkpoint, leftover temp files removed, and the dataset checked to be the one the
-        run started on. A folder killed before its first checkpoint starts over (nothing is lost:
-        no generation was complete). Anything missing, damaged, from another version or another
-        search is a ``RunFolderError`` naming the file."""
-        config, config_file = checkpoint.read_config(folder, resumable=not read_only)
-        run = cls(config, **kw)
-        run.folder = folder
-        run.settings = config_file["search"]
-        if not read_only:
-            checkpoint.check_dataset(folder, config, config_file.get("dataset"))
-        if not folder.has_checkpoint():
-            checkpoint.check_no_checkpoint(folder, config, read_only=read_only)
-            folder.cut_back(n_evaluations=0, n_generations=0)
-            return run
-        state, log = checkpoint.read(folder, config, config_file["search"])
-        run._restore(state, log)
-        if read_only:
-            run.log = log
-        else:
-            folder.cut_back(n_evaluations=state.n_evaluations, n_generations=state.generation + 1)
-        return run
-
-    def _restore(self, state: checkpoint.Checkpoint, log: list) -> None:
-        """Take the state of a checkpoint (already checked against the config and the log)."""
-        for line in log:
-            e = line.evaluation
-            self.cache[(e.genome, e.key)] = e
-        self.n_logged = state.n_evaluations
-        self.generation, self.counter, self.finished = state.generation, state.counter, state.finished
-        self.py_state = state.python_random
-        self.rng.bit_generator.state = state.numpy_random
-        self.population = [self._individual(m) for m in state.population]
-        refill(self.hof, [self._individual(m) for m in state.hall_of_fame])
-        for row in state.logbook:
-            self.logbook.record(**row)
-        self.final = list(state.final)
-        self.pending_genes = state.pending
-        if self.finished:
-            self._rank()
-
     # -- the loop ----------------------------------------------------------------------------------
 
     def loop(self, stop_after: int | None = None) -> SearchResult:
-        """The (μ+λ) loop of DEAP's ``eaMuPlusLambda``: evaluate the first population; then per
-        generation breed λ offspring (``varOr``), evaluate them, keep the best μ of parents and
-        offspring, and record the generation (hall of fame, logbook, checkpoint). At the end the
-        hall of fame is scored on the test split. ``stop_after=k`` pauses after generation k."""
+        """Evaluate the first population; then per generation breed, evaluate, select, record; at
+        the end rank and score the hall of fame. ``stop_after=k`` pauses after generation k."""
+        if self.hooks.shape is not None:
+            return self.hooks.shape.loop(self, stop_after)
         c = self.config
-        if c.shape == "steady":
-            from evoinit.ga.variants import steady
-
-            return steady.loop(self, stop_after)
-        with backends.parallel(self.n_jobs, self.scheduler, run_dir=self.folder and self.folder.path) as parallel:
-            self.parallel = parallel
-            self._emit("start")
+        with self.workers():
             if self.generation < 0:
-                self.population = self._first_population()
-                self._end_generation(0, self._evaluate(self.population, 0))
+                self.population = self.first_population()
+                self.record(0, self.evaluate(self.population, 0))
             while self.generation < c.generations and not self.finished:
                 if stop_after is not None and self.generation >= stop_after:
-                    return self._result()
+                    return self.result()
                 g = self.generation + 1
                 with python_random(self.py_state) as deap_random:
-                    offspring = self._breed()
-                    evaluations = self._evaluate(offspring, g)
-                    self.population[:] = self._survivors(self.population + offspring)
+                    offspring = self.breed()
+                    evaluations = self.evaluate(offspring, g)
+                    self.population[:] = self.survivors(self.population + offspring)
                     self.py_state = deap_random.getstate()
-                self._end_generation(g, evaluations)
+                self.record(g, evaluations)
             if not self.finished:
-                self._finish()
-        return self._result()
+                self.finish()
+        return self.result()
 
-    def _first_population(self) -> list[Individual]:
+    @contextmanager
+    def workers(self):
+        """The workers for the whole search (``backends.parallel``), and the "start" event."""
+        run_dir = self.recorder.path if self.recorder is not None else None
+        with backends.parallel(self.n_jobs, self.scheduler, run_dir=run_dir) as parallel:
+            self.parallel = parallel
+            self.emit("start")
+            yield parallel
+
+    def first_population(self) -> list[Individual]:
         space = self.config.space
-        genomes = [space.sample(self.rng) for _ in range(self.config.population)]
-        return [Individual(space.encode(g, self.rng), self.n_obj) for g in genomes]
+        return [Individual(space.encode(space.sample(self.rng), self.rng), self.n_obj)
+                for _ in range(self.config.population)]
 
-    def _breed(self) -> list[Individual]:
-        """λ offspring by ``varOr``; with ``surrogate = k``, the λ of k·λ bred that a model of
-        everything trained so far expects to improve most (``surrogate.preselect``)."""
-        c = self.config
-        bred = algorithms.varOr(self._parents(), self.toolbox, c.offspring * max(c.surrogate, 1), c.cxpb, c.mutpb)
-        if not c.surrogate:
-            return bred
-        new = [ind for ind in bred if not ind.fitness.valid]   # clones of parents add nothing
-        picks = surrogate.preselect(surrogate.history(self.cache, c.objectives), [c.space.decode(ind) for ind in new],
-                                    c.offspring, c.space, int(self.rng.integers(2**31)), WORST)
-        return [new[i] for i in picks]
+    def breed(self) -> list[Individual]:
+        """λ offspring by ``varOr``; a ``Breeder`` hook breeds a pool and chooses the λ to train."""
+        c, breeder = self.config, self.hooks.breeder
+        pool = c.offspring * (breeder.factor if breeder is not None else 1)
+        bred = algorithms.varOr(self._parents(), self.toolbox, pool, c.cxpb, c.mutpb)
+        return bred if breeder is None else breeder.choose(self, bred)
 
     def _parents(self) -> list[Individual]:
         """Parents by tournament (one objective) or all of them (NSGA-II ranks the survivors)."""
@@ -195,7 +123,7 @@ class Search:
             return self.toolbox.parents(self.population, len(self.population))
         return self.population
 
-    def _survivors(self, candidates: list, mu: int | None = None) -> list:
+    def survivors(self, candidates: list, mu: int | None = None) -> list:
         """The next population from parents + offspring: the best μ (NSGA-II for several
         objectives), each gene list at most once while there are enough distinct ones, so clones
         do not crowd out the rest of the population; pruned offspring only if too few others."""
@@ -213,110 +141,147 @@ class Search:
             return (unique + clones)[:mu]
         return tools.selNSGA2(unique, mu) if len(unique) >= mu else unique + tools.selNSGA2(clones, mu - len(unique))
 
-    def _keys(self, genome: Genome) -> list[tuple]:
+    # -- evaluation: plans -> tasks -> fitness -----------------------------------------------------
+
+    def plan(self, genome: Genome) -> list[tuple]:
+        """The seed keys of the next evaluation of ``genome`` under the seed policy."""
         n = self.counter
         if self.config.seed_policy == "distinct":   # the counter numbers distinct evaluations only
             self.counter += 1
         return seed_keys(self.config, n, genome)
 
-    def _evaluate(self, individuals, generation: int) -> list[Evaluation]:
-        """Evaluate the individuals without a valid fitness; returns the new evaluations."""
-        space, c = self.config.space, self.config
-        plans = []
-        for ind in individuals:
-            if not ind.fitness.valid:
-                genome = space.decode(ind)
-                plans.append((ind, genome, self._keys(genome)))
-        on_progress = lambda done, total: self._emit("evaluated", done=done, total=total)  # noqa: E731
-        if c.prune != "off" and generation > 0:   # offspring race through rungs (rungs.py)
-            tasks, evals = rungs.race([(g, keys) for _, g, keys in plans], self.cache, self.data, c.train,
-                                      c.seed, rungs=c.rung_epochs, eta=c.eta, parallel=self.parallel,
-                                      progress=on_progress)
+    def evaluate(self, individuals, generation: int) -> list[Evaluation]:
+        """Train the individuals without a valid fitness (a ``Racer`` hook decides how) and give
+        each its fitness; returns the new evaluations, in task order."""
+        plans = [(ind, genome, self.plan(genome)) for ind in individuals if not ind.fitness.valid
+                 for genome in (self.config.space.decode(ind),)]
+        on_progress = lambda done, total: self.emit("evaluated", done=done, total=total)  # noqa: E731
+        pairs = [(g, keys) for _, g, keys in plans]
+        if self.hooks.racer is not None:
+            tasks, evals = self.hooks.racer.train(self, pairs, generation, on_progress)
         else:
-            tasks = list(dict.fromkeys((g, k) for _, g, keys in plans for k in keys
-                                       if (g, k) not in self.cache))
-            evals = run_tasks(tasks, self.data, c.train, c.seed, parallel=self.parallel, progress=on_progress,
-                              split=self.split)
-        self._log(evals, generation=generation)
-        for task, e in zip(tasks, evals):
-            self.cache[task] = e
+            tasks, evals = self.train(pairs, on_progress)
+        self.cache.update(zip(tasks, evals))
         for ind, genome, keys in plans:
-            ind.keys = tuple(keys)
-            ind.evals = tuple(self.cache[(genome, k)] for k in keys)
-            ind.fitness.values = objective_values(genome, ind.evals, c.objectives)
+            self.assign(ind, genome, keys)
         return evals
 
-    def _end_generation(self, g: int, evals: list[Evaluation]) -> None:
-        """Hall of fame, logbook, files and checkpoint once generation ``g`` is evaluated."""
+    def train(self, plans: list, progress=None) -> tuple[list, list[Evaluation]]:
+        """The plain way: every (genome, key) task not in the cache, trained once, in order."""
+        tasks = list(dict.fromkeys((g, k) for g, keys in plans for k in keys if (g, k) not in self.cache))
+        return tasks, run_tasks(tasks, self.data, self.config.train, self.config.seed, parallel=self.parallel,
+                                progress=progress)
+
+    def assign(self, ind: Individual, genome: Genome, keys, known: dict | None = None) -> None:
+        """``ind``'s keys, evaluations (from the cache, else ``known``) and fitness."""
+        ind.keys = tuple(keys)
+        ind.evals = tuple(self.cache.get((genome, k)) or known[(genome, k)] for k in keys)
+        ind.fitness.values = objective_values(genome, ind.evals, self.config.objectives)
+
+    # -- recording and finishing -------------------------------------------------------------------
+
+    def record(self, g: int, evals: list[Evaluation]) -> None:
+        """Generation ``g`` is done: its new evaluations, hall of fame, logbook, files, checkpoint."""
+        self._log(evals, generation=g)
         valid = [ind for ind in self.population if not (ind.diverged or ind.pruned)]
         self.hof.update(valid)
         self.ranked, self.by_model = None, False
         best = str(self.config.space.decode(self.hof[0])) if len(self.hof) else ""
-        row = logbook_row(g, evals, valid, self.population, best, pruning=self.config.prune != "off")
+        row = logbook_row(g, evals, valid, self.population, best, pruning=self.hooks.racer is not None)
         self.logbook.record(**row)
         self.generation = g
-        if self.folder is not None:
-            self.folder.append_lines("generations.jsonl", [{"gen": g, "population": [
-                self._summary(ind) for ind in self.population]}])
+        if self.recorder is not None:
+            self.recorder.generation(g, [self.entry(ind).to_json() for ind in self.population])
             self._save()
-        self._emit("generation", row=row)
+        self.emit("generation", row=row)
 
-    def _rank(self) -> None:
-        """The finished hall of fame, best first: by fitness; with a surrogate that trained at least
-        ``config.RANK_MIN`` setups (below, the forest is too coarse: measured), by the forest's
-        predicted fitness (``surrogate.smoothed``), where a setup's neighbours smooth the luck of its
-        own few seeds, so the winner is less often a setup whose seeds were lucky. Deterministic: the
-        forest's seed is the search's, its rows everything trained (the same when restored)."""
-        c, members = self.config, list(self.hof)
-        self.ranked = members
-        self.by_model = ranks_by_model(c, self.cache)
-        if self.by_model:
-            history = surrogate.history(self.cache, c.objectives)
-            predicted = surrogate.smoothed(history, [c.space.decode(ind) for ind in members], c.space,
-                                           c.seed % 2**31, WORST)
-            self.ranked = [members[i] for i in sorted(range(len(members)), key=lambda i: predicted[i])]
+    def rank(self) -> None:
+        """The finished hall of fame, best first: by fitness, or by a ``Ranker`` hook's order."""
+        members = list(self.hof)
+        self.ranked, self.by_model = members, False
+        if self.hooks.ranker is not None:
+            self.ranked, self.by_model = self.hooks.ranker.rank(self, members)
 
-    def _finish(self) -> None:
-        from evoinit.ga.baselines import score_hall_of_fame
-
-        self._rank()
+    def finish(self) -> None:
+        """Rank the hall of fame and score it on the test split against the canonical starts."""
+        self.rank()
         if self.config.test:
             genomes = [self.config.space.decode(ind) for ind in self.ranked]
-            self._emit("final", total=len(genomes))
+            self.emit("final", total=len(genomes))
             self.final, evals = score_hall_of_fame(genomes, self.config, self.data, parallel=self.parallel)
             self._log([e for _, _, e in evals], generation=None, stage="final")
         self.finished = True
-        if self.folder is not None:
+        if self.recorder is not None:
             self._save()
 
-    # -- what goes into the run folder -------------------------------------------------------------
-
     def _log(self, evals, **extra) -> None:
-        checkpoint.log_evaluations(self.folder, self.n_logged, evals, **extra)
+        if self.recorder is not None:
+            self.recorder.evaluations(self.n_logged, evals, **extra)
         self.n_logged += len(evals)
 
-    def _summary(self, ind: Individual) -> dict:
-        return checkpoint.summary(self.config, self.config.space.decode(ind), ind.fitness.values,
-                                  ind.evals, ind.keys)
+    def _save(self) -> None:
+        state = Checkpoint(self.generation, self.finished, self.counter, self.n_logged,
+                           tuple(map(_member, self.population)), tuple(map(_member, self.ranked or self.hof)),
+                           tuple(self.logbook), tuple(self.final), self.py_state, self.rng.bit_generator.state,
+                           dict(self.extra))
+        self.recorder.state(self.settings, state, self.hall_of_fame_json())
 
-    def hall_of_fame(self) -> list[dict]:
-        return self.hall_of_fame_json()["entries"]
+    # -- what it gives back ------------------------------------------------------------------------
+
+    def entry(self, ind: Individual, rank: int | None = None) -> Entry:
+        """An individual as hall_of_fame.json (with ``rank``) and generations.jsonl show it."""
+        evals, mean = ind.evals, statistics.fmean
+        unscored = any(e.diverged or e.pruned for e in evals)   # no final value
+        return Entry(self.config.space.decode(ind), str(self.config.space.decode(ind)),
+                     dict(zip(self.config.objectives, ind.fitness.values)), any(e.diverged for e in evals),
+                     evals[0].n_params if evals else None,
+                     None if unscored else mean(e.final_val_loss for e in evals),
+                     None if unscored else mean(e.final_val_error for e in evals), tuple(ind.keys), rank)
+
+    def hall_of_fame(self) -> tuple[Entry, ...]:
+        """The hall of fame, best first, with the final scores once the search has finished."""
+        out = []
+        for rank, ind in enumerate(self.ranked or self.hof, 1):
+            e = self.entry(ind, rank)
+            if self.finished and rank <= len(self.final):
+                f = self.final[rank - 1]
+                e = Entry(**{**e.__dict__, "test": f.test, "baseline": f.baseline, "improvement": f.improvement})
+            out.append(e)
+        return tuple(out)
 
     def hall_of_fame_json(self) -> dict:
         """The content of hall_of_fame.json."""
-        return checkpoint.hall_of_fame_json(self.config, self.generation, self.finished,
-                                            [self._summary(ind) for ind in self.ranked or self.hof],
-                                            self.final)
+        return {"schema": 1, "objectives": list(self.config.objectives), "generation": self.generation,
+                "final": self.finished, "entries": [e.to_json() for e in self.hall_of_fame()]}
 
-    def _save(self) -> None:
-        state = checkpoint.Checkpoint(
-            self.generation, self.finished, self.counter, self.n_logged,
-            tuple(member(ind) for ind in self.population), tuple(member(ind) for ind in self.ranked or self.hof),
-            tuple(self.logbook), tuple(self.final), self.py_state, self.rng.bit_generator.state,
-            self.pending_genes)
-        checkpoint.write_state(self.folder, self.settings, state, self.hall_of_fame_json())
+    def result(self) -> SearchResult:
+        return SearchResult(self.config, self.hall_of_fame(), list(self.logbook),
+                            None if self.recorder is None else self.recorder.path, self.finished,
+                            self.n_logged, sum(k[0] != seeding.FINAL for _, k in self.cache), self.by_model)
 
-    def _individual(self, m: checkpoint.Member) -> Individual:
+    def emit(self, kind: str, **kw) -> None:
+        if self.progress:
+            self.progress(Progress(kind, max(self.generation, 0), self.config.generations, **kw))
+
+    # -- restoring and DEAP plumbing ---------------------------------------------------------------
+
+    def restore(self, state: Checkpoint, evaluations: list[Evaluation]) -> None:
+        """Take the state of a checkpoint (already checked against the config and the log)."""
+        self.cache.update(((e.genome, e.key), e) for e in evaluations)
+        self.n_logged = state.n_evaluations
+        self.generation, self.counter, self.finished = state.generation, state.counter, state.finished
+        self.py_state = state.python_random
+        self.rng.bit_generator.state = state.numpy_random
+        self.population = [self._individual(m) for m in state.population]
+        refill(self.hof, [self._individual(m) for m in state.hall_of_fame])
+        for row in state.logbook:
+            self.logbook.record(**row)
+        self.final = list(state.final)
+        self.extra = dict(state.extra)
+        if self.finished:
+            self.rank()
+
+    def _individual(self, m: Member) -> Individual:
         ind = Individual(list(m.genes), self.n_obj)
         ind.fitness.values = m.fitness
         ind.keys = m.keys
@@ -324,9 +289,7 @@ class Search:
         ind.evals = tuple(self.cache[(genome, k)] for k in ind.keys)
         return ind
 
-    # -- DEAP plumbing -----------------------------------------------------------------------------
-
-    def _clone(self, ind: Individual) -> Individual:
+    def clone(self, ind: Individual) -> Individual:
         new = Individual(ind, self.n_obj)
         if ind.fitness.valid:
             new.fitness.values = ind.fitness.values
@@ -337,11 +300,6 @@ class Search:
         ind[:] = self.config.space.mutate(ind, self.rng, self.config.indpb)
         return (ind,)
 
-    def _emit(self, kind: str, **kw) -> None:
-        if self.progress:
-            self.progress(Progress(kind, max(self.generation, 0), self.config.generations, **kw))
 
-    def _result(self) -> SearchResult:
-        return SearchResult(self.config, self.hall_of_fame(), list(self.logbook),
-                            None if self.folder is None else self.folder.path, self.finished,
-                            self.n_logged, sum(k[0] != seeding.FINAL for _, k in self.cache), self.by_model)
+def _member(ind: Individual) -> Member:
+    return Member(tuple(ind), ind.fitness.values, ind.keys)

@@ -378,3 +378,14 @@ def train(genome: Genome | str, dataset="digits", *, seeds: int = 10, seed: int 
     weights = n_params(layer_sizes(ds.n_features, genome.hidden, ds.n_outputs))
     evaluations = tuple(to_evaluation(genome, k, r, weights, ds, seconds) for k, r in zip(keys, results))
     return TrainOutcome(genome, ds.summary(), settings, seed, evaluations, tuple(results))
+
+
+def seed_keys(config, n: int, genome) -> list[tuple]:
+    """The seed keys of evaluation number ``n`` of ``genome`` under the search's seed policy (one
+    per repeat): its own start (distinct), the same starts for every setup (shared), or the
+    starts of its seed gene (inherited)."""
+    if config.seed_policy == "distinct":
+        return [(seeding.DISTINCT, n, r) for r in range(config.repeats)]
+    if config.seed_policy == "shared":
+        return [(seeding.SHARED, r) for r in range(config.repeats)]
+    return [(seeding.INHERITED, genome.seed, r) for r in range(config.repeats)]

@@ -16,7 +16,6 @@ from contextlib import contextmanager
 
 from deap import algorithms, base, tools
 
-from evoinit.runfolder import read as checkpoint
 
 _FITNESS: dict[int, type] = {}
 
@@ -78,10 +77,6 @@ def versions() -> dict:
 
     return {"python": sys.version.split()[0], "numpy": numpy.__version__, "deap": deap.__version__,
             "scikit-learn": sklearn.__version__, "joblib": joblib.__version__}
-
-
-def member(ind: Individual) -> checkpoint.Member:
-    return checkpoint.Member(tuple(ind), ind.fitness.values, ind.keys)
 
 
 def refill(hof, individuals: list) -> None:

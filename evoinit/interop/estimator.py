@@ -254,7 +254,7 @@ class _EvoMLP(BaseEstimator):
         if not searched.hall_of_fame:
             raise self._fail("search: the search found no setup that trains without diverging; try a smaller "
                              "learning_rate, or scale the inputs (e.g. with StandardScaler in a Pipeline)")
-        return [Genome.from_json(h["genome"]) for h in searched.hall_of_fame], searched
+        return [h.genome for h in searched.hall_of_fame], searched
 
     def _refit(self, candidates, view, settings, seed, until, weights):
         """Train the first candidate that does not diverge (a setup the search picked at its few

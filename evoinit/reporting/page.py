@@ -80,51 +80,50 @@ def flatten(d, prefix: str = "") -> list[tuple[str, str]]:
     return out
 
 
-def _gain(scores) -> str:
-    """A paired gain ± its 95% half-width, from ``checkpoint.FinalScores``."""
-    gain, ci = scores.gain, scores.gain_ci95
+def _gain(entry) -> str:
+    """A hall-of-fame entry's paired gain ± its 95% half-width."""
+    gain, ci = entry.gain
     return fmt(gain, sign=True) + (f" ± {ci:.4f}" if ci is not None and gain is not None else "")
 
 
-def verdict(summary: dict, scores: list) -> str:
+def verdict(summary: dict) -> str:
     """The answer to "did the search beat the canonical start?", from the hall of fame's paired
-    test-error gains (``scores``: one ``checkpoint.FinalScores`` or None per entry; baseline minus
-    ours per final seed: positive means the search found better)."""
+    test-error gains (baseline minus ours per final seed: positive means the search found better)."""
     if not summary["finished"]:
         return (f"<p>The search has not finished (generation {summary['generation']} of "
                 f"{summary['generations']} done): the hall of fame is scored on the test split and "
                 "compared with the canonical start only at the end.</p>")
-    best = scores[0] if scores else None
+    entries = summary["hall_of_fame"]
+    best = entries[0] if entries else None
     if best is None or best.baseline is None:
         return "<p>No canonical baselines were trained for this run (baselines off).</p>"
-    if best.gain is None:
+    gain, ci = best.gain
+    if gain is None:
         call = "cannot be compared (every paired run diverged)"
-    elif best.gain_ci95 is None or abs(best.gain) <= best.gain_ci95:
+    elif ci is None or abs(gain) <= ci:
         call = "is within noise of the canonical start"
     else:
-        call = "beats the canonical start" if best.gain > 0 else "is worse than the canonical start"
-    wins = sum(1 for s in scores if s is not None and s.gain is not None and s.gain_ci95 is not None
-               and s.gain > s.gain_ci95)
-    text = summary["hall_of_fame"][0].get("text", "?")
-    return (f"<p>The best setup <b>{escape(str(text))}</b> {call}: test error {fmt(best.test_error)} "
-            f"against {fmt(best.baseline_error)} for the same widths started with "
-            f"<b>{escape(best.baseline)}</b> ×1, on the same seeds; paired gain {_gain(best)} (95% "
-            f"interval; positive: the search found better). {wins} of {len(scores)} hall-of-fame "
+        call = "beats the canonical start" if gain > 0 else "is worse than the canonical start"
+    wins = sum(1 for e in entries if e.gain[0] is not None and e.gain[1] is not None and e.gain[0] > e.gain[1])
+    return (f"<p>The best setup <b>{escape(best.text)}</b> {call}: test error {fmt(best.test.error.mean)} "
+            f"against {fmt(best.baseline.test.error.mean)} for the same widths started with "
+            f"<b>{escape(best.baseline.genome.init)}</b> ×1, on the same seeds; paired gain {_gain(best)} (95% "
+            f"interval; positive: the search found better). {wins} of {len(entries)} hall-of-fame "
             "setups beat their canonical start beyond the interval.</p>")
 
 
-def hall_of_fame(summary: dict, scores: list) -> str:
+def hall_of_fame(summary: dict) -> str:
     objectives, finished = summary["objectives"], summary["finished"]
     header = ["#", "setup", *objectives, "val error"]
     if finished:
         header += ["test error", "canonical start", "its test error", "paired gain (test error)"]
     rows = []
-    for e, sc in zip(summary["hall_of_fame"], scores):
-        row = [fmt(e.get("rank")), escape(str(e.get("text"))),
-               *[fmt(dig(e, "fitness", o)) for o in objectives], fmt(e.get("val_error"))]
-        if finished and sc is not None:
-            row += [fmt(sc.test_error), escape(sc.baseline or "—"), fmt(sc.baseline_error),
-                    _gain(sc) if sc.baseline is not None else "—"]
+    for e in summary["hall_of_fame"]:
+        row = [fmt(e.rank), escape(e.text), *[fmt(e.fitness.get(o)) for o in objectives], fmt(e.val_error)]
+        if finished and e.test is not None:
+            base = e.baseline
+            row += [fmt(e.test.error.mean), escape(base.genome.init if base else "—"),
+                    fmt(base.test.error.mean) if base else "—", _gain(e) if base else "—"]
         elif finished:
             row += ["—"] * 4
         rows.append(row)
@@ -164,9 +163,9 @@ def generations_table(logbook: list) -> str:
                  cls="generations")
 
 
-def page(settings: dict, summary: dict, scores: list) -> str:
-    """The whole page for a run's ``settings`` (config.json), ``summary`` (``report``'s) and the
-    hall of fame's final ``scores`` (one ``checkpoint.FinalScores`` or None per entry)."""
+def page(settings: dict, summary: dict) -> str:
+    """The whole page for a run's ``settings`` (config.json) and ``summary`` (``report``'s, its hall
+    of fame ``ga.results.Entry`` values)."""
     figures = {Path(p).stem: p for p in summary["figures"]}
     dataset = dig(settings, "dataset", "name") or dig(settings, "search", "dataset", "name") or "?"
     status = ("finished" if summary["finished"] else
@@ -179,8 +178,8 @@ def page(settings: dict, summary: dict, scores: list) -> str:
              '<details><summary>all settings</summary>' + table(
                  ["setting", "value"], [[escape(k), escape(v)] for k, v in flatten(settings)],
                  text_columns={0, 1}, cls="settings") + "</details>",
-             "<h2>Verdict against the canonical start</h2>", f'<div class="verdict">{verdict(summary, scores)}</div>',
-             "<h2>Hall of fame</h2>", hall_of_fame(summary, scores),
+             "<h2>Verdict against the canonical start</h2>", f'<div class="verdict">{verdict(summary)}</div>',
+             "<h2>Hall of fame</h2>", hall_of_fame(summary),
              "<h2>Gene importance</h2>", importance_section(summary, figures), "<h2>Figures</h2>"]
     parts += [image(figures[name], name, caption) for name, caption in CAPTIONS.items() if name in figures]
     for name, why in summary["skipped"].items():

@@ -175,20 +175,21 @@ def diversity_in_error_space(generations: list[dict], path) -> Path:
     return save(fig, path)
 
 
-def top_vs_baselines(final: list, hall_of_fame: dict, path, top: int = 3) -> Path | None:
+def top_vs_baselines(final: list, hall_of_fame, path, top: int = 3) -> Path | None:
     """Learning curves of the best setups and of their canonical baselines, from ``final``: the
-    evaluations of the final scoring (same seeds for a setup and its baseline)."""
+    evaluations of the final scoring (same seeds for a setup and its baseline). ``hall_of_fame``:
+    ``ga.results.Entry`` values, best first."""
     if not final:
         return None
     groups = {}
-    for entry in hall_of_fame["entries"][:top]:
-        for label, genome in ((entry["text"], entry["genome"]),
-                              (f"baseline {entry['baseline']['text']}" if "baseline" in entry else None,
-                               entry.get("baseline", {}).get("genome"))):
+    for entry in hall_of_fame[:top]:
+        base = entry.baseline
+        for label, genome in ((entry.text, entry.genome),
+                              (f"baseline {base.text}" if base else None, base.genome if base else None)):
             if label is None:
                 continue
-            plain = {k: v for k, v in genome.items() if k != "seed"}
-            evs = [e for e in final if e.genome.to_json() == plain]
+            plain = genome.with_(seed=None)
+            evs = [e for e in final if e.genome == plain]
             if evs and label not in groups:
                 groups[label] = evs
     return learning_curves(groups, path, title="top setups vs their canonical baselines (final seeds)")

@@ -7,7 +7,7 @@ self-contained page — figures embedded, no network access, no script — with 
 verdict against the canonical start, the hall of fame, the gene importance and the per-generation
 table. A run that is still going or was interrupted is reported up to its last checkpoint.
 
-``evoinit.report(RUN)`` is this module's ``report`` (the module is callable).
+``evoinit.report(RUN)`` is this module's ``report``.
 """
 
 from __future__ import annotations
@@ -19,12 +19,11 @@ from pathlib import Path
 import numpy as np
 
 from evoinit.errors import RunFolderError
-from evoinit.ga.config import SearchConfig, ranks_by_model
+from evoinit.ga.config import SearchConfig
 from evoinit.nn import initializers
 from evoinit.reporting import importance, plots
 from evoinit.reporting import page as htmlpage
 from evoinit.runfolder import read as checkpoint
-from evoinit.runfolder import write as saving
 from evoinit.runfolder.folder import RunFolder, atomic_write
 
 
@@ -38,7 +37,7 @@ class RunView:
     finished: bool
     generation: int               # the last generation completed
     logbook: list                 # one dict per generation
-    hall_of_fame: dict            # hall_of_fame.json's content, rebuilt from the checkpoint
+    hall_of_fame: tuple           # ga.results.Entry values, best first, rebuilt from the checkpoint
     log: list                     # evaluations.jsonl as checkpoint.LogLine values
     generations: list             # generations.jsonl lines
     n_inputs: int | None          # the dataset's features (None: config.json does not say)
@@ -60,25 +59,15 @@ def read(run_dir) -> RunView:
     ``checkpoint``); the hall of fame is rebuilt from the checkpoint, so it matches the logbook.
     A damaged or missing file is a ``RunFolderError`` naming it."""
     folder = RunFolder(run_dir)
-    config, settings = checkpoint.read_config(folder, resumable=False)
-    if not folder.has_checkpoint():
-        checkpoint.check_no_checkpoint(folder, config, read_only=True)
-    state, log = checkpoint.read(folder, config, settings["search"])
-    generations = checkpoint.read_generations(folder, state.generation + 1)
-    done = {(line.evaluation.genome, line.evaluation.key): line.evaluation for line in log}
-    summaries = []
-    for member in state.hall_of_fame:
-        genome = config.space.decode(list(member.genes))
-        evals = tuple(done[(genome, key)] for key in member.keys)
-        summaries.append(saving.summary(config, genome, member.fitness, evals, member.keys))
-    fame = saving.hall_of_fame_json(config, state.generation, state.finished, summaries, state.final)
-    by_model = state.finished and ranks_by_model(config, done)
+    run, log = checkpoint.view(folder)
+    settings = folder.read_config()
+    generations = checkpoint.read_generations(folder, run.generation + 1)
     try:
         n_inputs = checkpoint.dataset_sizes(folder, settings)[0]
     except RunFolderError:
         n_inputs = None
-    return RunView(folder.path, config, settings, state.finished, state.generation, list(state.logbook),
-                   fame, log, generations, n_inputs, by_model)
+    return RunView(folder.path, run.config, settings, run.finished, run.generation, list(run.logbook),
+                   run.hall_of_fame(), log, generations, n_inputs, run.by_model)
 
 
 # -- what the figures and the page show -------------------------------------------------------------
@@ -177,15 +166,14 @@ def report(run_dir, *, resamples: int = 20) -> dict:
             raise RunFolderError(f"cannot write {figures / (name + '.png')}: {e.strerror or e}") from None
         if path is not None:
             paths.append(path)
-    summary = {"hall_of_fame": run.hall_of_fame["entries"], "objectives": list(run.config.objectives),
+    summary = {"hall_of_fame": run.hall_of_fame, "objectives": list(run.config.objectives),
                "finished": run.finished, "generation": run.generation, "by_model": run.by_model,
                "generations": run.config.generations, "logbook": run.logbook,
                "importance": None if found is None else found.to_json(), "figures": paths,
                "skipped": skipped}
     html = run.path / "report.html"
     try:
-        scores = [checkpoint.final_scores(e) for e in summary["hall_of_fame"]]
-        atomic_write(html, htmlpage.page(run.settings, summary, scores))
+        atomic_write(html, htmlpage.page(run.settings, summary))
     except OSError as e:
         raise RunFolderError(f"cannot write {html}: {e.strerror or e}") from None
     return summary | {"html": html}

@@ -8,9 +8,8 @@ hall of fame, the generations log and the run's config are read and checked here
 this module: anything missing, damaged, from another version or another search is a
 ``RunFolderError`` that names the file (and the line, in a log).
 
-``Checkpoint`` and ``Member`` (the state as it goes out) and the writers (``config_json``,
-``checkpoint_json``, ``summary``, ``hall_of_fame_json``, ``write_state``, ``log_evaluations``)
-live in ``saving.py``; they are re-exported here, where the search has always found them.
+``restore`` turns a run folder back into the engine (``ga.engine.Search``) with its variants:
+``resume`` continues it, ``report`` reads it. The writers are in ``write``.
 """
 
 from __future__ import annotations
@@ -23,15 +22,15 @@ import numpy as np
 
 from evoinit import checks
 from evoinit.errors import EvoinitError, RunFolderError, UsageError, one_line
+from evoinit.ga import variants
 from evoinit.ga.config import SearchConfig, current
+from evoinit.ga.engine import Search
 from evoinit.ga.evaluate import Evaluation, dataset_of
 from evoinit.ga.genome import Genome
+from evoinit.ga.results import FinalScores
+from evoinit.ga.state import Checkpoint, Member
 from evoinit.nn.training import TrainSettings
 from evoinit.runfolder.folder import RunFolder, read_json
-from evoinit.runfolder.write import (
-    Checkpoint,
-    Member,
-)
 
 #: What a damaged value can raise when it is turned into a typed one.
 _DAMAGE = (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError, EvoinitError)
@@ -129,6 +128,45 @@ def check_no_checkpoint(folder: RunFolder, config: SearchConfig, *, read_only: b
                              f"generation ended; continue it with `evoinit resume {folder.path}`")
 
 
+# -- restoring the engine ----------------------------------------------------------------------------
+
+
+def restore(folder: RunFolder, **kw) -> Search:
+    """The search of a run folder at its last checkpoint, ready to continue (``resume``): everything
+    checked before any file is touched, then the logs cut back to the checkpoint, leftover temp
+    files removed, and the dataset checked to be the one the run started on. A folder killed before
+    its first checkpoint starts over (nothing is lost: no generation was complete). Anything
+    missing, damaged, from another version or another search is a ``RunFolderError`` naming the
+    file. ``kw``: the engine's ``data``, ``n_jobs``, ``scheduler``, ``progress``."""
+    from evoinit.runfolder.write import Recorder
+
+    config, config_file = read_config(folder)
+    check_dataset(folder, config, config_file.get("dataset"))
+    run = Search(config, variants.of(config), recorder=Recorder(folder), **kw)
+    run.settings = config_file["search"]
+    if not folder.has_checkpoint():
+        check_no_checkpoint(folder, config, read_only=False)
+        folder.cut_back(n_evaluations=0, n_generations=0)
+        return run
+    state, log = read(folder, config, config_file["search"])
+    run.restore(state, [line.evaluation for line in log])
+    folder.cut_back(n_evaluations=state.n_evaluations, n_generations=state.generation + 1)
+    return run
+
+
+def view(folder: RunFolder) -> tuple[Search, list[LogLine]]:
+    """The search of a run folder as its last checkpoint left it, and its evaluations log, read
+    without writing anything (``report``, a running search's folder included)."""
+    config, config_file = read_config(folder, resumable=False)
+    run = Search(config, variants.of(config))
+    run.settings = config_file["search"]
+    if not folder.has_checkpoint():
+        check_no_checkpoint(folder, config, read_only=True)
+    state, log = read(folder, config, config_file["search"])
+    run.restore(state, [line.evaluation for line in log])
+    return run, log
+
+
 # -- reading: the checkpoint and the evaluations log ------------------------------------------------
 
 
@@ -172,8 +210,9 @@ def _checkpoint(d: dict, config: SearchConfig, where) -> Checkpoint:
         raise RunFolderError(f"{where} is damaged (a population of {len(d['population'])}, "
                              f"not {config.population})")
     final = d.get("final", [])
-    if not isinstance(final, list) or not all(isinstance(x, dict) for x in final):
+    if not isinstance(final, list) or len(final) > len(d["hall_of_fame"]):
         raise RunFolderError(f"{where} is damaged (its final scores are not a list of records)")
+    final = [FinalScores.from_json(f, "a final score") for f in final]
     state = d["python_random"]
     python_random = (state[0], tuple(state[1]), state[2])
     random.Random().setstate(python_random)  # a damaged state fails here, not generations later
@@ -182,17 +221,25 @@ def _checkpoint(d: dict, config: SearchConfig, where) -> Checkpoint:
     return Checkpoint(g, d["finished"], counter, n_evaluations,
                       tuple(_member(m, config, n_obj) for m in d["population"]),
                       tuple(_member(m, config, n_obj) for m in d["hall_of_fame"]),
-                      tuple(logbook), tuple(final), python_random, d["numpy_random"],
-                      _pending(d.get("pending", []), config, where))
+                      tuple(logbook), tuple(final), python_random, d["numpy_random"], _extra(d, config, where))
 
 
-def _pending(rows, config: SearchConfig, where) -> tuple:
-    """The steady shape's bred candidates not yet folded in: gene lists, checked."""
-    n_genes = config.space.n_genes
-    if not isinstance(rows, list) or (rows and config.shape != "steady") or not all(
-            isinstance(r, list) and len(r) == n_genes and all(_number(v) for v in r) for r in rows):
-        raise RunFolderError(f"{where} is damaged (its pending candidates are not {n_genes} genes each)")
-    return tuple(tuple(r) for r in rows)
+#: The engine's keys of a checkpoint; any other is a variant's (``hooks.Shape.checked``).
+_ENGINE_KEYS = {"schema", "config", "generation", "finished", "counter", "n_evaluations", "population",
+                "hall_of_fame", "logbook", "final", "python_random", "numpy_random"}
+
+
+def _extra(d: dict, config: SearchConfig, where) -> dict:
+    """The variant's part of the checkpoint, checked by the variant (none without one)."""
+    extra = {k: v for k, v in d.items() if k not in _ENGINE_KEYS}
+    shape = variants.of(config).shape
+    if extra and shape is None:
+        raise RunFolderError(f"{where} is damaged (unknown keys {', '.join(sorted(extra))[:80]})")
+    try:
+        return shape.checked(extra, config) if shape is not None else {}
+    except (ValueError, TypeError) as e:
+        raise RunFolderError(f"{where} is damaged ({e})") from None
+
 
 
 def _member(d: dict, config: SearchConfig, n_obj: int) -> Member:
@@ -301,32 +348,6 @@ def train_settings(config_file: dict) -> TrainSettings | None:
         return TrainSettings.from_json(train)
     except (TypeError, ValueError, EvoinitError):
         return None
-
-
-@dataclass(frozen=True)
-class FinalScores:
-    """A hall-of-fame entry's test scores once the search finished; None where a value is absent
-    (as in final scores read back from an older or damaged checkpoint)."""
-
-    test_error: float | None        # mean over the final seeds
-    baseline: str | None            # the canonical baseline's init ("?" if unnamed); None: no baselines
-    baseline_error: float | None
-    gain: float | None              # baseline minus ours in test error, paired by seed
-    gain_ci95: float | None
-
-
-def final_scores(entry: dict) -> FinalScores | None:
-    """The test scores of a hall-of-fame entry, or None before the final scoring."""
-    if not isinstance(entry, dict) or "test" not in entry:
-        return None
-
-    def number(*keys):
-        value = checks.dig(entry, *keys)
-        return value if _number(value) else None
-
-    baseline = (checks.dig(entry, "baseline", "genome", "init") or "?") if "baseline" in entry else None
-    return FinalScores(number("test", "error", "mean"), baseline, number("baseline", "test", "error", "mean"),
-                       number("improvement", "test_error", "mean"), number("improvement", "test_error", "ci95"))
 
 
 def saved_generation(folder: RunFolder) -> tuple[int, int, bool] | None:

@@ -1,49 +1,38 @@
 """What the search writes into its run folder, in the byte layout of schema 1: config.json's
-content, the checkpoint, the hall of fame and its summaries, the evaluation and timing lines.
+content, the evaluation and timing lines, the generations log, and the checkpoint with the
+logbook and hall of fame beside it.
 
-``checkpoint.py`` reads all of it back (and re-exports these names for the search); ``rundir``
-does the atomic writes. ``checkpoint_json`` and ``hall_of_fame_json`` fix the exact key order.
+The engine writes nothing itself: it hands its records to a ``Recorder`` (this module), which
+``folder`` turns into atomic writes and whole lines. ``read`` reads all of it back.
 """
 
 from __future__ import annotations
 
-import statistics
-from dataclasses import dataclass
+from pathlib import Path
 
 from evoinit.ga.config import SearchConfig
-from evoinit.ga.genome import Genome
+from evoinit.ga.state import Checkpoint
 from evoinit.runfolder.folder import RunFolder, critical, write_json
 
 
-@dataclass(frozen=True)
-class Member:
-    """One individual as the checkpoint keeps it: its genes, fitness values and the seed keys of
-    its evaluations (which the evaluations log holds)."""
+class Recorder:
+    """The engine's recorder for one run folder (``ga.engine.Search(recorder=...)``)."""
 
-    genes: tuple
-    fitness: tuple
-    keys: tuple
+    def __init__(self, folder: RunFolder):
+        self.folder = folder
 
-    def to_json(self) -> dict:
-        return {"genes": list(self.genes), "fitness": list(self.fitness),
-                "keys": [list(k) for k in self.keys]}
+    @property
+    def path(self) -> Path:
+        return self.folder.path
 
+    def evaluations(self, first: int, evaluations: list, **extra) -> None:
+        log_evaluations(self.folder, first, evaluations, **extra)
 
-@dataclass(frozen=True)
-class Checkpoint:
-    """The search's state after a generation: everything ``resume`` needs."""
+    def generation(self, g: int, population: list[dict]) -> None:
+        self.folder.append_lines("generations.jsonl", [{"gen": g, "population": population}])
 
-    generation: int               # the last generation completed
-    finished: bool
-    counter: int                  # evaluation numbers handed out (distinct seed policy)
-    n_evaluations: int            # lines of evaluations.jsonl this state accounts for
-    population: tuple             # Members
-    hall_of_fame: tuple           # Members, best first
-    logbook: tuple                # one dict per generation
-    final: tuple                  # the hall of fame's test scores once finished (dicts)
-    python_random: tuple          # random.Random().getstate()
-    numpy_random: dict            # Generator.bit_generator.state
-    pending: tuple = ()           # shape "steady": the genes of the candidates bred, not yet folded in
+    def state(self, settings: dict, checkpoint: Checkpoint, hall_of_fame: dict) -> None:
+        write_state(self.folder, settings, checkpoint, hall_of_fame)
 
 
 def config_json(config: SearchConfig, dataset, *, versions: dict, n_jobs: int, scheduler: str | None,
@@ -68,38 +57,10 @@ def checkpoint_json(settings: dict, ck: Checkpoint) -> dict:
          "finished": ck.finished, "counter": ck.counter, "n_evaluations": ck.n_evaluations,
          "population": [m.to_json() for m in ck.population],
          "hall_of_fame": [m.to_json() for m in ck.hall_of_fame],
-         "logbook": list(ck.logbook), "final": list(ck.final),
+         "logbook": list(ck.logbook), "final": [f.to_json() for f in ck.final],
          "python_random": [state[0], list(state[1]), state[2]],
          "numpy_random": ck.numpy_random}
-    if ck.pending:   # the steady shape only
-        d["pending"] = [list(genes) for genes in ck.pending]
-    return d
-
-
-def summary(config: SearchConfig, genome: Genome, fitness: tuple, evaluations: tuple, keys: tuple) -> dict:
-    """An individual as hall_of_fame.json and generations.jsonl show it."""
-    diverged = any(e.diverged for e in evaluations)
-    unscored = diverged or any(e.pruned for e in evaluations)   # no final value
-    return {"genome": genome.to_json(), "text": str(genome),
-            "fitness": dict(zip(config.objectives, fitness)),
-            "diverged": diverged, "n_params": evaluations[0].n_params if evaluations else None,
-            "val_loss": None if unscored else statistics.fmean(e.final_val_loss for e in evaluations),
-            "val_error": None if unscored else statistics.fmean(e.final_val_error for e in evaluations),
-            "seeds": [list(k) for k in keys]}
-
-
-def hall_of_fame_json(config: SearchConfig, generation: int, finished: bool, summaries: list,
-                      final: tuple) -> dict:
-    """The content of hall_of_fame.json: the summaries ranked, with their test scores once the
-    search has finished."""
-    entries = []
-    for rank, entry in enumerate(summaries, 1):
-        entry = {"rank": rank} | entry
-        if finished and rank <= len(final):
-            entry |= final[rank - 1]
-        entries.append(entry)
-    return {"schema": 1, "objectives": list(config.objectives), "generation": generation,
-            "final": finished, "entries": entries}
+    return d | ck.extra   # a variant's own part, after the engine's (none: the bytes of a plain search)
 
 
 def write_state(folder: RunFolder, settings: dict, ck: Checkpoint, hall_of_fame: dict) -> None:

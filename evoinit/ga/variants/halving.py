@@ -43,6 +43,18 @@ from evoinit.nn.stack import n_params
 from evoinit.nn.training import TrainSettings, TrainState
 
 
+class Halving:
+    """``prune = "halving"`` plugged into the engine (``ga.hooks``) as its ``Racer``: the first
+    population trains in full; every later generation's offspring race through the rungs."""
+
+    def train(self, search, plans: list, generation: int, progress) -> tuple[list, list]:
+        if generation == 0:
+            return search.train(plans, progress)
+        c = search.config
+        return race(plans, search.cache, search.data, c.train, c.seed, rungs=c.rung_epochs, eta=c.eta,
+                    parallel=search.parallel, progress=progress)
+
+
 def survivors(n: int, eta: int) -> int:
     """How many of ``n`` candidates go on past a rung: ⌈n/η⌉ (at least one of any)."""
     return -(-n // eta)

@@ -29,11 +29,9 @@ import random
 
 from deap import tools
 
-from evoinit import seeding
-from evoinit.ga import backends
-from evoinit.ga.evaluate import objective_values, population_jobs, results
+from evoinit import checks, seeding
+from evoinit.ga.evaluate import population_jobs, results, seed_keys
 from evoinit.ga.individuals import Individual, python_random
-from evoinit.ga.runs import seed_keys
 from evoinit.ga.schedule import POPULATION, plan
 
 
@@ -47,6 +45,22 @@ def send_now(tasks: list, idle: int) -> list[list[int]]:
 
 
 class Steady:
+    """``shape = "steady"`` plugged into the engine (``ga.hooks``) as its ``Shape``: the loop, and
+    its part of the checkpoint — the genes of the candidates bred and not folded in."""
+
+    def loop(self, search, stop_after: int | None = None):
+        return loop(search, stop_after)
+
+    def checked(self, extra: dict, config) -> dict:
+        rows = extra.get("pending", [])
+        n_genes = config.space.n_genes
+        if set(extra) - {"pending"} or not isinstance(rows, list) or not all(
+                isinstance(r, list) and len(r) == n_genes and all(checks.is_number(v) for v in r) for r in rows):
+            raise ValueError(f"its pending candidates are not {n_genes} genes each")
+        return {"pending": rows} if rows else {}
+
+
+class Lagged:
     """The candidates bred and not yet folded in, and what has come back for them."""
 
     def __init__(self, run):
@@ -58,7 +72,7 @@ class Steady:
         self.known: dict[tuple, object] = {}                       # evaluations back, not recorded
         self.sent: set = set()
         self.futures: list = []                                    # (future, tasks)
-        for i, genes in enumerate(run.pending_genes):
+        for i, genes in enumerate(run.extra.get("pending", [])):
             self._add(self.folded + i, Individual(list(genes), run.n_obj))
 
     def _add(self, n: int, ind: Individual) -> None:
@@ -72,7 +86,7 @@ class Steady:
         rng = seeding.generator(stream)
         state = random.Random(int(seeding.child(stream, 0).generate_state(1)[0])).getstate()
         with python_random(state) as deap_random:
-            a, b = (run._clone(p) for p in tools.selTournament(run.population, 2, c.tournament))
+            a, b = (run.clone(p) for p in tools.selTournament(run.population, 2, c.tournament))
             if deap_random.random() < c.cxpb:
                 tools.cxUniform(a, b, 0.5)
                 mutate = deap_random.random() < c.mutpb
@@ -142,15 +156,12 @@ class Steady:
 
     def evaluated(self, n: int):
         """Candidate n with its fitness, and its evaluations (genome, key) → evaluation."""
-        run, c = self.run, self.run.config
         ind, genome, keys = self.pending.pop(n)
-        ind.keys = tuple(keys)
-        ind.evals = tuple(run.cache.get((genome, k)) or self.known[(genome, k)] for k in keys)
-        ind.fitness.values = objective_values(genome, ind.evals, c.objectives)
+        self.run.assign(ind, genome, keys, self.known)
         return ind, [((genome, k), e) for k, e in zip(keys, ind.evals)]
 
 
-def _record(run, steady: Steady, g: int, evaluated: list) -> None:
+def _record(run, steady: Lagged, g: int, evaluated: list) -> None:
     """Generation (block) g: its new evaluations in candidate order, then the plain GA's records."""
     new = []
     for task, e in evaluated:
@@ -158,13 +169,13 @@ def _record(run, steady: Steady, g: int, evaluated: list) -> None:
             run.cache[task] = e
             new.append(e)
         steady.known.pop(task, None)
-    run._log(new, generation=g)
     run.counter = steady.folded
-    run.pending_genes = tuple(tuple(steady.pending[n][0]) for n in sorted(steady.pending))
-    run._end_generation(g, new)
+    pending = [list(steady.pending[n][0]) for n in sorted(steady.pending)]
+    run.extra = {"pending": pending} if pending else {}
+    run.record(g, new)
 
 
-def _fold(run, steady: Steady, block: list, stop_after) -> bool:
+def _fold(run, steady: Lagged, block: list, stop_after) -> bool:
     """Fold in every candidate that is back, in index order, recording each block it completes;
     True when the run should pause (``stop_after``)."""
     mu = steady.mu
@@ -176,7 +187,7 @@ def _fold(run, steady: Steady, block: list, stop_after) -> bool:
             run.population.append(ind)
         else:
             with python_random(random.Random(n).getstate()):
-                run.population[:] = run._survivors(run.population + [ind])
+                run.population[:] = run.survivors(run.population + [ind])
         steady.folded = n + 1
         steady.breed_up_to()
         if n + 1 == mu or (n + 1 > mu and (n + 1 - mu) % steady.lam == 0):
@@ -192,26 +203,24 @@ def loop(run, stop_after: int | None = None):
     """``Search.loop`` for ``shape = "steady"``: candidates are sent as the lag allows and folded in
     index order; the hall of fame is scored at the end as in the plain GA."""
     c = run.config
-    with backends.parallel(run.n_jobs, run.scheduler, run_dir=run.folder and run.folder.path) as workers:
-        run.parallel = workers
-        run._emit("start")
+    with run.workers() as workers:
         if run.generation < 0:
-            run.population, run.counter, run.pending_genes = [], 0, ()
-            steady = Steady(run)
-            for n, ind in enumerate(run._first_population()):
+            run.population, run.counter, run.extra = [], 0, {}
+            steady = Lagged(run)
+            for n, ind in enumerate(run.first_population()):
                 steady._add(n, ind)
         else:
-            steady = Steady(run)
+            steady = Lagged(run)
             steady.breed_up_to()
         block: list = []
         while run.generation < c.generations and not run.finished:
             if stop_after is not None and run.generation >= stop_after:
-                return run._result()
+                return run.result()
             steady.send(workers)
             if workers is not None:
                 steady.collect(workers)
             if _fold(run, steady, block, stop_after):
-                return run._result()
+                return run.result()
         if not run.finished:
-            run._finish()
-    return run._result()
+            run.finish()
+    return run.result()

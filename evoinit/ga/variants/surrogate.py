@@ -29,7 +29,8 @@ import math
 import numpy as np
 
 from evoinit import seeding
-from evoinit.ga.evaluate import objective_values
+from evoinit.ga.config import ranks_by_model
+from evoinit.ga.evaluate import WORST, objective_values
 from evoinit.ga.genome import Genome, SearchSpace
 
 #: The forest: SMAC's settings (bootstrap, at least 3 to split, 3 per leaf, 5/6 of the features).
@@ -120,3 +121,29 @@ def preselect(history: dict[Genome, float], pool: list[Genome], n: int, space: S
     ei = expected_improvement(per_tree.mean(0), per_tree.std(0), float(y.min()))
     ranked = sorted(range(len(fresh)), key=lambda j: -ei[j])   # stable: ties keep breeding order
     return [fresh[j] for j in ranked[:n]]
+
+
+class Surrogate:
+    """``surrogate = k`` plugged into the engine (``ga.hooks``): as its ``Breeder``, the λ of k·λ
+    bred offspring the forest expects to improve most (``preselect``); as its ``Ranker``, the
+    finished hall of fame by the forest's smoothed prediction once ``config.RANK_MIN`` setups are
+    trained (below, the forest is too coarse: measured), so a setup whose seeds were lucky wins less
+    often. Deterministic: the forest's seed is the search's, its rows everything trained."""
+
+    def __init__(self, config):
+        self.factor = config.surrogate
+
+    def choose(self, search, bred: list) -> list:
+        c = search.config
+        new = [ind for ind in bred if not ind.fitness.valid]   # clones of parents add nothing
+        picks = preselect(history(search.cache, c.objectives), [c.space.decode(ind) for ind in new],
+                          c.offspring, c.space, int(search.rng.integers(2**31)), WORST)
+        return [new[i] for i in picks]
+
+    def rank(self, search, members: list) -> tuple[list, bool]:
+        c = search.config
+        if not ranks_by_model(c, search.cache):
+            return members, False
+        predicted = smoothed(history(search.cache, c.objectives), [c.space.decode(ind) for ind in members],
+                             c.space, c.seed % 2**31, WORST)
+        return [members[i] for i in sorted(range(len(members)), key=lambda i: predicted[i])], True
