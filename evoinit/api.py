@@ -19,7 +19,8 @@ from evoinit import checks
 from evoinit.data.dataset import Dataset, DataSpec
 from evoinit.errors import RunFolderError, UsageError, unknown
 from evoinit.ga import backends, variants
-from evoinit.ga.config import SearchConfig, check_fits, long_search
+from evoinit.ga.budget import check_fits, long_search
+from evoinit.ga.config import SearchConfig
 from evoinit.ga.engine import Search
 from evoinit.ga.evaluate import dataset_of
 from evoinit.ga.individuals import versions

@@ -35,10 +35,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_search_stats as stats  # noqa: E402
 
+from evoinit import api as S  # noqa: E402
 from evoinit import seeding  # noqa: E402
 from evoinit.data.dataset import DataSpec  # noqa: E402
-from evoinit.ga import engine as S  # noqa: E402
-from evoinit.ga.baselines import canonical  # noqa: E402
+from evoinit.ga.baselines import canonical, random_search  # noqa: E402
 from evoinit.ga.config import SearchConfig  # noqa: E402
 from evoinit.ga.evaluate import (  # noqa: E402
     Evaluation,
@@ -126,7 +126,7 @@ def run_ga(cfg: SearchConfig, budget: int | None) -> dict:
         curve.append([spent, best])
     assert spent == result.trainings, (spent, result.trainings)
     top = result.hall_of_fame[0]
-    return {"chosen": top["genome"], "fitness": top["fitness"][cfg.objectives[0]],
+    return {"chosen": top.genome.to_json(), "fitness": top.fitness[cfg.objectives[0]],
             "trainings": result.trainings, "anytime": curve,
             "seeds": sorted({tuple(line["seed"]) for line in lines}),
             "spread": spread, "spread_cpu_seconds": spread_cpu, "logbook": list(result.logbook)}
@@ -149,7 +149,7 @@ def population_spread(population: list[dict], cfg: SearchConfig) -> float | None
 
 
 def run_random(cfg: SearchConfig, budget: int) -> dict:
-    records = S.random_search(cfg, budget // cfg.repeats)
+    records = random_search(cfg, budget // cfg.repeats)
     best = min(records, key=lambda c: c.fitness[0])
     return {"chosen": best.genome.to_json(), "fitness": best.fitness[0],
             "trainings": sum(len(c.evaluations) for c in records),
@@ -210,7 +210,7 @@ def run_ga_pruned(cfg: SearchConfig, budget: int | None, cpu: float) -> dict:
         best = min(best, objective_values(evals[0].genome, evals, cfg.objectives)[0])
         curve.append([spent, best])
     top = result.hall_of_fame[0]
-    return {"chosen": top["genome"], "fitness": top["fitness"][cfg.objectives[0]], "trainings": result.trainings,
+    return {"chosen": top.genome.to_json(), "fitness": top.fitness[cfg.objectives[0]], "trainings": result.trainings,
             "anytime": curve, "seeds": sorted({tuple(line["seed"]) for line in lines}), "generations": g,
             "epochs": epochs, "pruned": sum(line["status"] == "pruned" for line in lines), "cpu_budget": cpu}
 

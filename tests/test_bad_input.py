@@ -21,7 +21,8 @@ import evoinit
 import evoinit as S
 from evoinit.data import dataset as data
 from evoinit.errors import ConfigError, DataError, RunFolderError, UsageError
-from evoinit.ga.config import _TABLES, _TOP, SearchConfig, build, load_toml
+from evoinit.ga.config import SearchConfig
+from evoinit.ga.configfile import _TABLES, _TOP, build, load_toml
 from evoinit.ga.genome import SearchSpace
 from evoinit.nn.training import TrainSettings
 from evoinit.runfolder import read
@@ -380,7 +381,7 @@ def test_exploding_and_never_learning_candidates_are_scored_logged_and_kept_out(
     assert by_init["he_normal"] and all(x["status"] == "diverged" for x in by_init["he_normal"])
     assert by_init["zeros"] and all(x["status"] == "degenerate" for x in by_init["zeros"])
     assert all(abs(x["val_loss"][-1] - math.log(3)) < 0.01 for x in by_init["zeros"])  # chance level
-    assert [e["genome"]["init"] for e in result.hall_of_fame] == ["zeros"] * len(result.hall_of_fame)
+    assert [e.genome.init for e in result.hall_of_fame] == ["zeros"] * len(result.hall_of_fame)
     for row in result.logbook:
         assert row["diverged"] > 0 or row["nevals"] == 0
         assert row["degenerate"] > 0 or row["nevals"] == 0
@@ -391,9 +392,9 @@ def test_exploding_and_never_learning_candidates_are_scored_logged_and_kept_out(
                                          widths=(64, 64), layers=(2, 2)),
                        train=TrainSettings(epochs=3, learning_rate=1.0))
     result = S.search(cfg.dataset, config=cfg, n_jobs=1, out=tmp_path / "all")
-    assert result.finished and result.hall_of_fame == [] and all(row["min"] is None for row in result.logbook)
+    assert result.finished and result.hall_of_fame == () and all(row["min"] is None for row in result.logbook)
     summary = evoinit.report(tmp_path / "all")
-    assert summary["hall_of_fame"] == [] and (tmp_path / "all" / "figures" / "fitness.png").exists()
+    assert summary["hall_of_fame"] == () and (tmp_path / "all" / "figures" / "fitness.png").exists()
 
 
 @pytest.mark.parametrize("dataset", ["iris", "diabetes"])

@@ -10,9 +10,11 @@ import evoinit as S
 from evoinit.errors import RunFolderError
 from evoinit.ga.config import SearchConfig
 from evoinit.ga.evaluate import Evaluation
+from evoinit.ga.results import Entry, FinalScores
 from evoinit.nn.training import TrainSettings
 from evoinit.runfolder import read as checkpoint
 from evoinit.runfolder.folder import RunFolder, dumps, write_json
+from evoinit.runfolder.write import checkpoint_json
 
 SMALL = SearchConfig(dataset="iris", population=4, generations=2, repeats=2, seed=3, train=TrainSettings(epochs=2))
 
@@ -49,7 +51,7 @@ def test_what_is_read_back_writes_the_same_bytes(run):
     state, log = checkpoint.read(run, config, config_file["search"])
     assert (state.generation, state.finished, len(state.population)) == (1, False, SMALL.population)
     before = (run / "checkpoint.json").read_bytes()
-    write_json(run / "again.json", checkpoint.checkpoint_json(config.to_json(), state))
+    write_json(run / "again.json", checkpoint_json(config.to_json(), state))
     assert (run / "again.json").read_bytes() == before
     rows = run.read_lines("evaluations.jsonl")
     assert len(log) == state.n_evaluations == len(rows)
@@ -63,13 +65,14 @@ def test_final_scores_and_saved_generation(paused):
     assert checkpoint.saved_generation(done) == (2, 2, True)
     assert checkpoint.saved_generation(RunFolder(paused / "paused")) == (1, 2, False)
     entries = checkpoint.read_hall_of_fame(done)
-    scores = checkpoint.final_scores(entries[0])
-    assert scores.test_error == entries[0]["test"]["error"]["mean"]
-    assert scores.baseline == entries[0]["baseline"]["genome"]["init"]
-    assert scores.gain == entries[0]["improvement"]["test_error"]["mean"]
-    assert checkpoint.final_scores(checkpoint.read_hall_of_fame(RunFolder(paused / "paused"))[0]) is None
-    half = checkpoint.final_scores({"test": {"error": "nan"}, "baseline": {}})
-    assert half == checkpoint.FinalScores(None, "?", None, None, None)
+    best = Entry.from_json(entries[0])          # the typed reader: written and read by one type
+    assert best.to_json() == entries[0] and best.test.error.mean == entries[0]["test"]["error"]["mean"]
+    assert best.baseline.genome.init == entries[0]["baseline"]["genome"]["init"]
+    assert best.gain == (entries[0]["improvement"]["test_error"]["mean"], entries[0]["improvement"]["test_error"]["ci95"])
+    assert Entry.from_json(checkpoint.read_hall_of_fame(RunFolder(paused / "paused"))[0]).test is None
+    for damaged in ({"test": {"error": "nan"}, "baseline": {}}, {"fitness": {}}, {"test": {"loss": {"values": [1e999]}}}):
+        with pytest.raises(ValueError):
+            FinalScores.from_json(damaged)
     log = checkpoint.read_evaluations(done, len(done.read_lines("evaluations.jsonl")))
     assert {line.stage for line in log} == {None, "final"}
 
@@ -84,7 +87,9 @@ DAMAGED_CHECKPOINTS = {
     "finished": (lambda d: d.update(finished="yes"), "finished 'yes'"),
     "logbook": (lambda d: d["logbook"].pop(), "its logbook does not have 2 generations"),
     "population": (lambda d: d["population"].pop(), "a population of 3, not 4"),
-    "final": (lambda d: d.update(final=[1]), "final scores are not a list of records"),
+    "final": (lambda d: d.update(final=[1]), "a final score is not a record"),
+    "final-keys": (lambda d: d.update(final=[{"fitness": {}}]), "a final score is not a record"),
+    "final-inf": (lambda d: d.update(final=[{"test": {"loss": {"values": [1e999]}}}]), "not a finite number"),
     "genes": (lambda d: d["population"][0]["genes"].pop(), "an individual with"),
     "gene type": (lambda d: d["population"][0]["genes"].__setitem__(0, "2"), "are not all numbers"),
     "keys": (lambda d: d["hall_of_fame"][0].update(keys=[[0, 999, 0]]), r"damaged \(KeyError"),

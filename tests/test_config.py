@@ -6,7 +6,8 @@ import pytest
 
 from evoinit.data.dataset import DataSpec
 from evoinit.errors import ConfigError, UsageError
-from evoinit.ga.config import SearchConfig, build, load_toml
+from evoinit.ga.config import SearchConfig
+from evoinit.ga.configfile import build, load_toml
 from evoinit.ga.genome import SearchSpace
 from evoinit.nn.training import TrainSettings
 

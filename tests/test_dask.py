@@ -22,7 +22,7 @@ from helpers import files
 from evoinit.api import opened, resume, search
 from evoinit.errors import UsageError, WorkerError
 from evoinit.ga import backends
-from evoinit.ga.config import build, load_toml
+from evoinit.ga.configfile import build, load_toml
 
 DASK = str(Path(sys.executable).with_name("dask"))
 

@@ -521,13 +521,13 @@ def test_cli_errors_are_one_line(args, code, message):
 
 
 def test_read_run_reads_a_folder_the_search_wrote(tmp_path):
-    from evoinit.ga import engine as search
+    from evoinit import api
     from evoinit.ga.genome import SearchSpace
 
-    result = search.search("iris", population=4, generations=1, repeats=1, epochs=2, n_jobs=1,
+    result = api.search("iris", population=4, generations=1, repeats=1, epochs=2, n_jobs=1,
                            out=tmp_path / "run", space=SearchSpace(layers=(1, 2), widths=(4, 16)))
     setup = export.read_run(tmp_path / "run")
-    assert setup.genome == result.best and (setup.n_in, setup.n_out, setup.task) == (4, 3, "classification")
+    assert setup.genome == result.best.genome and (setup.n_in, setup.n_out, setup.task) == (4, 3, "classification")
     assert setup.settings.epochs == 2
     compile(export.to_torch(setup.genome, setup.n_in, setup.n_out, setup.task, settings=setup.settings),
             "<run>", "exec")

@@ -7,7 +7,6 @@ import evoinit as S
 from evoinit import seeding
 from evoinit.ga.config import SearchConfig
 from evoinit.ga.evaluate import fitness
-from evoinit.ga.genome import Genome
 from evoinit.nn.training import TrainSettings
 
 
@@ -36,19 +35,19 @@ def test_a_search_can_skip_the_test_scoring(tmp_path):
     lines = [json.loads(x) for x in (tmp_path / "r" / "evaluations.jsonl").read_text().splitlines()]
     assert result.finished and result.evaluations == result.trainings == len(lines)
     assert not any("test_loss" in x or x.get("stage") == "final" for x in lines)
-    assert all("test" not in entry for entry in result.hall_of_fame)
+    assert all(entry.test is None for entry in result.hall_of_fame)
     with_test = S.search(cfg.dataset, config=small(), n_jobs=1)
     # the same search otherwise: the same hall of fame, the same fitness
-    assert [e["fitness"] for e in with_test.hall_of_fame] == [e["fitness"] for e in result.hall_of_fame]
+    assert [e.fitness for e in with_test.hall_of_fame] == [e.fitness for e in result.hall_of_fame]
 
 
 def test_fitness_on_the_search_s_own_seeds_reproduces_its_fitness_and_fresh_seeds_differ():
     cfg = small()
     result = S.search(cfg.dataset, config=cfg, n_jobs=1)
     best = result.hall_of_fame[0]
-    genome = Genome.from_json(best["genome"])
-    [(values, evals)] = fitness([genome], [tuple(k) for k in best["seeds"]], cfg)
-    assert values == (best["fitness"]["val_loss"],) and len(evals) == cfg.repeats
+    genome = best.genome
+    [(values, evals)] = fitness([genome], list(best.seeds), cfg)
+    assert values == (best.fitness["val_loss"],) and len(evals) == cfg.repeats
     fresh = [(seeding.FRESH, i) for i in range(3)]
     [(fresh_values, fresh_evals)] = fitness([genome], fresh, cfg, test=True)
     assert fresh_values != values and all(e.test_error is not None for e in fresh_evals)

@@ -12,6 +12,8 @@ from helpers import ENV, RESULT_FILES, files
 
 import evoinit
 from evoinit.ga.config import SearchConfig
+from evoinit.ga.genome import Genome
+from evoinit.ga.results import Entry
 from evoinit.nn.training import TrainSettings
 from evoinit.reporting import page as htmlpage
 from evoinit.reporting import report as R
@@ -53,9 +55,9 @@ def test_report_of_a_finished_run(runs):
     for cls in ("hall-of-fame", "importance", "generations", "settings"):
         assert f'<table class="{cls}">' in page, cls
     hof = summary["hall_of_fame"]
-    assert hof == json.loads((run / "hall_of_fame.json").read_text())["entries"]   # rebuilt from the checkpoint
-    assert f"{hof[0]['improvement']['test_error']['mean']:+.4f}" in page   # the paired gain, in the verdict
-    assert htmlpage.escape(hof[0]["text"]) in page and "Verdict against the canonical start" in page
+    assert [e.to_json() for e in hof] == json.loads((run / "hall_of_fame.json").read_text())["entries"]  # from the checkpoint
+    assert f"{hof[0].improvement.test_error.mean:+.4f}" in page   # the paired gain, in the verdict
+    assert htmlpage.escape(hof[0].text) in page and "Verdict against the canonical start" in page
     # the per-generation table has one row per generation
     assert page.split('<table class="generations">')[1].split("</table>")[0].count("<tr>") == 1 + 4
 
@@ -97,11 +99,12 @@ def test_report_of_a_run_still_going(runs, tmp_path):
 
 
 def test_the_page_escapes_what_comes_from_the_run():
-    summary = {"hall_of_fame": [{"rank": 1, "text": "<b>x</b>", "fitness": {"val_loss": 0.1}}],
+    entry = Entry(Genome((4,), "tanh", "zeros"), "<b>x</b>", {"val_loss": 0.1}, False, 10, 0.1, 0.5, ((0, 0, 0),), 1)
+    summary = {"hall_of_fame": [entry],
                "objectives": ["val_loss"], "finished": False, "generation": 0, "generations": 1,
                "logbook": [{"gen": 0, "best": "<i>y</i>"}], "importance": None, "figures": [],
                "skipped": {"importance": "<too few>"}}
-    page = htmlpage.page({"command": "evoinit search --out '<script>alert(1)</script>'"}, summary, [None])
+    page = htmlpage.page({"command": "evoinit search --out '<script>alert(1)</script>'"}, summary)
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert "<b>x</b>" not in page and "<i>y</i>" not in page and "&lt;too few&gt;" in page
 

@@ -18,7 +18,8 @@ from helpers import files
 
 import evoinit as S
 from evoinit.errors import UsageError
-from evoinit.ga.config import SearchConfig, build, load_toml
+from evoinit.ga.config import SearchConfig
+from evoinit.ga.configfile import build, load_toml
 from evoinit.ga.engine import Search
 from evoinit.ga.evaluate import WORST, Evaluation, fitness, objective_values, run_tasks
 from evoinit.ga.genome import SearchSpace
@@ -127,7 +128,7 @@ def test_pruned_candidates_are_logged_counted_and_never_in_the_hall_of_fame(prun
     assert pruned and all(x["rung"] in (0, 1) and len(x["val_loss"]) == (2, 6)[x["rung"]] for x in pruned)
     assert all(x.get("generation", 0) >= 1 for x in pruned)          # only offspring race
     for entry in result.hall_of_fame:
-        assert all(status[tuple(k)] in ("ok", "degenerate") for k in entry["seeds"])
+        assert all(status[tuple(k)] in ("ok", "degenerate") for k in entry.seeds)
     for gen in (json.loads(x) for x in (out / "generations.jsonl").read_text().splitlines()):
         assert all(status[tuple(k)] != "pruned" for ind in gen["population"] for k in ind["seeds"])
     rows = result.logbook
@@ -251,12 +252,12 @@ def test_pruned_offspring_never_survive_even_when_the_population_is_clones():
 
     parents = [individual([1, 2, 3], 0.5, (ok,)) for _ in range(PRUNED.population)]   # all clones
     offspring = [individual([i, 9, 9], WORST, (cut,)) for i in range(PRUNED.offspring)]
-    survivors = run._survivors(parents + offspring)
+    survivors = run.survivors(parents + offspring)
     assert survivors == parents and not any(ind.pruned for ind in survivors)
     diverged = [individual([i, 8, 8], WORST, (replace(ok, status="diverged", diverged_epoch=1),))
                 for i in range(3)]
     # unchanged for diverged ones: distinct gene lists first, so they come before the clones
-    assert run._survivors(parents + diverged)[:4] == [parents[0], *diverged]
+    assert run.survivors(parents + diverged)[:4] == [parents[0], *diverged]
 
 
 def test_the_cli_prunes_and_says_so(tmp_path):

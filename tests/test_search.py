@@ -13,7 +13,8 @@ import evoinit as S
 from evoinit.data.dataset import load
 from evoinit.errors import ConfigError, RunFolderError, UsageError
 from evoinit.ga import individuals
-from evoinit.ga.config import SearchConfig, build, load_toml
+from evoinit.ga.config import SearchConfig
+from evoinit.ga.configfile import build, load_toml
 from evoinit.ga.evaluate import start_and_order, task_seed
 from evoinit.ga.genome import Genome
 from evoinit.ga.individuals import Individual
@@ -114,7 +115,7 @@ def test_diverged_candidates_are_logged_but_kept_out(tmp_path):
     assert diverged and all(x["diverged_epoch"] >= 1 for x in diverged)
     bad = {json.dumps(x["genome"], sort_keys=True) for x in diverged}
     for entry in result.hall_of_fame:
-        assert json.dumps(entry["genome"], sort_keys=True) not in bad and not entry["diverged"]
+        assert json.dumps(entry.genome.to_json(), sort_keys=True) not in bad and not entry.diverged
     assert all(row["min"] is None or row["min"] < 1e6 for row in result.logbook)
 
 
@@ -141,7 +142,7 @@ def test_config_validation_and_toml(tmp_path):
 def test_multi_objective_search_keeps_a_pareto_front():
     cfg = small(objectives=("val_loss", "n_params"), generations=2)
     result = S.search(cfg.dataset, config=cfg, n_jobs=1)
-    front = [(e["fitness"]["val_loss"], e["fitness"]["n_params"]) for e in result.hall_of_fame]
+    front = [(e.fitness["val_loss"], e.fitness["n_params"]) for e in result.hall_of_fame]
     assert len(front) >= 1
     for a in front:  # no member dominates another
         assert not any(b[0] <= a[0] and b[1] <= a[1] and b != a for b in front)
@@ -194,10 +195,10 @@ def test_search_beats_random_search_and_matches_the_baselines():
         cfg = SearchConfig(population=12, generations=8, repeats=2, seed=seed, train=TrainSettings(epochs=10))
         result = S.search("digits", config=cfg, n_jobs=2)
         nevals = sum(row["nevals"] for row in result.logbook)
-        ga.append(result.hall_of_fame[0]["fitness"]["val_loss"])
+        ga.append(result.best.fitness["val_loss"])
         rnd.append(min(c.fitness[0] for c in S.random_search(cfg, nevals // cfg.repeats, n_jobs=2)))
-        ours.append(result.hall_of_fame[0]["test"]["error"]["mean"])
-        baseline.append(min(e["baseline"]["test"]["error"]["mean"] for e in result.hall_of_fame))
+        ours.append(result.best.test.error.mean)
+        baseline.append(min(e.baseline.test.error.mean for e in result.hall_of_fame))
     assert np.mean(ga) < np.mean(rnd)
     assert sum(g < r for g, r in zip(ga, rnd)) >= 2
     assert np.mean(ours) <= np.mean(baseline) + 0.01
@@ -212,7 +213,7 @@ def test_the_top_level_api_runs_a_search_like_the_module_function():
 
     a, b = evoinit.search("iris", **kw), api.search("iris", **kw)
     assert isinstance(a, evoinit.SearchResult) and a.hall_of_fame == b.hall_of_fame
-    assert evoinit.resume is S.resume and evoinit.reporting.report.report is R.report and callable(evoinit.reporting.report)
+    assert evoinit.resume is S.resume and evoinit.report is R.report
 
 
 @pytest.mark.parametrize("front", ["hall of fame", "pareto"])

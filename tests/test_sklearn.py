@@ -146,7 +146,7 @@ def test_search_inside_fit_refits_the_best_setup(iris_scaled):
     budget = {"population": 4, "generations": 1, "epochs": 8, "space": space.to_json()}
     model = EvoMLPClassifier(epochs=15, search_budget=budget, random_state=0)
     model.fit(X, y)
-    assert model.search_result_.hall_of_fame and model.genome_ == model.search_result_.best
+    assert model.search_result_.hall_of_fame and model.genome_ == model.search_result_.best.genome
     space.check(model.genome_)
     assert model.score(X, y) > 0.8
     again = clone(model).fit(X, y)

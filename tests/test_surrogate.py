@@ -117,7 +117,7 @@ def test_the_cli_and_toml_set_it(tmp_path):
 
     from helpers import ENV
 
-    from evoinit.ga.config import build, load_toml
+    from evoinit.ga.configfile import build, load_toml
 
     (tmp_path / "s.toml").write_text('dataset = "iris"\nsurrogate = 4\n')
     assert build(load_toml(tmp_path / "s.toml"))[0].surrogate == 4
@@ -173,8 +173,8 @@ def test_a_finished_search_ranks_its_hall_of_fame_by_the_forest(ranked):
     for m, g in zip(hof, members):             # the measured fitness is still each member's own
         assert m["fitness"]["val_loss"] == pytest.approx(history[g])
     read = view(RunFolder(run))[0].hall_of_fame()
-    assert [(m["genome"], m["test"]) for m in read] == [(m["genome"], m["test"]) for m in hof]
-    view = report_view(run).hall_of_fame["entries"]       # what `evoinit report` shows, from the checkpoint
-    assert [(m["genome"], m["test"]) for m in view] == [(m["genome"], m["test"]) for m in hof]
+    assert [e.to_json() for e in read] == hof
+    shown = report_view(run).hall_of_fame       # what `evoinit report` shows, from the checkpoint
+    assert [e.to_json() for e in shown] == hof
     assert evoinit.report(run)["by_model"]
     assert "random forest's order" in (run / "report.html").read_text()

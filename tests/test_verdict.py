@@ -5,11 +5,21 @@ import subprocess
 import sys
 
 from evoinit.ga.baselines import t95, verdict
+from evoinit.ga.genome import Genome
+from evoinit.ga.results import Baseline, Entry, Improvement, Stats, TestScores
 
 
-def entry(diffs, ours=0.01, theirs=0.2):
-    return [{"test": {"error": {"mean": ours}}, "improvement": {"test_error": {"values": diffs}},
-             "baseline": {"text": "8-8 tanh glorot_uniform ×1", "test": {"error": {"mean": theirs}}}}]
+def scores(mean):
+    stats = Stats((mean,), mean, 0.0, 1)
+    return TestScores(stats, stats, stats, 0)
+
+
+def entry(diffs, ours=0.01, theirs=0.2, baseline=True):
+    genome = Genome((8, 8), "tanh", "glorot_uniform")
+    paired = Stats(tuple(diffs), None, None, len(diffs))
+    return [Entry(genome, str(genome), {"val_loss": 0.1}, False, 10, 0.1, 0.1, (), 1, scores(ours),
+                  Baseline(genome, "8-8 tanh glorot_uniform ×1", scores(theirs)) if baseline else None,
+                  Improvement(paired, paired) if baseline else None)]
 
 
 def test_the_verdict_says_beyond_noise_by_how_much_or_that_the_canonical_start_is_enough():
@@ -20,7 +30,7 @@ def test_the_verdict_says_beyond_noise_by_how_much_or_that_the_canonical_start_i
     worse = verdict(entry([-0.05, -0.06, -0.05], ours=0.1, theirs=0.05))
     assert worse.startswith("The canonical start is enough here: it beat the best setup")
     assert verdict(entry([0.2, 0.2])).startswith("Cannot tell")  # two seeds cannot tell noise apart
-    assert verdict([{"test": {"error": {"mean": 0.1}}}]) is None and verdict([]) is None
+    assert verdict(entry([0.1], baseline=False)) is None and verdict([]) is None
     assert t95(1) == 12.706 and t95(11) == 2.179 and t95(100) == 1.96
 
 

@@ -15,13 +15,10 @@ import typer
 from evoinit.cli.args import (
     check_jobs,
     check_stop_after,
-    csv_list,
     hidden_widths,
-    integers,
-    pair,
-    pair_text,
     run_folder,
     search_options,
+    search_signature,
 )
 from evoinit.cli.exits import exit_code, say, signals, stopping
 from evoinit.cli.terminal import (
@@ -38,7 +35,7 @@ from evoinit.cli.terminal import (
 )
 from evoinit.data import dataset as _data
 from evoinit.errors import RunFolderError, UsageError
-from evoinit.ga.config import OBJECTIVES, PRUNING, SEED_POLICIES, SearchConfig
+from evoinit.ga.config import SearchConfig
 from evoinit.nn.training import TrainSettings
 
 app = typer.Typer(
@@ -158,63 +155,14 @@ def train(
 # -- search / resume / report ----------------------------------------------------------------------
 
 
-@app.command()
-def search(
-    dataset: Optional[str] = typer.Option(None, "--dataset", "-d", help=f"Dataset name or .csv/.npz path [{_D.dataset.name}]."),
-    target: Optional[str] = typer.Option(None, help="Target column of a CSV file."),
-    population: Optional[int] = typer.Option(None, help=f"Population size μ [{_D.population}]."),
-    offspring: Optional[int] = typer.Option(None, help="Offspring per generation λ [= population]."),
-    generations: Optional[int] = typer.Option(None, help=f"Generations after the first [{_D.generations}]."),
-    epochs: Optional[int] = typer.Option(None, help=f"Training epochs per candidate [{_D.train.epochs}]."),
-    repeats: Optional[int] = typer.Option(None, help=f"Seeds per candidate; fitness is their mean [{_D.repeats}]."),
-    seed: Optional[int] = typer.Option(None, help=f"Run seed: same seed, same result on any backend [{_D.seed}]."),
-    seed_policy: Optional[str] = typer.Option(None, help=f"{' | '.join(SEED_POLICIES)} [{_D.seed_policy}]."),
-    surrogate: Optional[int] = typer.Option(None, help="Breed K×λ offspring and train the λ a random forest of "
-                                                       "everything trained so far expects to improve most; "
-                                                       "the forest also ranks the final hall of fame once "
-                                                       "64 setups are trained; 30 "
-                                                       f"suits small budgets; 0 = off [{_D.surrogate}]."),
-    objectives: Optional[str] = typer.Option(None, help=f"Comma-separated: {', '.join(OBJECTIVES)}; "
-                                                         f"two or more → NSGA-II [{','.join(_D.objectives)}]."),
-    shape: Optional[str] = typer.Option(None, help="generations | steady: steady breeds candidate n from the "
-                                                   "population once the results of candidates before n - LAG "
-                                                   "are folded in, in order, so workers never wait for a "
-                                                   "generation's slowest network; same files on any workers "
-                                                   f"(docs/cluster.md) [{_D.shape}]."),
-    lag: Optional[int] = typer.Option(None, help="With --shape steady: candidates bred ahead of the last one "
-                                                 "folded in; larger keeps more workers busy, breeds from older "
-                                                 "populations [--offspring]."),
-    inits: Optional[str] = typer.Option(None, help="Allowed init schemes, comma-separated [all]."),
-    activations: Optional[str] = typer.Option(None, help="Allowed activations, comma-separated [all]."),
-    layers: Optional[str] = typer.Option(None, help=f"Hidden layers MIN,MAX [{pair_text(_D.space.layers)}]."),
-    widths: Optional[str] = typer.Option(None, help=f"Hidden widths MIN,MAX [{pair_text(_D.space.widths)}]."),
-    scales: Optional[str] = typer.Option(None, help=f"Init scale MIN,MAX, log-uniform [{pair_text(_D.space.scales)}]."),
-    learning_rates: Optional[str] = typer.Option(None, help="Make the learning rate a gene: MIN,MAX."),
-    lr: Optional[float] = typer.Option(None, "--lr", help=f"Learning rate when it is not a gene [{_D.train.learning_rate:g}]."),
-    n_jobs: Optional[int] = typer.Option(None, help="Worker processes; -1 = all cores (more than the cores there "
-                                                   "are is capped, with a note) [-1]."),
-    scheduler: Optional[str] = typer.Option(None, help="Run the evaluations on the Dask cluster whose "
-                                                       "scheduler is at tcp://HOST:PORT (ignores --n-jobs)."),
-    out: Optional[Path] = typer.Option(None, help="Run folder [runs/<dataset>-<timestamp>]."),
-    overwrite: bool = typer.Option(False, help="Replace a run already in --out."),
-    resume: bool = typer.Option(False, "--resume", help="If --out already holds this search, continue it "
-                                                        "(as `evoinit resume`) instead of refusing."),
-    config: Optional[Path] = typer.Option(None, help="A TOML file with any of these settings "
-                                                     "(options given here override it)."),
-    stop_after: Optional[int] = typer.Option(None, help="Pause after this generation (resume later)."),
-    prune: Optional[str] = typer.Option(None, help=f"{' | '.join(PRUNING)}: halving races each generation's "
-                                                   f"offspring through rungs of epochs [{_D.prune}]."),
-    eta: Optional[int] = typer.Option(None, help=f"With --prune halving: 1/eta of the offspring go on at each "
-                                                 f"rung [{_D.eta}]."),
-    rungs: Optional[str] = typer.Option(None, help="With --prune halving: the epochs where offspring are "
-                                                   "ranked, comma-separated [E/eta², E/eta]."),
-):
+def search(**given):
     """Search network setups with a genetic algorithm, training every candidate for real.
 
-    With no options: digits and a small budget (the defaults in brackets below), all cores, about
-    two minutes on a 2-core machine. Writes a run folder you can resume and report on.
+    With no options: digits and the budget in brackets below (about 3,000 trainings; a few
+    minutes on a 2-core machine), all cores. Writes a run folder you can resume and report on.
     Ctrl-C stops cleanly at any time (the last finished generation is kept); continue with
-    `evoinit resume RUN`, or run the same command again with --resume.
+    `evoinit resume RUN`, or run the same command again with --resume. Every option can also be
+    written in a TOML file (--config; the [space] and [train] ones in those tables).
 
     Examples:
 
@@ -228,33 +176,31 @@ def search(
 
       evoinit search --scheduler tcp://10.0.0.5:8786 --out runs/cluster
 
-      evoinit search --prune halving --eta 3 --offspring 96
+      evoinit search --dataset spirals --surrogate 30 --population 12 --generations 8
     """
-    from evoinit import api as _search
-    from evoinit.ga import config as _config
+    from evoinit import api
+    from evoinit.ga.configfile import build
 
+    stop_after, config = given.pop("stop_after"), given.pop("config")
+    resume, overwrite = given.pop("resume"), given.pop("overwrite")
     check_stop_after(stop_after)
-    given = {"dataset": dataset, "target": target, "population": population, "offspring": offspring,
-             "generations": generations, "epochs": epochs, "repeats": repeats, "seed": seed,
-             "seed_policy": seed_policy, "surrogate": surrogate, "objectives": csv_list(objectives), "n_jobs": n_jobs,
-             "scheduler": scheduler, "prune": prune, "eta": eta, "rungs": integers(rungs, "--rungs"),
-             "shape": shape, "lag": lag}
-    space = {"inits": csv_list(inits), "activations": csv_list(activations),
-             "layers": pair(layers, "--layers", int), "widths": pair(widths, "--widths", int),
-             "scales": pair(scales, "--scales"), "learning_rates": pair(learning_rates, "--learning-rates")}
-    options, explicit = search_options(config, given, space, lr)
-    cfg, execution = _config.build(options)
+    options, explicit = search_options(config, given)
+    cfg, execution = build(options)
     n = execution.get("n_jobs", -1)
     check_jobs(n)
-    folder = run_folder(out or execution.get("out"), cfg, resume=resume, overwrite=overwrite)
+    folder = run_folder(execution.get("out"), cfg, resume=resume, overwrite=overwrite)
     command = " ".join(["evoinit"] + sys.argv[1:])
-    with _search.opened(config=cfg if explicit else None, n_jobs=n, out=folder, overwrite=overwrite,
-                        resume=resume, scheduler=execution.get("scheduler"), command=command) as run:
+    with api.opened(config=cfg if explicit else None, n_jobs=n, out=folder, overwrite=overwrite,
+                    resume=resume, scheduler=execution.get("scheduler"), command=command) as run:
         print_search_start(run, cfg, folder)
         with stopping(folder), Live("fitness" if run.resumed else cfg.objectives[0], run.resumed) as live:
             run.progress = live
             result = run.loop(stop_after=stop_after)
     print_result(result)
+
+
+search.__signature__ = search_signature(SearchConfig())
+app.command()(search)
 
 
 @app.command()

@@ -4,6 +4,7 @@ folder. Each error names the flag, as the user typed it."""
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import Optional
 
@@ -25,31 +26,7 @@ def hidden_widths(text: str) -> tuple:
     return widths
 
 
-def csv_list(text: Optional[str]) -> Optional[list]:
-    return None if text is None else [t.strip() for t in text.split(",") if t.strip()]
 
-
-def integers(text: Optional[str], name: str) -> Optional[list]:
-    """Comma-separated integers (e.g. --rungs 3,10)."""
-    if text is None:
-        return None
-    try:
-        return [int(p) for p in csv_list(text)]
-    except ValueError:
-        raise UsageError(f"{name} must be comma-separated integers like 3,10, got {text!r}") from None
-
-
-def pair(text: Optional[str], name: str, kind=float) -> Optional[list]:
-    if text is None:
-        return None
-    parts = csv_list(text.replace(":", ","))
-    try:
-        values = [kind(p) for p in parts]
-    except ValueError:
-        values = []
-    if len(values) != 2:
-        raise UsageError(f"{name} must be two numbers MIN,MAX, got {text!r}")
-    return values
 
 
 def check_jobs(n_jobs) -> None:
@@ -63,18 +40,67 @@ def check_stop_after(stop_after) -> None:
         raise UsageError(f"--stop-after must be a generation number >= 0, got {stop_after}")
 
 
-def search_options(config: Optional[Path], given: dict, space: dict, lr: Optional[float]) -> tuple[dict, bool]:
-    """The settings of ``search``: the TOML file's, overridden by the options given; and whether
-    any setting was given at all (a bare ``--resume`` takes the run's own settings)."""
-    from evoinit.ga.config import load_toml
+def search_signature(defaults) -> inspect.Signature:
+    """``evoinit search``'s parameters, one per option with a flag (``options.OPTIONS``), its help
+    line ending in the default (read off ``defaults``, a ``SearchConfig``), then the command's own:
+    --overwrite, --resume, --config, --stop-after."""
+    import typer
+
+    from evoinit.ga.options import flags
+
+    kinds = {"int": Optional[int], "float": Optional[float]}
+    params = []
+    for o in flags():
+        shown = _default_text(o, defaults)
+        names = [o.flag] + (["-d"] if o.key == "dataset" else [])
+        params.append(inspect.Parameter(o.param, inspect.Parameter.KEYWORD_ONLY, annotation=kinds.get(o.kind, Optional[str]),
+                                        default=typer.Option(None, *names, help=f"{o.help}" + (f" [{shown}]." if shown else "."))))
+    own = [("overwrite", bool, typer.Option(False, help="Replace a run already in --out.")),
+           ("resume", bool, typer.Option(False, "--resume", help="If --out already holds this search, continue it "
+                                         "(as `evoinit resume`) instead of refusing.")),
+           ("config", Optional[Path], typer.Option(None, help="A TOML file with any of these settings (options "
+                                                   "given here override it).")),
+           ("stop_after", Optional[int], typer.Option(None, help="Pause after this generation (resume later)."))]
+    params += [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, annotation=t, default=d) for n, t, d in own]
+    return inspect.Signature(params)
+
+
+def _default_text(option, defaults) -> str:
+    """The default of ``option`` as its help shows it."""
+    if option.default is not None:
+        return option.default
+    if option.key == "epochs":
+        value = defaults.train.epochs
+    elif option.table in ("space", "train"):
+        value = getattr(getattr(defaults, option.table), option.key)
+    else:
+        value = getattr(defaults, option.key)
+    if option.kind.startswith("pair"):
+        return pair_text(value)
+    if isinstance(value, (tuple, list)):
+        return ",".join(map(str, value))
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def search_options(config: Optional[Path], given: dict) -> tuple[dict, bool]:
+    """The settings of ``search``: the TOML file's, overridden by the flags given (``given``: the
+    command's parameters, as typed); and whether any setting was given at all (a bare ``--resume``
+    takes the run's own settings)."""
+    from evoinit.ga.configfile import load_toml
+    from evoinit.ga.options import flags, parse
 
     options = load_toml(config) if config is not None else {}
-    options |= {k: v for k, v in given.items() if v is not None}
-    options["space"] = dict(options.get("space", {})) | {k: v for k, v in space.items() if v is not None}
-    if lr is not None:
-        options["train"] = dict(options.get("train", {})) | {"learning_rate": lr}
-    explicit = config is not None or lr is not None or any(
-        v is not None for k, v in (given | space).items() if k not in ("n_jobs", "scheduler"))
+    explicit = config is not None
+    for o in flags():
+        text = given.get(o.param)
+        if text is None:
+            continue
+        value = parse(o, text) if o.kind in ("list[str]", "list[int]", "pair[int]", "pair[float]") else text
+        if o.table in (None, "run"):
+            options[o.key] = value
+        else:
+            options[o.table] = dict(options.get(o.table, {})) | {o.key: value}
+        explicit = explicit or o.table != "run"
     return options, explicit
 
 

@@ -27,7 +27,7 @@ _FORM = re.compile(
 
 
 #: Past these, one network's weights alone pass any machine's memory (the search space is bounded
-#: far tighter: ``config.MAX_WIDTH``, ``config.MAX_LAYERS``).
+#: far tighter: ``configfile.MAX_WIDTH``, ``configfile.MAX_LAYERS``).
 MAX_HIDDEN = 1_000_000
 MAX_HIDDEN_LAYERS = 1_000
 
