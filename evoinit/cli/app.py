@@ -118,6 +118,10 @@ def train(
     nesterov: bool = typer.Option(_T.nesterov, help="Nesterov momentum."),
     weight_decay: float = typer.Option(_T.weight_decay, help="L2 weight decay λ (gradient += λ·w)."),
     dtype: str = typer.Option(_T.dtype, help="float32 or float64."),
+    patience: int = typer.Option(0, help="Early stopping: a network stops after N epochs without a better "
+                                         "validation score and is kept at its best epoch; 0 = off."),
+    monitor: str = typer.Option(_T.monitor, help="What early stopping watches: val_loss or val_error "
+                                                 "(1 − R² for regression)."),
     out: Optional[Path] = typer.Option(None, help="Write train.json (curves) and learning_curves.png here."),
 ):
     """Train one setup from several random seeds and summarise the spread.
@@ -129,13 +133,16 @@ def train(
       evoinit train --genome '128 relu he_normal ×2' --seeds 20 --out runs/he2
 
       evoinit train --dataset data.csv --target label --init orthogonal
+
+      evoinit train --optimizer adam --lr 0.01 --epochs 100 --patience 10
     """
     from evoinit.ga.evaluate import train as run_train
     from evoinit.ga.genome import Genome
 
     g = Genome.parse(genome) if genome else Genome(hidden_widths(hidden), activation, init, scale)
     settings = TrainSettings(epochs=epochs, batch_size=batch_size, optimizer=optimizer, learning_rate=lr,
-                              momentum=momentum, nesterov=nesterov, weight_decay=weight_decay, dtype=dtype)
+                              momentum=momentum, nesterov=nesterov, weight_decay=weight_decay, dtype=dtype,
+                              patience=patience, monitor=monitor)
     spec = _data.DataSpec(dataset, target=target)
     ds = _data.load(spec)
     with console.status(f"training {g} on {ds.name} from {seeds} seeds…"):

@@ -60,9 +60,13 @@ def print_train(trained) -> None:
     s = trained.summary()
     metric = "validation error" if s["metric"] == "val_error" else "validation 1 − R²"
     dead = f", {s['degenerate']} constant predictors" if s["degenerate"] else ""
+    kept = s.get("best_epoch")
+    if kept:   # early stopping: the scores are those of each network's best epoch
+        dead += (f"; each kept at its best epoch ({kept['mean']:.1f} on average, "
+                 f"{kept['best']:.0f}–{kept['worst']:.0f})")
     table = Table(title=f"{s['genome']} — {s['seeds']} seeds, {s['diverged']} diverged{dead}")
-    for col in ("final", "mean ± std", "best", "worst"):
-        table.add_column(col, justify="right" if col != "final" else "left")
+    for col in ("at the best epoch" if kept else "final", "mean ± std", "best", "worst"):
+        table.add_column(col, justify="left" if col in ("final", "at the best epoch") else "right")
     for label, key in (("validation loss", "val_loss"), (metric, "val_error")):
         st = s[key]
         if st is None:

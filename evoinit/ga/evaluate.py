@@ -64,6 +64,7 @@ class Evaluation:
     test_metric: float | None = None
     seconds: float = field(default=0.0, compare=False)
     rung: int | None = None             # pruned: the rung (0 = first) where its training stopped
+    best_epoch: int | None = None       # early stopping: the epoch (1-based) the network is kept at
 
     @property
     def diverged(self) -> bool:
@@ -80,16 +81,25 @@ class Evaluation:
 
     @property
     def final_val_loss(self) -> float:
-        """The validation loss after the last epoch; inf when diverged or pruned (no final value)."""
-        return self.val_loss[-1] if self.val_loss and not (self.diverged or self.pruned) else math.inf
+        """The validation loss of the network kept: after the last epoch, or with early stopping
+        at its best epoch; inf when diverged or pruned (no final value)."""
+        if self.diverged or self.pruned or not self.val_loss:
+            return math.inf
+        return self.val_loss[self._kept]
 
     @property
     def final_val_error(self) -> float:
-        """Validation error (classification) or 1 − R² (regression); inf when diverged or pruned."""
+        """Validation error (classification) or 1 − R² (regression) of the network kept (as
+        ``final_val_loss``); inf when diverged or pruned."""
         if self.diverged or self.pruned or not self.val_metric:
             return math.inf
-        last = self.val_metric[-1]
+        last = self.val_metric[self._kept]
         return last if self.metric == "val_error" else 1.0 - last
+
+    @property
+    def _kept(self) -> int:
+        """Index of the kept network's epoch in the curves: the best one, or the last."""
+        return -1 if self.best_epoch is None else self.best_epoch - 1
 
     @property
     def test_error(self) -> float | None:
@@ -104,6 +114,8 @@ class Evaluation:
              "metric": self.metric, "diverged_epoch": self.diverged_epoch,
              "n_params": self.n_params, "train_loss": list(self.train_loss),
              "val_loss": list(self.val_loss), "val_metric": list(self.val_metric)}
+        if self.best_epoch is not None:   # early stopping only: lines of runs without it keep their bytes
+            d["best_epoch"] = self.best_epoch
         if self.test_loss is not None:
             d |= {"test_loss": self.test_loss, "test_metric": self.test_metric}
         if self.rung is not None:
@@ -129,8 +141,11 @@ class Evaluation:
             raise ValueError(f"rung {rung!r} with status {status!r}"[:120])  # a rung iff pruned
         curves = [_numbers(key, d[key]) for key in ("train_loss", "val_loss", "val_metric")]
         tests = [None if d.get(key) is None else _numbers(key, [d[key]])[0] for key in ("test_loss", "test_metric")]
+        best = d.get("best_epoch")
+        if not (best is None or (checks.is_int(best) and 1 <= best <= len(curves[1]))):
+            raise ValueError(f"best_epoch {best!r} is not an epoch of the curves"[:120])
         return cls(Genome.from_json(d["genome"]), tuple(seed), status, metric, *curves, epoch, weights,
-                   *tests, seconds, rung)
+                   *tests, seconds, rung, best)
 
 
 STATUSES = ("ok", "degenerate", "diverged", "pruned")
@@ -211,7 +226,7 @@ def to_evaluation(genome: Genome, key: tuple, result: TrainResult, n_weights: in
     return Evaluation(genome, tuple(key), status(genome, result, dataset), result.metric,
                       tuple(map(float, result.train_loss)), tuple(map(float, result.val_loss)),
                       tuple(map(float, result.val_metric)), result.diverged_epoch, n_weights,
-                      test_loss, test_metric, seconds)
+                      test_loss, test_metric, seconds, best_epoch=result.best_epoch)
 
 
 def dataset_of(spec) -> "_data.Dataset":
@@ -344,11 +359,14 @@ class TrainOutcome:
         errors = np.array([e.final_val_error for e in ok])
         stat = lambda a: ({"mean": float(a.mean()), "std": float(a.std()), "best": float(a.min()),  # noqa: E731
                            "worst": float(a.max())} if len(a) else None)
-        return {"genome": str(self.genome), "seeds": len(self.evaluations),
-                "diverged": len(self.evaluations) - len(ok),
-                "degenerate": sum(e.status == "degenerate" for e in ok), "val_loss": stat(losses),
-                "val_error": stat(errors),
-                "metric": self.evaluations[0].metric if self.evaluations else None}
+        out = {"genome": str(self.genome), "seeds": len(self.evaluations),
+               "diverged": len(self.evaluations) - len(ok),
+               "degenerate": sum(e.status == "degenerate" for e in ok), "val_loss": stat(losses),
+               "val_error": stat(errors),
+               "metric": self.evaluations[0].metric if self.evaluations else None}
+        if self.settings.patience:   # early stopping: the epochs the networks are kept at
+            out["best_epoch"] = stat(np.array([e.best_epoch for e in ok], float))
+        return out
 
     def to_json(self) -> dict:
         return {"schema": 1, "genome": self.genome.to_json(), "dataset": self.dataset,

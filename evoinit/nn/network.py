@@ -11,7 +11,10 @@ Losses: softmax cross-entropy for classification, ½·mean squared error (summed
 regression. Optimizers: SGD with (Nesterov) momentum in scikit-learn's form
 ``v ← μv − η∇;  w ← w + v`` (Nesterov: ``w ← w + μv − η∇``) and Adam; optional L2 weight
 decay ``∇ ← ∇ + λw``. A network whose loss turns NaN/inf or whose weights pass ``weight_limit``
-stops training and is reported diverged (contract 4); the others go on.
+stops training and is reported diverged (contract 4); the others go on. Early stopping
+(``settings.patience``): a network whose monitored validation score has not improved for that
+many epochs stops too, and its result holds the parameters of its best epoch, kept in place
+(``Stack.best``) — the bits of training exactly that many epochs (contract 9).
 
 Training can pause and go on: ``initial_states`` → ``continue_training(..., until=k)`` → (pickle,
 another process, a subset of the networks) → ``continue_training`` gives the bits of one
@@ -29,7 +32,7 @@ from evoinit.errors import UsageError
 from evoinit.nn import activations as _activations
 from evoinit.nn import initializers as _initializers
 from evoinit.nn.stack import Stack, n_params, with_ones
-from evoinit.nn.training import Start, TrainResult, TrainSettings, TrainState
+from evoinit.nn.training import Start, TrainResult, TrainSettings, TrainState, watched
 
 #: Working-set budget per chunk of networks: populations larger than the 2 MiB L2 cache slow down
 #: (PERFORMANCE.md), so a population is trained in chunks that fit.
@@ -158,7 +161,8 @@ def _run(states, orders, data, activation, settings: TrainSettings, until: int, 
     if sizes[0] != data.n_features or sizes[-1] != data.n_outputs:
         raise UsageError(f"network {'-'.join(map(str, sizes))} does not fit the data "
                          f"({data.n_features} features, {data.n_outputs} outputs)")
-    todo = [p for p, st in enumerate(states) if not st.diverged and st.epoch < until]
+    todo = [p for p, st in enumerate(states)
+            if not st.diverged and not st.stopped(settings.patience) and st.epoch < until]
     if any(states[p].sizes != sizes for p in range(len(states))):
         raise UsageError("states to continue together need one shape")
     if len({(states[p].epoch, states[p].steps) for p in todo}) > 1:
@@ -216,6 +220,11 @@ def _train_chunk(states, orders, data, act, s: TrainSettings, until: int,
     alive = np.arange(P)                      # original index of each row still training
     curves = np.full((3, P, until - first), np.nan)
     out: list = [None] * P
+    metric = "val_error" if task == "classification" else "val_r2"
+    if s.patience:                            # each network's best epoch so far and its score
+        best_epoch = np.array([st.best_epoch or 0 for st in states])
+        best_score = np.array([watched(s.monitor, st.val_loss, st.val_metric, metric)[st.best_epoch - 1]
+                               if st.best_epoch else np.inf for st in states])
     for e, epoch in enumerate(range(first, until)):
         if s.shuffle:
             order = np.stack([orders[p].permutation(N) for p in alive])
@@ -239,22 +248,39 @@ def _train_chunk(states, orders, data, act, s: TrainSettings, until: int,
         val_loss, val_metric = stack.score(Xv, yv)
         curves[:, alive, e] = train_loss, val_loss, val_metric
         ok = np.isfinite(train_loss) & np.isfinite(val_loss) & (stack.max_abs_weight() <= s.weight_limit)
-        if not ok.all():
-            for row in np.flatnonzero(~ok):
+        go = ok
+        if s.patience:
+            # strictly better: a tie keeps the earlier epoch; a stopped network leaves the stack,
+            # as a diverged one does (its rows are its own: the others' bits do not change)
+            score = watched(s.monitor, val_loss, val_metric, metric)
+            better = np.flatnonzero(ok & (score < best_score[alive]))
+            if len(better):
+                stack.snapshot(better)
+                best_score[alive[better]] = score[better]
+                best_epoch[alive[better]] = epoch + 1
+            go = ok & (epoch + 1 - best_epoch[alive] < s.patience)
+        if not go.all():
+            for row in np.flatnonzero(~go):
                 p = alive[row]
-                out[p] = _state_of(stack, row, states[p], orders, p, curves[:, p, :e], epoch + 1, task)
-            alive = alive[ok]
+                best = (int(best_epoch[p]) or None) if s.patience else None
+                if ok[row]:   # stopped early: its curves end with this epoch
+                    out[p] = _state_of(stack, row, states[p], orders, p, curves[:, p, :e + 1], None, task, best)
+                else:
+                    out[p] = _state_of(stack, row, states[p], orders, p, curves[:, p, :e], epoch + 1, task, best)
+            alive = alive[go]
             if not len(alive):
                 break
-            stack.keep(np.flatnonzero(ok))
+            stack.keep(np.flatnonzero(go))
     for row, p in enumerate(alive):
-        out[p] = _state_of(stack, row, states[p], orders, p, curves[:, p], None, task)
+        best = (int(best_epoch[p]) or None) if s.patience else None
+        out[p] = _state_of(stack, row, states[p], orders, p, curves[:, p], None, task, best)
     return out
 
 
 def _state_of(stack: Stack, row: int, before: TrainState, orders, p: int, curves: np.ndarray,
-              diverged_epoch: int | None, task: str) -> TrainState:
-    """Network ``row`` of ``stack`` as a state: ``before``'s curves extended by ``curves``."""
+              diverged_epoch: int | None, task: str, best_epoch: int | None = None) -> TrainState:
+    """Network ``row`` of ``stack`` as a state: ``before``'s curves extended by ``curves``; with
+    early stopping, its best epoch and the parameters it had there."""
     epoch = diverged_epoch if diverged_epoch is not None else before.epoch + curves.shape[1]
     tl, vl, vm = (np.concatenate([old, new]) for old, new in
                   zip((before.train_loss, before.val_loss, before.val_metric), curves))
@@ -263,7 +289,8 @@ def _state_of(stack: Stack, row: int, before: TrainState, orders, p: int, curves
                       stack.blocks(stack.velocity, row) if keeps_velocity else None,
                       stack.blocks(stack.second_moment, row),
                       None if orders is None else orders[p].bit_generator.state,
-                      tl, vl, vm, "val_error" if task == "classification" else "val_r2", diverged_epoch)
+                      tl, vl, vm, "val_error" if task == "classification" else "val_r2", diverged_epoch,
+                      best_epoch, None if best_epoch is None else stack.blocks(stack.best, row))
 
 
 def _one(start: Start, X: np.ndarray, y: np.ndarray, activation, task: str, dtype):

@@ -65,6 +65,8 @@ class Stack:
     ``transposed[l]`` is a contiguous transposed copy of hidden layer l >= 1 (for the backward
     product), refreshed after every step. For a training step SGD folds ``-lr`` into the output
     delta (``step_scale``), so its ``grad`` holds ``-lr·∇``; ``plain_scale`` gives ``∇`` itself.
+    ``best`` (early stopping only) holds each network's parameters at its best epoch, laid out as
+    ``params``.
     """
 
     def __init__(self, states: Sequence, act, task: str, settings):
@@ -83,6 +85,11 @@ class Stack:
             if flat is not None:
                 self.load(flat, [getattr(st, name) for st in states])
         self.scratch = np.zeros_like(self.params)
+        self.best = None
+        if settings.patience:
+            # early stopping: each network's parameters at its best epoch so far (``snapshot``)
+            self.best = self.params.copy()
+            self.load(self.best, [st.best_params for st in states])
         self.lr = np.asarray([st.learning_rate for st in states], dtype=np.float64).reshape(P, 1).astype(dt)
         self.decay = None
         if settings.weight_decay:
@@ -277,12 +284,16 @@ class Stack:
         ss_tot = ((y - y.mean(axis=0)) ** 2).sum(axis=0)
         return loss / n, (1 - metric / np.where(ss_tot > 0, ss_tot, 1)).mean(axis=1)
 
+    def snapshot(self, rows: np.ndarray) -> None:
+        """Copy the parameters of networks ``rows`` into ``best`` (they reached a better epoch)."""
+        self.best[rows] = self.params[rows]
+
     def max_abs_weight(self) -> np.ndarray:
         return np.abs(self.params).max(axis=1)
 
     def keep(self, rows: np.ndarray) -> None:
-        """Drop every network not in ``rows`` (diverged ones stop costing time)."""
-        for name in ("params", "grad", "velocity", "second_moment", "scratch", "lr", "decay"):
+        """Drop every network not in ``rows`` (diverged or stopped ones stop costing time)."""
+        for name in ("params", "grad", "velocity", "second_moment", "scratch", "lr", "decay", "best"):
             if getattr(self, name) is not None:
                 setattr(self, name, np.ascontiguousarray(getattr(self, name)[rows]))
         self.P = len(rows)

@@ -8,6 +8,8 @@ bits of an uninterrupted 0 → E training — to the next rung, and so on to E. 
 their evaluations are ``pruned``, with their partial curves and the rung where they stopped, and
 their fitness is ``evaluate.WORST`` (ranked below every candidate trained to the end, as diverged
 ones are). A candidate whose loss is not finite at a rung (a repeat diverged) stops there too.
+With early stopping a network is ranked by the network it would be restored to — the validation
+loss of its best epoch so far — and one that stopped before a rung keeps its best past it.
 
 Everything that decides — the ranking, who goes on — happens here, in the search's process, from
 values that do not depend on the worker that trained them; workers receive plain values and
@@ -28,19 +30,15 @@ import time
 from dataclasses import replace
 from typing import Callable, Sequence
 
+import numpy as np
+
 from evoinit.data import dataset as _data
-from evoinit.ga.evaluate import (
-    Evaluation,
-    dataset_of,
-    start_and_order,
-    task_seed,
-    to_evaluation,
-)
+from evoinit.ga.evaluate import Evaluation, dataset_of, start_and_order, task_seed, to_evaluation
 from evoinit.ga.genome import Genome
 from evoinit.ga.schedule import plan
 from evoinit.nn.network import continue_training, initial_states, layer_sizes
 from evoinit.nn.stack import n_params
-from evoinit.nn.training import TrainSettings, TrainState
+from evoinit.nn.training import TrainSettings, TrainState, watched
 
 
 class Halving:
@@ -84,7 +82,7 @@ def race(candidates: Sequence[tuple[Genome, tuple]], cache: dict, spec, settings
         _advance_all(going, states, records, spec, settings, run_seed, until, parallel, progress)
         if until == settings.epochs:
             break
-        loss = {i: _loss_at(plans[i], until, states, cache) for i in racing}
+        loss = {i: _loss_at(plans[i], until, states, cache, settings) for i in racing}
         ranked = sorted(racing, key=lambda i: (loss[i], plans[i][1], i))
         keep = set(i for i in ranked[:survivors(len(ranked), eta)] if math.isfinite(loss[i]))
         for i in racing:
@@ -97,17 +95,33 @@ def race(candidates: Sequence[tuple[Genome, tuple]], cache: dict, spec, settings
     return tasks, [_evaluation(records[t], stopped.get(t)) for t in tasks]
 
 
-def _loss_at(plan: tuple, epoch: int, states: dict, cache: dict) -> float:
+def _loss_at(plan: tuple, epoch: int, states: dict, cache: dict, settings: TrainSettings) -> float:
     """A candidate's mean validation loss over its repeats after ``epoch`` epochs (inf if a repeat
     has no value there: diverged, or known only to an earlier epoch)."""
     genome, keys = plan
     losses = []
     for k in keys:
         st = states.get((genome, k))
-        known = st if st is not None else cache[(genome, k)]
-        curve = known.val_loss
-        losses.append(math.inf if known.diverged or len(curve) < epoch else float(curve[epoch - 1]))
+        losses.append(_value_at(st if st is not None else cache[(genome, k)], epoch, settings))
     return statistics.fmean(losses) if all(map(math.isfinite, losses)) else math.inf
+
+
+def _value_at(known, epoch: int, settings: TrainSettings) -> float:
+    """The validation loss of one task (a ``TrainState`` or an ``Evaluation``) after ``epoch``
+    epochs. With early stopping, that of the network it would be restored to: its best epoch up
+    to ``epoch`` (the first of the best ``monitor`` scores, as the trainer picks it); a network
+    that stopped before ``epoch`` has its value there — its training is over."""
+    curve = known.val_loss
+    if known.diverged:
+        return math.inf
+    if not settings.patience:
+        return math.inf if len(curve) < epoch else float(curve[epoch - 1])
+    over = known.best_epoch is not None and len(curve) - known.best_epoch >= settings.patience
+    if len(curve) < epoch and not over:
+        return math.inf
+    n = min(epoch, len(curve))
+    best = int(np.argmin(watched(settings.monitor, curve[:n], known.val_metric[:n], known.metric)))
+    return float(curve[best])
 
 
 def _evaluation(record: Evaluation, rung: int | None) -> Evaluation:
