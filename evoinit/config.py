@@ -263,8 +263,8 @@ def long_search(config: SearchConfig, dataset, workers: int) -> str | None:
 
 #: Execution settings: how a search runs, not what it finds.
 EXECUTION = {"n_jobs": int, "scheduler": str, "out": str}
-_TOP = {"dataset": str, "target": str, "population": int, "offspring": int, "generations": int,
-        "repeats": int, "seed": int, "seed_policy": str, "objectives": list[str], "cxpb": float,
+_TOP = {"dataset": str, "target": str, "test_file": str, "population": int, "offspring": int,
+        "generations": int, "repeats": int, "seed": int, "seed_policy": str, "objectives": list[str], "cxpb": float,
         "mutpb": float, "indpb": float, "tournament": int, "hall_of_fame": int, "baselines": bool, "test": bool,
         "reselect": int, "canonical_start": bool, "islands": int, "migration_interval": int,
         "migrants": int, "prune": str, "eta": int, "rungs": list[int], "surrogate": int, "shape": str,
@@ -393,6 +393,7 @@ def build(options: dict) -> tuple[SearchConfig, dict]:
         train["epochs"] = options.pop("epochs")
     dataset = options.pop("dataset", "digits")
     target = options.pop("target", None)
+    test_file = options.pop("test_file", None)
     if "objectives" in options:
         options["objectives"] = tuple(options["objectives"])
     for key in _TABLES["space"]:
@@ -404,7 +405,7 @@ def build(options: dict) -> tuple[SearchConfig, dict]:
         for key, most in (("widths", MAX_WIDTH), ("layers", MAX_LAYERS)):
             if space.get(key) is not None and not max(space[key]) <= most:
                 raise UsageError(f"{key} must be at most {most}, got {list(space[key])}")
-        config = SearchConfig(dataset=DataSpec(dataset, target=target, **data),
+        config = SearchConfig(dataset=DataSpec(dataset, target=target, test_file=test_file, **data),
                               space=SearchSpace(**space), train=replace(SearchConfig.train, **train),
                               **options)
     except (TypeError, ValueError) as e:

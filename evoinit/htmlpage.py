@@ -106,9 +106,10 @@ def verdict(summary: dict, scores: list) -> str:
     wins = sum(1 for s in scores if s is not None and s.gain is not None and s.gain_ci95 is not None
                and s.gain > s.gain_ci95)
     text = summary["hall_of_fame"][0].get("text", "?")
+    rows = f" and on {escape(summary['test_rows'])}" if summary.get("test_rows") else ""
     return (f"<p>The best setup <b>{escape(str(text))}</b> {call}: test error {fmt(best.test_error)} "
             f"against {fmt(best.baseline_error)} for the same widths started with "
-            f"<b>{escape(best.baseline)}</b> ×1, on the same seeds; paired gain {_gain(best)} (95% "
+            f"<b>{escape(best.baseline)}</b> ×1, on the same seeds{rows}; paired gain {_gain(best)} (95% "
             f"interval; positive: the search found better). {wins} of {len(scores)} hall-of-fame "
             "setups beat their canonical start beyond the interval.</p>")
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from evoinit import checkpoint, htmlpage, importance, initializers, plots, saving
 from evoinit.config import SearchConfig, ranks_by_model
+from evoinit.data import test_rows
 from evoinit.errors import RunFolderError
 from evoinit.rundir import RunFolder, atomic_write
 
@@ -179,7 +180,7 @@ def report(run_dir, *, resamples: int = 20) -> dict:
                "finished": run.finished, "generation": run.generation, "by_model": run.by_model,
                "generations": run.config.generations, "logbook": run.logbook,
                "importance": None if found is None else found.to_json(), "figures": paths,
-               "skipped": skipped}
+               "skipped": skipped, "test_rows": test_rows(run.settings.get("dataset"))}
     html = run.path / "report.html"
     try:
         scores = [checkpoint.final_scores(e) for e in summary["hall_of_fame"]]

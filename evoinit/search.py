@@ -23,6 +23,7 @@ from deap import algorithms, base, tools
 
 from evoinit import backends, checkpoint, rungs, seeding, surrogate
 from evoinit.config import SearchConfig, ranks_by_model
+from evoinit.data import test_rows as _test_rows
 from evoinit.evaluate import WORST, Evaluation, dataset_of, objective_values, run_tasks
 from evoinit.genome import Genome
 # DEAP's pieces; Individual and _python_random stay importable from here (tests, scripts)
@@ -354,9 +355,11 @@ class Search:
             self.progress(Progress(kind, max(self.generation, 0), self.config.generations, **kw))
 
     def _result(self) -> SearchResult:
+        rows = _test_rows(dataset_of(self.data).summary()) if self.finished and self.config.test else None
         return SearchResult(self.config, self.hall_of_fame(), list(self.logbook),
                             None if self.folder is None else self.folder.path, self.finished,
-                            self.n_logged, sum(k[0] != seeding.FINAL for _, k in self.cache), self.by_model)
+                            self.n_logged, sum(k[0] != seeding.FINAL for _, k in self.cache), self.by_model,
+                            rows)
 
 
 def search(dataset=None, *, config: SearchConfig | None = None, n_jobs: int = -1,

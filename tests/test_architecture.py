@@ -50,7 +50,8 @@ ALLOWED = {
     "terminal": {"exits", "checkpoint", "baselines", "initializers", "activations", "data"},  # what it prints
     "importance": set(),
     "htmlpage": set(),
-    "report": {"checkpoint", "plots", "importance", "htmlpage", "initializers", "config", "rundir", "saving"},
+    "report": {"checkpoint", "plots", "importance", "htmlpage", "initializers", "config", "rundir", "saving",
+               "data"},  # data: which test rows the scores used (data.test_rows)
 }
 #: errors, checks and seeding are leaves; ``__version__`` is the package's own.
 EVERYWHERE = {"errors", "checks", "seeding", "__version__"}
