@@ -102,6 +102,9 @@ def list_datasets():
 def train(
     dataset: str = typer.Option("digits", "--dataset", "-d", help="Dataset name or .csv/.npz path."),
     target: Optional[str] = typer.Option(None, help="Target column of a CSV file."),
+    test_file: Optional[str] = typer.Option(None, help="A second .csv/.npz file whose rows are the test "
+                                                       "split (same columns; validation still comes from "
+                                                       "--dataset's rows)."),
     hidden: str = typer.Option("64", help="Hidden widths, comma-separated (e.g. 64,32)."),
     activation: str = typer.Option("tanh", help="Activation (see `evoinit list activations`)."),
     init: str = typer.Option("glorot_uniform", help="Init scheme (see `evoinit list inits`)."),
@@ -124,7 +127,9 @@ def train(
                                                  "(1 − R² for regression)."),
     out: Optional[Path] = typer.Option(None, help="Write train.json (curves) and learning_curves.png here."),
 ):
-    """Train one setup from several random seeds and summarise the spread.
+    """Train one setup from several random seeds and summarise the spread on the validation and
+    test rows (the dataset's own test rows where it has them: mnist1d, an .npz with X_test/y_test,
+    --test-file).
 
     Examples:
 
@@ -135,6 +140,8 @@ def train(
       evoinit train --dataset data.csv --target label --init orthogonal
 
       evoinit train --optimizer adam --lr 0.01 --epochs 100 --patience 10
+
+      evoinit train --dataset train.csv --test-file test.csv --hidden 100,100 --activation relu
     """
     from evoinit.ga.evaluate import train as run_train
     from evoinit.ga.genome import Genome
@@ -143,10 +150,10 @@ def train(
     settings = TrainSettings(epochs=epochs, batch_size=batch_size, optimizer=optimizer, learning_rate=lr,
                               momentum=momentum, nesterov=nesterov, weight_decay=weight_decay, dtype=dtype,
                               patience=patience, monitor=monitor)
-    spec = _data.DataSpec(dataset, target=target)
+    spec = _data.DataSpec(dataset, target=target, test_file=test_file)
     ds = _data.load(spec)
     with console.status(f"training {g} on {ds.name} from {seeds} seeds…"):
-        trained = run_train(g, ds, seeds=seeds, seed=seed, settings=settings)
+        trained = run_train(g, ds, seeds=seeds, seed=seed, settings=settings, test=True)
     print_train(trained)
     if out is not None:
         from evoinit.reporting import plots
@@ -260,7 +267,8 @@ def report(run: Path = typer.Argument(..., help="A run folder."),
     from evoinit.reporting import report as _report
 
     summary = _report.report(run)
-    print_hall_of_fame(summary["hall_of_fame"], summary["objectives"], summary["finished"], summary["by_model"])
+    print_hall_of_fame(summary["hall_of_fame"], summary["objectives"], summary["finished"], summary["by_model"],
+                       summary.get("test_rows"))
     print_importance(summary["importance"])
     for path in summary["figures"]:
         console.print(f"wrote {path}")

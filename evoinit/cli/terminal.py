@@ -67,13 +67,18 @@ def print_train(trained) -> None:
     table = Table(title=f"{s['genome']} — {s['seeds']} seeds, {s['diverged']} diverged{dead}")
     for col in ("at the best epoch" if kept else "final", "mean ± std", "best", "worst"):
         table.add_column(col, justify="left" if col in ("final", "at the best epoch") else "right")
-    for label, key in (("validation loss", "val_loss"), (metric, "val_error")):
+    rows = [("validation loss", "val_loss"), (metric, "val_error")]
+    if "test_loss" in s:
+        rows += [("test loss", "test_loss"), (metric.replace("validation", "test"), "test_error")]
+    for label, key in rows:
         st = s[key]
         if st is None:
             table.add_row(label, "all diverged", "—", "—")
         else:
             table.add_row(label, f"{st['mean']:.4f} ± {st['std']:.4f}", fmt(st["best"]), fmt(st["worst"]))
     console.print(table)
+    if s.get("test_rows"):
+        console.print(f"test scores on {s['test_rows']}", markup=False, highlight=False, soft_wrap=True)
 
 
 def print_search_start(run, cfg, folder) -> None:
@@ -155,8 +160,9 @@ def print_importance(found) -> None:
 def print_result(result) -> None:
     from evoinit.ga.baselines import verdict
 
-    print_hall_of_fame(result.hall_of_fame, result.config.objectives, result.finished, result.by_model)
-    line = verdict(result.hall_of_fame) if result.finished else None
+    print_hall_of_fame(result.hall_of_fame, result.config.objectives, result.finished, result.by_model,
+                       result.test_rows)
+    line = verdict(result.hall_of_fame, result.test_rows) if result.finished else None
     if line:
         console.print(line, markup=False, highlight=False, soft_wrap=True)  # one line, even in a pipe
     if result.run_dir is not None:
@@ -166,9 +172,10 @@ def print_result(result) -> None:
             console.print(f"paused; continue with: {hint(result.run_dir)}")
 
 
-def print_hall_of_fame(entries, objectives, finished, by_model: bool = False) -> None:
+def print_hall_of_fame(entries, objectives, finished, by_model: bool = False, test_rows: str | None = None) -> None:
     """``entries``: ``ga.results.Entry`` values, best first. ``by_model``: a finished surrogate
-    search, whose hall of fame is in the forest's order."""
+    search, whose hall of fame is in the forest's order; ``test_rows``: which rows the test scores
+    used (said under the table)."""
     if not entries:
         console.print("hall of fame: empty — every candidate so far diverged")
         return
@@ -191,3 +198,5 @@ def print_hall_of_fame(entries, objectives, finished, by_model: bool = False) ->
                 row += ["—", "—"]
         table.add_row(*row)
     console.print(table)
+    if finished and test_rows and any(e.test is not None for e in entries):
+        console.print(f"test scores on {test_rows}", markup=False, highlight=False, soft_wrap=True)

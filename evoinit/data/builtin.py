@@ -1,9 +1,12 @@
-"""The built-in datasets: scikit-learn's bundled sets (no download), its generators and
-evoinit's two spirals, by name. Each entry makes ``(X, y, feature_names, class_names, source)``
-from ``(n_samples, noise, seed)``; ``data.load`` splits and scales what it makes."""
+"""The built-in datasets: scikit-learn's bundled sets (no download), its generators, evoinit's
+two spirals and MNIST-1D, by name. Each entry makes ``(X, y, feature_names, class_names, source)``
+from ``(n_samples, noise, seed)``; ``data.load`` splits and scales what it makes. An entry with its
+own test rows (MNIST-1D's official split) also has ``test()``: ``(X_test, y_test, source)``."""
 
 from __future__ import annotations
 
+import functools
+import random
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +25,7 @@ class _Builtin:
     make: object  # (n_samples, noise, seed) -> (X, y, feature_names, class_names | None, source)
     n_samples: int | None = None  # generator defaults; None for fixed sets
     noise: float | None = None
+    test: object = None   # () -> (X_test, y_test, source) for a set with its own test rows
 
 
 def _bundled(loader: str, task: str, blurb: str, **kw) -> _Builtin:
@@ -60,6 +64,46 @@ def _spirals(n_samples, noise, seed):
     return X, y, _columns(2), None, f"generator evoinit.data.make_spirals({args})"
 
 
+MNIST1D_CITATION = ('Greydanus & Kobak, "Scaling down deep learning with MNIST-1D", ICML 2024, '
+                    "arXiv:2011.14439")
+_MNIST1D = "mnist1d.data.make_dataset(get_dataset_args())"
+
+
+@functools.lru_cache(maxsize=1)
+def mnist1d_arrays() -> dict:
+    """MNIST-1D as the paper has it: the ``mnist1d`` package's ``make_dataset`` with its default
+    arguments (5,000 signals of 40 points, 10 classes; ``train_split`` 0.8 gives 4,000 training
+    and 1,000 test rows), generated here, never downloaded. The package seeds NumPy's and Python's
+    global generators itself (``set_seed(42)`` inside ``make_dataset``), so the rows are the same
+    on every call; the caller's global random states are put back afterwards. About 1.5 s: cached
+    per process, the arrays read-only."""
+    try:
+        from mnist1d.data import get_dataset_args, make_dataset
+    except ImportError:
+        raise ValueError("the mnist1d package is not installed (pip install mnist1d)") from None
+    py_state, np_state = random.getstate(), np.random.get_state()
+    try:
+        made = make_dataset(get_dataset_args())
+    finally:
+        random.setstate(py_state)
+        np.random.set_state(np_state)
+    out = {}
+    for key in ("x", "y", "x_test", "y_test"):
+        out[key] = np.array(made[key])
+        out[key].flags.writeable = False
+    return out
+
+
+def _mnist1d(n_samples, noise, seed):
+    d = mnist1d_arrays()
+    return d["x"], d["y"], _columns(d["x"].shape[1]), None, f"{_MNIST1D}: x, y ({MNIST1D_CITATION})"
+
+
+def _mnist1d_test():
+    d = mnist1d_arrays()
+    return d["x_test"], d["y_test"], f"the official test split of {_MNIST1D}"
+
+
 BUILTINS: dict[str, _Builtin] = {
     "iris": _bundled("load_iris", C, "Fisher's iris flowers"),
     "wine": _bundled("load_wine", C, "wine cultivars from chemical analysis"),
@@ -67,6 +111,9 @@ BUILTINS: dict[str, _Builtin] = {
     "digits": _bundled("load_digits", C, "8×8 handwritten digits"),
     "diabetes": _bundled("load_diabetes", R, "diabetes progression after a year", scaled=False),
     "linnerud": _bundled("load_linnerud", R, "Linnerud exercises → 3 body measurements"),
+    "mnist1d": _Builtin(C, f"MNIST-1D, the 10 digits as 1-D signals ({MNIST1D_CITATION}; generated "
+                           "by the mnist1d package with its default arguments, not downloaded)",
+                        _mnist1d, test=_mnist1d_test),
     "moons": _generated(skd.make_moons, C, "two interleaving half circles (make_moons)", 0.2),
     "circles": _generated(skd.make_circles, C, "a circle in a circle (make_circles)", 0.1, factor=0.5),
     "blobs": _generated(skd.make_blobs, C, "3 Gaussian blobs (make_blobs; noise = cluster_std)", 1.0,
@@ -84,7 +131,7 @@ GENERATORS = tuple(name for name, b in BUILTINS.items() if b.n_samples is not No
 
 
 def names() -> list[str]:
-    """Names of the built-in datasets (bundled sets first, then generators)."""
+    """Names of the built-in datasets (fixed sets first, then generators)."""
     return list(BUILTINS)
 
 
@@ -97,6 +144,8 @@ def describe() -> list[tuple[str, str, str]]:
         outputs = (f"{len(np.unique(y))} classes" if b.task == C else
                    f"{y.shape[1]} targets" if np.ndim(y) == 2 else "1 target")
         size = f"{len(X)} samples" if b.n_samples is None else f"{len(X)} samples by default"
+        if b.test is not None:
+            size = f"{len(X)} training rows and its own {len(b.test()[1])} test rows"
         noise = "" if b.noise is None else f", noise {b.noise}"
         rows.append((name, b.task, f"{b.blurb}, {size}, {X.shape[1]} features, {outputs}{noise}"))
     return rows

@@ -6,6 +6,14 @@ the data the search scores on. Every dataset is split train/validation/test (60/
 stratified for classification, ``random_state=spec.seed``) and standard-scaled with statistics of
 the training part only: the validation and test rows must not leak into them.
 
+A dataset may bring its own test rows: MNIST-1D (its official 1,000), an .npz with ``X_test``/
+``y_test`` beside ``X``/``y``, a second file (``DataSpec.test_file``, ``--test-file``) or
+``from_arrays(..., X_test=, y_test=)``. The test split is then exactly those rows, in their order;
+validation rows come out of the training rows (``val_size`` of them, stratified and seeded as
+always) and ``test_size`` does not apply. The test rows must have the training rows' columns, and
+for classification only classes the training rows have; they are scaled with the training
+statistics, and their digest is recorded beside the dataset's (``Dataset.summary``).
+
 Arrays: ``X_*`` float64 ``(n, n_features)``; ``y_*`` int64 class indices 0..K-1 ``(n,)`` for
 classification, float64 ``(n,)`` (one target) or ``(n, k)`` (several) for regression, where the
 targets are standardised with training statistics too. Every array is read-only.
@@ -16,8 +24,9 @@ User files (any name with a path separator or a suffix is a path; built-in names
   by ``target``, else a column named exactly "target", else the last column. Every other column is a
   feature and must be numeric; the target may hold text labels. Empty cells and NA, N/A, NaN,
   null, none, ? are missing values and rejected: nothing is imputed behind the user's back.
-- NPZ: arrays ``X`` (n, d) and ``y`` (n,) or (n, k), optionally ``feature_names`` (d,), read with
-  ``allow_pickle=False`` so opening a file can never run code.
+- NPZ: arrays ``X`` (n, d) and ``y`` (n,) or (n, k), optionally ``feature_names`` (d,) and the
+  file's own test rows ``X_test`` (m, d), ``y_test``, read with ``allow_pickle=False`` so opening a
+  file can never run code.
 - In-memory arrays (``from_arrays``, e.g. what a scikit-learn estimator is given): the same rules,
   identified by a digest of their content (``ArraySpec``) and not reloadable from it.
 - Task: classification if the target holds text, or is integer-valued with at most 20 distinct
@@ -49,13 +58,12 @@ from evoinit.data.builtin import (  # noqa: F401
 )
 from evoinit.data.files import check_arrays as _check_arrays
 from evoinit.data.files import columns as _columns
-from evoinit.data.files import read_csv as _read_csv
-from evoinit.data.files import read_npz as _read_npz
+from evoinit.data.files import read as _read
+from evoinit.data.files import read_test_file as _read_test_file
 from evoinit.data.standardize import check_scaled, scaled, standard
 from evoinit.errors import DataError, UsageError, one_line, unknown
 
 MAX_CLASSES = 20  # an integer-valued numeric target with more distinct values is regression
-FILE_TYPES = (".csv", ".npz")
 MAX_SAMPLES = 10_000_000  # rows a generator may make
 
 
@@ -67,8 +75,9 @@ class DataSpec:
     """What identifies a dataset: a built-in name or a .csv/.npz path, the CSV target column, the
     seed (split, and generation for generators), the validation/test fractions, the generator's
     ``n_samples`` and ``noise`` (defaults filled in), and an optional ``task`` forcing
-    "classification" or "regression" for a user file. Built-in names are lower-cased and relative
-    paths made absolute on construction, so equal datasets have equal specs and keys."""
+    "classification" or "regression" for a user file, and ``test_file``: a second .csv/.npz file
+    whose rows are the test split (``test_size`` then does not apply). Built-in names are lower-cased
+    and relative paths made absolute on construction, so equal datasets have equal specs and keys."""
 
     name: str
     target: str | None = None
@@ -78,6 +87,7 @@ class DataSpec:
     n_samples: int | None = None
     noise: float | None = None
     task: str | None = None
+    test_file: str | None = None
 
     def __post_init__(self):
         put = functools.partial(object.__setattr__, self)
@@ -97,6 +107,10 @@ class DataSpec:
             _require(self.task in (None, b.task), f"'{key}' is a {b.task} dataset; task={self.task!r} does not apply")
             _require(b.n_samples or not generated, f"n_samples and noise apply to generators "
                      f"({', '.join(GENERATORS)}), not to '{key}'")
+            _require(self.test_file is None, f"test_file applies to .csv/.npz files, not to the built-in "
+                     f"dataset '{key}'" + (" (it has its own test rows)" if b.test else ""))
+            _require(b.test is None or self.test_size == _TEST_SIZE, f"'{key}' has its own test rows; "
+                     f"test_size does not apply (got {self.test_size})")
             put("name", key)
             if b.n_samples is not None:
                 put("n_samples", int(self.n_samples if self.n_samples is not None else b.n_samples))
@@ -104,6 +118,16 @@ class DataSpec:
         elif os.path.splitext(self.name)[1] or os.sep in self.name or "/" in self.name:
             _require(not generated, f"n_samples and noise apply to generators, not to the file {self.name}")
             put("name", os.path.abspath(os.path.expanduser(self.name)))
+            if isinstance(self.test_file, os.PathLike):
+                put("test_file", os.fspath(self.test_file))
+            if self.test_file is not None:
+                _require(isinstance(self.test_file, str) and self.test_file.strip(),
+                         f"test_file must be the path of a .csv or .npz file, got {self.test_file!r}")
+                _require(self.test_size == _TEST_SIZE, f"test_size does not apply when the test rows are "
+                         f"a file of their own (test_file); got {self.test_size}")
+                put("test_file", os.path.abspath(os.path.expanduser(self.test_file)))
+                _require(self.test_file != self.name, f"test_file is the dataset file itself ({self.name}); "
+                         "the test rows must be rows not trained on")
         else:
             raise UsageError(f"{unknown('dataset', self.name, BUILTINS)}; or give a path to a .csv or .npz file")
 
@@ -128,7 +152,9 @@ class DataSpec:
                                           if k != "name" and v is not None)
 
     def to_json(self) -> dict:
-        return asdict(self)
+        """The fields as JSON; the optional ones (``test_file``, an ``ArraySpec``'s ``test_digest``)
+        only when given, so a spec without them writes what it always did."""
+        return {k: v for k, v in asdict(self).items() if v is not None or k not in _OPTIONAL}
 
     @classmethod
     def from_json(cls, d: dict) -> DataSpec:
@@ -140,6 +166,8 @@ class DataSpec:
 
 
 _require = checks.require
+_TEST_SIZE = DataSpec.test_size   # the default; the only value allowed with test rows of their own
+_OPTIONAL = ("test_file", "test_digest")
 
 
 # -- the dataset ----------------------------------------------------------------------------------
@@ -175,6 +203,13 @@ class Dataset:
     val_index: np.ndarray
     test_index: np.ndarray
     digest: str = ""   # of the loaded arrays, before split and scaling (see ``_digest``)
+    test_source: str | None = None   # where the dataset's own test rows come from (None: split off)
+    test_digest: str | None = None   # of those rows as loaded
+
+    @property
+    def test_rows(self) -> str | None:
+        """Which rows the test scores use, e.g. "the dataset's own 1,000 test rows (file t.csv)"."""
+        return test_rows(self.summary())
 
     @property
     def key(self) -> str:
@@ -188,10 +223,29 @@ class Dataset:
                "spec": self.spec.to_json(), "n_samples": sum(len(y) for y in parts.values()),
                "sizes": {k: len(y) for k, y in parts.items()}, "n_features": self.n_features,
                "n_classes": self.n_classes, "n_outputs": self.n_outputs, "digest": self.digest}
+        if self.test_source is not None:   # only then: other datasets' summaries keep their bytes
+            out |= {"test_source": self.test_source, "test_digest": self.test_digest}
         if self.task == C:
             out["class_names"] = list(self.class_names)
             out["class_counts"] = {k: np.bincount(y, minlength=self.n_classes).tolist() for k, y in parts.items()}
         return out
+
+
+def test_rows(summary: dict) -> str | None:
+    """Which rows a dataset's test scores come from, from its ``summary()`` (config.json's
+    "dataset"): "the dataset's own 1,000 test rows (the test file t.csv)" or "360 test rows split
+    off the data (20%)"; None when the summary does not say (a damaged or older config.json)."""
+    try:
+        n, source, fraction = summary["sizes"]["test"], summary.get("test_source"), summary["spec"]["test_size"]
+    except (KeyError, TypeError, AttributeError):
+        return None
+    if not checks.is_int(n) or n < 0:
+        return None
+    if isinstance(source, str):
+        return f"the dataset's own {n:,} test rows ({source})"
+    if checks.is_real(fraction) and 0 < fraction < 1:
+        return f"{n:,} test rows split off the data ({round(100 * fraction)}%)"
+    return None
 
 
 def load(spec_or_name: DataSpec | str | os.PathLike, **kwargs) -> Dataset:
@@ -213,11 +267,16 @@ def load(spec_or_name: DataSpec | str | os.PathLike, **kwargs) -> Dataset:
         spec = replace(spec_or_name, **kwargs)
     else:
         spec = DataSpec(os.fspath(spec_or_name), **kwargs)
+    stamps = None if spec.name in BUILTINS else tuple(_stamp(p) for p in (spec.name, spec.test_file) if p)
+    return _load(spec, stamps)
+
+
+def _stamp(path: str):
     try:
-        st = None if spec.name in BUILTINS else os.stat(spec.name)
+        st = os.stat(path)
     except OSError:
-        st = None  # _load says what is wrong with the path
-    return _load(spec, st and (st.st_mtime_ns, st.st_size))
+        return None  # _load says what is wrong with the path
+    return st.st_mtime_ns, st.st_size
 
 
 @functools.lru_cache(maxsize=32)
@@ -226,19 +285,21 @@ def _load(spec: DataSpec, stamp) -> Dataset:
         b = BUILTINS[spec.name]
         try:
             X, y, feature_names, class_names, source = b.make(spec.n_samples, spec.noise, spec.seed)
+            test = None if b.test is None else (*b.test(), spec.name)
         except ValueError as e:
             raise UsageError(f"{spec.name}: {one_line(e)}") from None
-        return _build(spec, spec.name, source, b.task, X, y, feature_names, class_names)
+        return _build(spec, spec.name, source, b.task, X, y, feature_names, class_names, test=test)
     path = spec.name
-    if not os.path.exists(path):
-        raise DataError(f"no such file: {path}")
-    if os.path.isdir(path):
-        raise DataError(f"{path} is a directory, not a .csv or .npz file")
-    ext = os.path.splitext(path)[1].lower()
-    if ext not in FILE_TYPES:
-        raise DataError(f"{path}: unsupported file type '{ext}'; use .csv (with a header row) or .npz (arrays X, y)")
-    X, y, feature_names, source = (_read_csv if ext == ".csv" else _read_npz)(path, spec.target)
-    return _build(spec, path, source, _task(y, spec.task, path), X, y, feature_names, None)
+    X, y, feature_names, source, test = _read(path, spec.target)
+    if test is not None:
+        _require(spec.test_file is None, f"{path} has its own test rows (X_test, y_test); a test "
+                 f"file ({spec.test_file}) cannot be given too", DataError)
+        _require(spec.test_size == _TEST_SIZE, f"{path} has its own test rows (X_test, y_test); "
+                 f"test_size does not apply (got {spec.test_size})", DataError)
+        test = (*test, f"arrays X_test, y_test of the file {path}", path)
+    elif spec.test_file is not None:
+        test = _read_test_file(spec.test_file, spec.target, feature_names)
+    return _build(spec, path, source, _task(y, spec.task, path), X, y, feature_names, None, test=test)
 
 
 def split(y: np.ndarray, *, seed: int = 0, val_size: float = 0.2, test_size: float = 0.2,
@@ -259,23 +320,37 @@ def split(y: np.ndarray, *, seed: int = 0, val_size: float = 0.2, test_size: flo
 
 
 def _build(spec, origin, source, task, X, y, feature_names, class_names, *,
-           scale_features: bool = True) -> Dataset:
+           scale_features: bool = True, test: tuple | None = None) -> Dataset:
     """Encode classes, check the split is possible, split, scale on the training rows, freeze.
 
     ``scale_features=False`` keeps the features as given (mean 0, scale 1 recorded); regression
-    targets are standardised either way."""
+    targets are standardised either way. ``test``: the dataset's own test rows, ``(X_test,
+    y_test, source, origin)`` (``origin`` starts their error messages): they are the test split,
+    and ``X``, ``y`` give the training and validation rows only."""
     X = np.asarray(X, dtype=np.float64)
     digest = _digest(X, np.asarray(y))  # the content as loaded: labels before they are encoded
-    fractions = (1 - spec.val_size - spec.test_size, spec.val_size, spec.test_size)
+    test_size = spec.test_size if test is None else 0.0
+    fractions = (1 - spec.val_size - test_size, spec.val_size) + ((test_size,) if test is None else ())
     # rows per class (or in all) for one in each non-empty part
     need = math.ceil(1 / min(f for f in fractions if f > 0) - 1e-9)
-    plan = "/".join(f"{round(100 * f)}" for f in fractions) + " train/validation/test split"
+    plan = "/".join(f"{round(100 * f)}" for f in fractions) + (
+        " train/validation/test split" if test is None else " train/validation split of the training rows")
     y, labels = _encode_target(task, y, class_names, origin, need, plan)
     try:
-        parts = split(y, seed=spec.seed, val_size=spec.val_size, test_size=spec.test_size,
+        parts = split(y, seed=spec.seed, val_size=spec.val_size, test_size=test_size,
                       stratify=task == C)
     except ValueError as e:
         raise DataError(f"{origin}: cannot make a {plan}: {one_line(e)}") from None
+    X_test = y_test = test_source = test_digest = None
+    if test is not None:   # the test split is these rows, as given
+        X_test, y_test, test_source, test_origin = test
+        X_test = np.asarray(X_test, dtype=np.float64)
+        test_digest = _digest(X_test, np.asarray(y_test))
+        if X_test.shape[1] != X.shape[1]:
+            raise DataError(f"{test_origin}: the test rows have {X_test.shape[1]} feature columns but the "
+                            f"training rows have {X.shape[1]}")
+        y_test = _encode_test_target(task, y_test, y, labels, class_names, test_origin)
+        parts = (parts[0], parts[1], np.arange(len(y_test)))
     if scale_features:
         x_mean, x_scale, x_pre = standard(X[parts[0]])
     else:
@@ -284,14 +359,18 @@ def _build(spec, origin, source, task, X, y, feature_names, class_names, *,
     if task == R:
         y_mean, y_scale, y_pre = (np.atleast_1d(a) for a in standard(y[parts[0]]))
         shape = y.shape[1:]
+        targets = ("the target",) if y.ndim == 1 else tuple(f"target column {k}" for k in range(y.shape[1]))
         y = scaled(y, y_mean.reshape(shape), y_scale.reshape(shape), y_pre.reshape(shape))
-        check_scaled(y, origin, ("the target",) if y.ndim == 1 else
-                     tuple(f"target column {k}" for k in range(y.shape[1])))
+        check_scaled(y, origin, targets)
+        if test is not None:
+            y_test = scaled(y_test, y_mean.reshape(shape), y_scale.reshape(shape), y_pre.reshape(shape))
+            check_scaled(y_test, test[3], targets)
     arrays = {}
     for part, rows in zip(("train", "val", "test"), parts):
-        arrays[f"X_{part}"] = _read_only(scaled(X[rows], x_mean, x_scale, x_pre))
-        check_scaled(arrays[f"X_{part}"], origin, tuple(f"column '{f}'" for f in feature_names))
-        arrays[f"y_{part}"] = _read_only(y[rows], np.int64 if task == C else np.float64)
+        Xp, yp, where = (X, y, origin) if part != "test" or test is None else (X_test, y_test, test[3])
+        arrays[f"X_{part}"] = _read_only(scaled(Xp[rows], x_mean, x_scale, x_pre))
+        check_scaled(arrays[f"X_{part}"], where, tuple(f"column '{f}'" for f in feature_names))
+        arrays[f"y_{part}"] = _read_only(yp[rows], np.int64 if task == C else np.float64)
         arrays[f"{part}_index"] = _read_only(rows, np.int64)
     n_outputs = len(labels) if task == C else 1 if y.ndim == 1 else y.shape[1]
     return Dataset(name=os.path.basename(origin), source=source, task=task, **arrays, n_features=X.shape[1],
@@ -299,7 +378,34 @@ def _build(spec, origin, source, task, X, y, feature_names, class_names, *,
                    class_names=labels, x_mean=_read_only(x_mean), x_scale=_read_only(x_scale),
                    y_mean=y_mean if y_mean is None else _read_only(y_mean),
                    y_scale=y_scale if y_scale is None else _read_only(y_scale), split_seed=spec.seed, spec=spec,
-                   digest=digest)
+                   digest=digest, test_source=test_source, test_digest=test_digest)
+
+
+def _encode_test_target(task, y_test, y, labels, class_names, origin) -> np.ndarray:
+    """The test rows' target in the training rows' terms: class indices by label (a class the
+    training rows lack is refused), or float64 targets of the same shape."""
+    y_test = np.asarray(y_test)
+    if task == R:
+        if y_test.dtype.kind == "U":
+            raise DataError(f"{origin}: the test target holds text labels (e.g. {str(y_test[0])!r}); the "
+                            "training target is numeric (regression)")
+        if y_test.shape[1:] != y.shape[1:]:
+            width = lambda a: f"{a.shape[1]} target columns" if a.ndim == 2 else "one target"  # noqa: E731
+            raise DataError(f"{origin}: the test rows have {width(y_test)} but the training rows have {width(y)}")
+        return y_test.astype(np.float64)
+    if y_test.ndim != 1:
+        raise DataError(f"{origin}: the test target has {y_test.shape[1]} columns; classification needs one "
+                        "label per row")
+    present, inverse = np.unique(y_test, return_inverse=True)
+    text = [class_names[int(v)] if class_names else _label(v) for v in present]
+    index = {label: k for k, label in enumerate(labels)}
+    unseen = [k for k, label in enumerate(text) if label not in index]
+    if unseen:
+        rows = int(np.sum(inverse == unseen[0]))
+        raise DataError(f"{origin}: the test rows hold class {text[unseen[0]]!r} ({rows} row"
+                        f"{'' if rows == 1 else 's'}), which the training rows do not have; their classes: "
+                        f"{', '.join(labels)}")
+    return np.array([index[label] for label in text], dtype=np.int64)[inverse]
 
 
 
@@ -365,6 +471,7 @@ class ArraySpec(DataSpec):
     an ``ArraySpec``: pass the ``Dataset`` itself where one is needed."""
 
     digest: str = ""
+    test_digest: str | None = None   # of the test rows given (from_arrays' X_test, y_test)
 
     def __post_init__(self):
         self._check_split(low_open=False)
@@ -372,7 +479,7 @@ class ArraySpec(DataSpec):
 
 def from_arrays(X, y, *, task: str | None = None, seed: int = 0, val_size: float = 0.2,
                 test_size: float = 0.2, name: str = "arrays", feature_names=None,
-                scale_features: bool = True) -> Dataset:
+                scale_features: bool = True, X_test=None, y_test=None) -> Dataset:
     """A ``Dataset`` from in-memory arrays, under the rules files follow (see the module docstring).
 
     ``X`` is numeric ``(n, d)`` and finite; ``y`` has one row per row of ``X``: any labels (numbers
@@ -383,7 +490,9 @@ def from_arrays(X, y, *, task: str | None = None, seed: int = 0, val_size: float
     (the trainer needs validation rows: give them, or put rows of your own there). Features are
     standardised with training statistics unless ``scale_features=False`` (the scikit-learn
     estimators leave that to a Pipeline); regression targets always are, so learning rates do not
-    depend on the target's units (``y_mean``/``y_scale`` map back).
+    depend on the target's units (``y_mean``/``y_scale`` map back). ``X_test``, ``y_test`` (both or
+    neither): test rows of your own, under the same rules and with X's columns; they are then the
+    test split as given, validation rows come from ``X``, ``y``, and ``test_size`` does not apply.
     """
     def columns_of(d):
         if feature_names is None:
@@ -393,11 +502,20 @@ def from_arrays(X, y, *, task: str | None = None, seed: int = 0, val_size: float
         return tuple(map(str, feature_names))
 
     X, y, feature_names = _check_arrays(X, y, name, columns_of)
+    test = None
+    if (X_test is None) != (y_test is None):
+        raise UsageError(f"{name}: give X_test and y_test together (the test rows and their targets)")
+    if X_test is not None:
+        if test_size != _TEST_SIZE:
+            raise UsageError(f"{name}: test_size does not apply when the test rows are given (X_test, "
+                             f"y_test); got {test_size}")
+        X_test, y_test, _ = _check_arrays(X_test, y_test, name, _columns, called=("X_test", "y_test"))
+        test = (X_test, y_test, f"in-memory arrays X_test {X_test.shape}, y_test {y_test.shape}", name)
     spec = ArraySpec(name, seed=seed, val_size=val_size, test_size=test_size, task=task,
-                     digest=_digest(X, y))
+                     digest=_digest(X, y), test_digest=None if test is None else _digest(X_test, y_test))
     source = f"in-memory arrays X {X.shape}, y {y.shape}"
     return _build(spec, name, source, _task(y, task, name), X, y, feature_names, None,
-                  scale_features=scale_features)
+                  scale_features=scale_features, test=test)
 
 
 def _digest(X: np.ndarray, y: np.ndarray) -> str:

@@ -1,14 +1,17 @@
 """Reading a user's CSV or NPZ file into plain arrays, with one clear error for each way it can be wrong.
 
-``read_csv`` and ``read_npz`` return ``(X float64, y float64 or str labels, feature names, source)``;
-``evoinit.data`` decides the task, splits and scales. The rules (header row, target column, what
-counts as missing, ``allow_pickle=False``) are in ``evoinit.data``'s docstring.
+``read_csv`` and ``read_npz`` return ``(X float64, y float64 or str labels, feature names, source)``
+(``read_npz`` also the file's own test rows, or None); ``read`` is either by the file's suffix,
+``read_test_file`` a dataset's second file of test rows, checked against the training file's
+columns. ``evoinit.data`` decides the task, splits and scales. The rules (header row, target
+column, what counts as missing, ``allow_pickle=False``) are in ``evoinit.data``'s docstring.
 """
 
 from __future__ import annotations
 
 import csv
 import math
+import os
 import zipfile
 
 import numpy as np
@@ -17,11 +20,47 @@ from evoinit.errors import DataError, UsageError, one_line
 
 #: Cells read as missing values (compared lower-cased, stripped): rejected, never imputed.
 MISSING = {"", "na", "n/a", "nan", "null", "none", "?"}
+FILE_TYPES = (".csv", ".npz")
 
 
 def columns(d: int) -> tuple[str, ...]:
     """Default feature names x0, x1, …"""
     return tuple(f"x{j}" for j in range(d))
+
+
+def read(path: str, target: str | None):
+    """(X, y, feature names, source, the file's own test rows or None) of a .csv/.npz file, every
+    way a path can be wrong one ``DataError``."""
+    if not os.path.exists(path):
+        raise DataError(f"no such file: {path}")
+    if os.path.isdir(path):
+        raise DataError(f"{path} is a directory, not a .csv or .npz file")
+    ext = os.path.splitext(path)[1].lower()
+    if ext not in FILE_TYPES:
+        raise DataError(f"{path}: unsupported file type '{ext}'; use .csv (with a header row) or .npz (arrays X, y)")
+    if ext == ".csv":
+        return (*read_csv(path, target), None)
+    return read_npz(path, target)
+
+
+def read_test_file(path: str, target: str | None, feature_names) -> tuple:
+    """(X_test, y_test, source, origin) from the test file: read and checked as a dataset file is
+    (a CSV with the training file's target rule; an .npz's X, y), its columns the training rows'."""
+    if not os.path.exists(path):
+        raise DataError(f"no such test file: {path}")
+    is_csv = os.path.splitext(path)[1].lower() == ".csv"
+    X, y, names, _, own = read(path, target if is_csv else None)
+    if own is not None:
+        raise DataError(f"{path}: a test file holds its rows as X, y; it has X_test, y_test too")
+    if len(names) != len(feature_names):
+        raise DataError(f"{path}: the test rows have {len(names)} feature columns but the training rows "
+                        f"have {len(feature_names)}")
+    named = (names != columns(len(names)), feature_names != columns(len(feature_names)))
+    if all(named) and names != tuple(feature_names):
+        j = next(j for j, (a, b) in enumerate(zip(names, feature_names)) if a != b)
+        raise DataError(f"{path}: the test file's columns are not the training file's: feature column "
+                        f"{j + 1} is '{names[j]}' where the training file has '{feature_names[j]}'")
+    return X, y, f"the test file {path}", path
 
 
 def read_csv(path: str, target: str | None):
@@ -107,7 +146,9 @@ def _floats(cells: list[str], where) -> np.ndarray:
 
 
 def read_npz(path: str, target: str | None):
-    """(X, y, feature names, source) from an .npz archive of plain arrays X, y[, feature_names]."""
+    """(X, y, feature names, source, test) from an .npz archive of plain arrays X, y[, feature_names]
+    [, X_test, y_test]: ``test`` is ``(X_test, y_test)``, the file's own test rows, checked as X and
+    y are (the same columns are ``data``'s to check), or None."""
     if target is not None:
         raise UsageError(f"target names a CSV column; the target of {path} is its array 'y'")
     try:
@@ -123,7 +164,10 @@ def read_npz(path: str, target: str | None):
         if not {"X", "y"} <= set(archive.files):
             raise DataError(f"{path}: needs arrays 'X' and 'y'; found: {', '.join(archive.files) or 'none'}")
         arrays = {}
-        for name in ("X", "y", "feature_names"):
+        if ("X_test" in archive.files) != ("y_test" in archive.files):
+            has, lacks = ("X_test", "y_test") if "X_test" in archive.files else ("y_test", "X_test")
+            raise DataError(f"{path}: has array '{has}' but no '{lacks}'; its own test rows need both")
+        for name in ("X", "y", "feature_names", "X_test", "y_test"):
             if name in archive.files:
                 try:
                     arrays[name] = archive[name]
@@ -141,50 +185,58 @@ def read_npz(path: str, target: str | None):
         return tuple(map(str, names.astype(str)))
 
     X, y, feature_names = check_arrays(arrays["X"], arrays["y"], path, feature_names)
-    return X, y, feature_names, f"file {path} (arrays X, y)"
+    test = None
+    if "X_test" in arrays:
+        X_test, y_test, _ = check_arrays(arrays["X_test"], arrays["y_test"], path, columns,
+                                         called=("X_test", "y_test"))
+        test = (X_test, y_test)
+    return X, y, feature_names, f"file {path} (arrays X, y)", test
 
 
-def check_arrays(X, y, origin: str, feature_names):
+def check_arrays(X, y, origin: str, feature_names, *, called=("X", "y")):
     """(X float64, y float64 or str labels, feature names) from arrays given in memory or read from
     an .npz file: one rule set and one message for each way they can be wrong (``origin`` starts
-    the message). ``feature_names(d)`` gives the names of X's d columns (or raises)."""
+    the message, ``called`` what it calls the two arrays, e.g. X_test, y_test). ``feature_names(d)``
+    gives the names of X's d columns (or raises)."""
+    xn, yn = called
     X = np.asarray(X)
     if X.dtype.kind not in "biuf":
         try:
             X = X.astype(np.float64)
         except (TypeError, ValueError):
-            raise DataError(f"{origin}: X has dtype {X.dtype}; features must be numeric") from None
+            raise DataError(f"{origin}: {xn} has dtype {X.dtype}; features must be numeric") from None
     if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
-        raise DataError(f"{origin}: X must be 2-D (samples × features) with data, got shape {X.shape}")
+        raise DataError(f"{origin}: {xn} must be 2-D (samples × features) with data, got shape {X.shape}")
     X = np.asarray(X, dtype=np.float64)
     names = tuple(feature_names(X.shape[1]))
     bad = np.argwhere(~np.isfinite(X))
     if bad.size:
         i, j = bad[0]
-        raise DataError(f"{origin}: {'NaN' if np.isnan(X[i, j]) else 'infinite'} value at X[{i}, {j}] "
+        raise DataError(f"{origin}: {'NaN' if np.isnan(X[i, j]) else 'infinite'} value at {xn}[{i}, {j}] "
                         f"(column '{names[j]}')")
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
     if y.ndim not in (1, 2) or len(y) != len(X):
-        raise DataError(f"{origin}: X has {len(X)} rows but y has shape {y.shape}; y needs one row per row of X")
+        raise DataError(f"{origin}: {xn} has {len(X)} rows but {yn} has shape {y.shape}; {yn} needs one row "
+                        f"per row of {xn}")
     if y.dtype.kind in "OSU":
         try:
             y = y.astype(np.float64)
         except (TypeError, ValueError):
             if y.ndim != 1:
-                raise DataError(f"{origin}: y has shape {y.shape}; text labels need one label per row") from None
+                raise DataError(f"{origin}: {yn} has shape {y.shape}; text labels need one label per row") from None
             y = y.astype(str)
             empty = np.flatnonzero(np.char.strip(y) == "")
             if empty.size:
-                raise DataError(f"{origin}: missing (empty) label at y[{empty[0]}]")
+                raise DataError(f"{origin}: missing (empty) label at {yn}[{empty[0]}]")
     elif y.dtype.kind in "biuf":
         y = y.astype(np.float64)
     else:
-        raise DataError(f"{origin}: y has dtype {y.dtype} and shape {y.shape}; use numbers, or one text "
+        raise DataError(f"{origin}: {yn} has dtype {y.dtype} and shape {y.shape}; use numbers, or one text "
                         "label per row")
     if y.dtype.kind == "f":
         bad = np.argwhere(~np.isfinite(y))
         if bad.size:
-            raise DataError(f"{origin}: non-finite value at y[{', '.join(map(str, bad[0]))}]")
+            raise DataError(f"{origin}: non-finite value at {yn}[{', '.join(map(str, bad[0]))}]")
     return X, y, names

@@ -90,11 +90,12 @@ def t95(df: int) -> float:
     return next((v for k, v in sorted(_T95.items()) if k >= df), 1.96)
 
 
-def verdict(hall_of_fame) -> str | None:
+def verdict(hall_of_fame, test_rows: str | None = None) -> str | None:
     """One line on whether the search paid off: the best setup against the canonical start at its
     widths, paired by seed on the test split — beyond noise (the paired gain's 95% t-interval
-    excludes 0; at least 3 seeds), by how much, or that the canonical start is enough here. None
-    without the final scores (a search that skipped them, or without baselines)."""
+    excludes 0; at least 3 seeds), by how much, or that the canonical start is enough here; it
+    names the test rows when ``test_rows`` says which (``data.dataset.test_rows``). None without
+    the final scores (a search that skipped them, or without baselines)."""
     best = hall_of_fame[0] if hall_of_fame else None
     if best is None or best.improvement is None:
         return None
@@ -103,6 +104,8 @@ def verdict(hall_of_fame) -> str | None:
     if not diffs or ours is None or theirs is None:
         return None
     numbers = f"test error {ours:.4f} vs {theirs:.4f} for {best.baseline.text}"
+    if test_rows:
+        numbers += f" on {test_rows}"
     n = len(diffs)
     if n < 3:
         return (f"Cannot tell yet whether the search beat the canonical start ({numbers} on {n} "

@@ -142,6 +142,7 @@ def build(options: dict) -> tuple[SearchConfig, dict]:
         train["epochs"] = options.pop("epochs")
     dataset = options.pop("dataset", "digits")
     target = options.pop("target", None)
+    test_file = options.pop("test_file", None)
     if "objectives" in options:
         options["objectives"] = tuple(options["objectives"])
     for key in _TABLES["space"]:
@@ -153,7 +154,7 @@ def build(options: dict) -> tuple[SearchConfig, dict]:
         for key, most in (("widths", MAX_WIDTH), ("layers", MAX_LAYERS)):
             if space.get(key) is not None and not max(space[key]) <= most:
                 raise UsageError(f"{key} must be at most {most}, got {list(space[key])}")
-        config = SearchConfig(dataset=DataSpec(dataset, target=target, **data),
+        config = SearchConfig(dataset=DataSpec(dataset, target=target, test_file=test_file, **data),
                               space=SearchSpace(**space), train=replace(SearchConfig.train, **train),
                               **options)
     except (TypeError, ValueError) as e:

@@ -27,7 +27,8 @@ from evoinit import seeding
 from evoinit.ga import backends
 from evoinit.ga.baselines import score_hall_of_fame
 from evoinit.ga.config import SearchConfig
-from evoinit.ga.evaluate import Evaluation, objective_values, run_tasks, seed_keys
+from evoinit.data.dataset import test_rows
+from evoinit.ga.evaluate import Evaluation, dataset_of, objective_values, run_tasks, seed_keys
 from evoinit.ga.genome import Genome
 from evoinit.ga.hooks import Hooks
 from evoinit.ga.individuals import Individual, python_random, refill
@@ -255,9 +256,10 @@ class Search:
                 "final": self.finished, "entries": [e.to_json() for e in self.hall_of_fame()]}
 
     def result(self) -> SearchResult:
+        rows = test_rows(dataset_of(self.data).summary()) if self.finished and self.config.test else None
         return SearchResult(self.config, self.hall_of_fame(), list(self.logbook),
                             None if self.recorder is None else self.recorder.path, self.finished,
-                            self.n_logged, sum(k[0] != seeding.FINAL for _, k in self.cache), self.by_model)
+                            self.n_logged, sum(k[0] != seeding.FINAL for _, k in self.cache), self.by_model, rows)
 
     def emit(self, kind: str, **kw) -> None:
         if self.progress:

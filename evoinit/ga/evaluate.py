@@ -354,6 +354,8 @@ class TrainOutcome:
     results: tuple = field(repr=False, compare=False)   # TrainResult, with final weights
 
     def summary(self) -> dict:
+        """Spread over the seeds of the final validation loss and error — and, when the networks
+        were scored on the test split, of the test loss and error with the rows they used."""
         ok = [e for e in self.evaluations if not e.diverged]
         losses = np.array([e.final_val_loss for e in ok])
         errors = np.array([e.final_val_error for e in ok])
@@ -366,6 +368,10 @@ class TrainOutcome:
                "metric": self.evaluations[0].metric if self.evaluations else None}
         if self.settings.patience:   # early stopping: the epochs the networks are kept at
             out["best_epoch"] = stat(np.array([e.best_epoch for e in ok], float))
+        if any(e.test_loss is not None for e in ok):
+            out |= {"test_loss": stat(np.array([e.test_loss for e in ok])),
+                    "test_error": stat(np.array([e.test_error for e in ok])),
+                    "test_rows": _data.test_rows(self.dataset)}
         return out
 
     def to_json(self) -> dict:
@@ -375,12 +381,14 @@ class TrainOutcome:
 
 
 def train(genome: Genome | str, dataset="digits", *, seeds: int = 10, seed: int = 0,
-          settings: TrainSettings = TrainSettings()) -> TrainOutcome:
+          settings: TrainSettings = TrainSettings(), test: bool = False) -> TrainOutcome:
     """Train one setup from ``seeds`` different random starts (one population, one process).
 
     ``genome`` is a ``Genome`` or its string form (``"64-32 tanh glorot_uniform ×1"``);
     ``dataset`` a name, a path, a ``DataSpec`` or a loaded ``Dataset``. Seeds are
     ``child(root(seed), TRAIN, i)`` for i < seeds, so the same call gives the same result.
+    ``test`` also scores every network on the test split (the dataset's own test rows where it
+    has them; the summary says which).
     """
     if isinstance(genome, str):
         genome = Genome.parse(genome)
@@ -394,7 +402,7 @@ def train(genome: Genome | str, dataset="digits", *, seeds: int = 10, seed: int 
     results = train_genomes([genome] * seeds, keys, ds, settings, seed)
     seconds = (time.perf_counter() - t0) / seeds
     weights = n_params(layer_sizes(ds.n_features, genome.hidden, ds.n_outputs))
-    evaluations = tuple(to_evaluation(genome, k, r, weights, ds, seconds) for k, r in zip(keys, results))
+    evaluations = tuple(to_evaluation(genome, k, r, weights, ds, seconds, test=test) for k, r in zip(keys, results))
     return TrainOutcome(genome, ds.summary(), settings, seed, evaluations, tuple(results))
 
 

@@ -88,6 +88,8 @@ O = Option
 OPTIONS: tuple[Option, ...] = (
     O("dataset", "str", "Dataset name or .csv/.npz path", flag="--dataset", default="digits"),
     O("target", "str", "Target column of a CSV file", flag="--target", default=""),
+    O("test_file", "str", "A file of test rows (same columns); the final scores use exactly these rows",
+      flag="--test-file", default=""),
     O("population", "int", "Population size μ", flag="--population",
       check=_int(2, MAX_POPULATION, why=_MEMORY)),
     O("offspring", "int", "Offspring per generation λ", flag="--offspring", default="= population",

@@ -233,6 +233,7 @@ class SearchResult:
     evaluations: int = 0          # lines in the evaluations log (the final scoring included)
     trainings: int = 0            # networks the search trained to choose (the final scoring excluded)
     by_model: bool = False        # the hall of fame is in the surrogate's order (``config.ranks_by_model``)
+    test_rows: str | None = None  # which rows the final test scores used (``data.dataset.test_rows``)
 
     @property
     def best(self) -> Entry:

@@ -105,9 +105,10 @@ def verdict(summary: dict) -> str:
     else:
         call = "beats the canonical start" if gain > 0 else "is worse than the canonical start"
     wins = sum(1 for e in entries if e.gain[0] is not None and e.gain[1] is not None and e.gain[0] > e.gain[1])
+    rows = f" and on {escape(summary['test_rows'])}" if summary.get("test_rows") else ""
     return (f"<p>The best setup <b>{escape(best.text)}</b> {call}: test error {fmt(best.test.error.mean)} "
             f"against {fmt(best.baseline.test.error.mean)} for the same widths started with "
-            f"<b>{escape(best.baseline.genome.init)}</b> ×1, on the same seeds; paired gain {_gain(best)} (95% "
+            f"<b>{escape(best.baseline.genome.init)}</b> ×1, on the same seeds{rows}; paired gain {_gain(best)} (95% "
             f"interval; positive: the search found better). {wins} of {len(entries)} hall-of-fame "
             "setups beat their canonical start beyond the interval.</p>")
 

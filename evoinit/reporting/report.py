@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from evoinit.data.dataset import test_rows
 from evoinit.errors import RunFolderError
 from evoinit.ga.config import SearchConfig
 from evoinit.nn import initializers
@@ -170,7 +171,7 @@ def report(run_dir, *, resamples: int = 20) -> dict:
                "finished": run.finished, "generation": run.generation, "by_model": run.by_model,
                "generations": run.config.generations, "logbook": run.logbook,
                "importance": None if found is None else found.to_json(), "figures": paths,
-               "skipped": skipped}
+               "skipped": skipped, "test_rows": test_rows(run.settings.get("dataset"))}
     html = run.path / "report.html"
     try:
         atomic_write(html, htmlpage.page(run.settings, summary))
