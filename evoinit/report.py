@@ -23,7 +23,7 @@ import numpy as np
 from evoinit import checkpoint, htmlpage, importance, initializers, plots, saving
 from evoinit.config import SearchConfig, ranks_by_model
 from evoinit.errors import RunFolderError
-from evoinit.rundir import RunFolder, atomic_write
+from evoinit.rundir import RunFolder, atomic_write, own_file, own_folder
 
 
 @dataclass(frozen=True)
@@ -163,11 +163,17 @@ def report(run_dir, *, resamples: int = 20) -> dict:
                                            resamples=resamples)
     except ValueError as e:
         found, skipped["importance"] = None, str(e)
-    figures = run.path / "figures"
+    figures, html = run.path / "figures", run.path / "report.html"
+    own_file(html)            # checked before anything is written, as figures/ is
+    try:
+        own_folder(figures)   # a real folder of this run: a link to elsewhere is refused
+    except OSError as e:
+        raise RunFolderError(f"cannot write {figures}: {e.strerror or e}") from None
     paths = []
     for name, draw in _drawings(run, found):
         try:
-            path = draw(figures / f"{name}.png")
+            with plots.literal_text():   # names from the folder are drawn as text, never as formulas
+                path = draw(figures / f"{name}.png")
         except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:
             skipped[f"{name}.png"] = checkpoint.why(e)  # one figure that cannot be drawn does not stop the others
             continue
@@ -180,7 +186,6 @@ def report(run_dir, *, resamples: int = 20) -> dict:
                "generations": run.config.generations, "logbook": run.logbook,
                "importance": None if found is None else found.to_json(), "figures": paths,
                "skipped": skipped}
-    html = run.path / "report.html"
     try:
         scores = [checkpoint.final_scores(e) for e in summary["hall_of_fame"]]
         atomic_write(html, htmlpage.page(run.settings, summary, scores))

@@ -39,7 +39,7 @@ ALLOWED = {
     "islands": {"individuals", "evaluate", "backends", "checkpoint", "runs"},   # the island model's GA
     "steady": {"individuals", "evaluate", "backends", "schedule", "runs"},   # the steady-state GA with a lag
     "individuals": {"checkpoint"},   # DEAP's pieces for the GA
-    "plots": set(),
+    "plots": {"rundir"},  # figures are written as every file is (atomic, never through a link)
     "export": {"activations", "initializers", "genome", "network", "checkpoint", "rundir"},
     # the fronts: the scikit-learn estimators and the command line
     "estimator": {"data", "evaluate", "genome", "network", "search", "config"},
