@@ -6,6 +6,7 @@ command ends (signals, exit codes, the one-line error) is ``exits.py``'s.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Optional
@@ -16,11 +17,11 @@ from evoinit import data as _data
 from evoinit.cliargs import (check_jobs, check_stop_after, csv_list, hidden_widths, integers, pair, pair_text,
                              run_folder, search_options)
 from evoinit.config import OBJECTIVES, PRUNING, SEED_POLICIES, SearchConfig
-from evoinit.errors import RunFolderError, UsageError
+from evoinit.errors import RunFolderError, UsageError, clip
 from evoinit.exits import exit_code, say, signals, stopping
 from evoinit.network import TrainSettings
 from evoinit.terminal import (Live, console, print_activations, print_datasets, print_hall_of_fame, print_importance,
-                              print_inits, print_result, print_search_start, print_train)
+                              print_inits, print_result, print_search_start, print_train, shown)
 
 app = typer.Typer(
     help="""Search how a small neural network should be started.
@@ -122,7 +123,7 @@ def train(
                               momentum=momentum, nesterov=nesterov, weight_decay=weight_decay, dtype=dtype)
     spec = _data.DataSpec(dataset, target=target)
     ds = _data.load(spec)
-    with console.status(f"training {g} on {ds.name} from {seeds} seeds…"):
+    with console.status(f"training {shown(g)} on {shown(ds.name)} from {seeds} seeds…"):
         trained = run_train(g, ds, seeds=seeds, seed=seed, settings=settings)
     print_train(trained)
     if out is not None:
@@ -133,7 +134,7 @@ def train(
         write_json(out / "train.json", trained.to_json())
         plots.learning_curves({str(g): list(trained.evaluations)}, out / "learning_curves.png",
                               title=f"{g} on {ds.name}")
-        console.print(f"wrote {out / 'train.json'} and {out / 'learning_curves.png'}")
+        console.print(f"wrote {shown(out / 'train.json')} and {shown(out / 'learning_curves.png')}")
 
 
 # -- search / resume / report ----------------------------------------------------------------------
@@ -306,15 +307,15 @@ def report(run: Path = typer.Argument(..., help="A run folder."),
     print_hall_of_fame(summary["hall_of_fame"], summary["objectives"], summary["finished"], summary["by_model"])
     print_importance(summary["importance"])
     for path in summary["figures"]:
-        console.print(f"wrote {path}")
+        console.print(f"wrote {shown(path)}")
     for name, why in summary.get("skipped", {}).items():
         say(f"warning: could not draw {name}: {why}")
-    console.print(f"report: {summary['html']}")
+    console.print(f"report: {shown(summary['html'])}")
     if open_page:
         import webbrowser
 
         if not webbrowser.open(summary["html"].resolve().as_uri()):
-            console.print(f"no web browser found; open {summary['html']} yourself")
+            console.print(f"no web browser found; open {shown(summary['html'])} yourself")
 
 
 # -- export ----------------------------------------------------------------------------------------
@@ -351,14 +352,15 @@ def export(
     if str(to).strip().lower() not in _export.FRAMEWORKS:
         raise UsageError(f"--to must be one of {', '.join(_export.FRAMEWORKS)}, got {to!r}")
     settings = None
-    if Path(source).is_dir():
+    if os.path.isdir(source):  # False, not an error, for a setup's text (which may be too long for a path)
         setup = _export.read_run(source, rank)
         genome, n_in, n_out, task, settings = setup.genome, setup.n_in, setup.n_out, setup.task, setup.settings
     else:
         from evoinit.genome import Genome
 
-        if not source.strip() or len(source.split()) == 1:  # one word: meant as a folder
-            raise RunFolderError(f"no run folder at {source} (a setup reads like "
+        if not source.strip() or len(source.split()) == 1 or "/" in source or os.sep in source:
+            # one word, or a path: meant as a folder
+            raise RunFolderError(f"no run folder at {clip(source)} (a setup reads like "
                                  "'64-32 tanh glorot_uniform ×1')")
         genome = Genome.parse(source)
         dataset = dataset or "digits"
@@ -372,7 +374,7 @@ def export(
         from evoinit.rundir import atomic_write
 
         atomic_write(out, code)
-        console.print(f"wrote {out}")
+        console.print(f"wrote {shown(out)}")
 
 
 # -- entry point -----------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from evoinit import checks, seeding
 from evoinit import data as _data
 from evoinit.config import SearchConfig
-from evoinit.errors import EvoinitError
+from evoinit.errors import EvoinitError, quoted
 from evoinit.evaluate import start_and_order, task_seed
 from evoinit.genome import Genome, SearchSpace
 from evoinit.network import TrainSettings, continue_training, initial_states, layer_sizes, predict as _forward
@@ -326,6 +326,13 @@ class _EvoMLP(BaseEstimator):
         """Validated ``X`` (dense float64; sparse within ``DENSE_LIMIT_BYTES``), ``y``, weights."""
         X, y = validate_data(self, X, y, reset=reset, accept_sparse=("csr", "csc"), dtype=np.float64,
                              ensure_min_samples=2, **checks)
+        if checks.get("y_numeric") and y.dtype.kind not in "biuf":   # text targets: numbers or refused
+            try:
+                y = y.astype(np.float64)
+            except (TypeError, ValueError):
+                sample = next((v for v in np.ravel(y) if not _is_float(v)), None)
+                raise self._fail(f"y must hold numbers (a regressor learns values), got values such as "
+                                 f"{quoted(str(sample), 40)}; for class labels use EvoMLPClassifier") from None
         if sp.issparse(X):
             size = X.shape[0] * X.shape[1] * 8
             if size > self.dense_limit_bytes:
@@ -354,6 +361,14 @@ class _Rows:
     y_val: np.ndarray
     n_features: int
     n_outputs: int
+
+
+def _is_float(v) -> bool:
+    try:
+        float(v)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _target_stats(Y: np.ndarray) -> tuple:

@@ -1,15 +1,25 @@
 """What the ``evoinit`` command prints on stdout: rich tables of a training, a hall of fame and
-gene importance, and the live progress of a search. The library computes; this only shows."""
+gene importance, and the live progress of a search. The library computes; this only shows.
+
+Text that comes from the user or a run folder (setups, dataset names, paths, notes) goes through
+``shown`` before rich sees it: its markup escaped (``[link=…]`` is printed, not followed) and its
+control characters written as escapes (``exits.printable``)."""
 
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from evoinit.checks import is_number as _number
-from evoinit.exits import hint, signals
+from evoinit.exits import hint, printable, signals
 
 console = Console()
+
+
+def shown(text) -> str:
+    """``text`` for a rich string or table cell: control characters as escapes, markup escaped."""
+    return escape(printable(text))
 
 
 def print_inits() -> None:
@@ -60,7 +70,7 @@ def print_train(trained) -> None:
     s = trained.summary()
     metric = "validation error" if s["metric"] == "val_error" else "validation 1 − R²"
     dead = f", {s['degenerate']} constant predictors" if s["degenerate"] else ""
-    table = Table(title=f"{s['genome']} — {s['seeds']} seeds, {s['diverged']} diverged{dead}")
+    table = Table(title=f"{shown(s['genome'])} — {s['seeds']} seeds, {s['diverged']} diverged{dead}")
     for col in ("final", "mean ± std", "best", "worst"):
         table.add_column(col, justify="right" if col != "final" else "left")
     for label, key in (("validation loss", "val_loss"), (metric, "val_error")):
@@ -75,13 +85,13 @@ def print_train(trained) -> None:
 def print_search_start(run, cfg, folder) -> None:
     """The notes of an opened search (e.g. --n-jobs capped) and the line that says what runs."""
     for note in run.notes:
-        console.print(note, highlight=False, soft_wrap=True)
+        console.print(shown(note), highlight=False, soft_wrap=True)
     if run.resumed:
-        console.print(f"evoinit search --resume: continuing {folder}")
+        console.print(f"evoinit search --resume: continuing {shown(folder)}")
     else:
-        console.print(f"evoinit search on [bold]{cfg.dataset.name}[/]: population {cfg.population}, "
+        console.print(f"evoinit search on [bold]{shown(cfg.dataset.name)}[/]: population {cfg.population}, "
                       f"{cfg.generations} generations, {cfg.repeats} seeds each, {cfg.train.epochs} epochs, "
-                      f"seed policy {cfg.seed_policy}, objectives {', '.join(cfg.objectives)} → {folder}")
+                      f"seed policy {cfg.seed_policy}, objectives {', '.join(cfg.objectives)} → {shown(folder)}")
 
 
 class Live:
@@ -124,7 +134,7 @@ class Live:
                 f"median {fmt(r['median'])}  best error {fmt(r['best_error'])}  diverged {r['diverged']}  "
                 f"degenerate {r.get('degenerate', 0)}  "
                 + (f"pruned {r['pruned']}  " if "pruned" in r else "")
-                + f"distinct {r['unique']}  best: {r['best']}", highlight=False)
+                + f"distinct {r['unique']}  best: {shown(r['best'])}", highlight=False)
         elif p.kind == "final":
             self.bar.update(self.task, status=f"scoring the hall of fame ({p.total}) and baselines on test")
 
@@ -138,7 +148,7 @@ def print_importance(found) -> None:
     for col in ("gene", "importance", "95% interval"):
         table.add_column(col, justify="left" if col == "gene" else "right")
     for r in found["genes"]:
-        table.add_row(r["gene"], f"{r['importance']:.3f}", f"{r['low']:.3f} … {r['high']:.3f}")
+        table.add_row(shown(r["gene"]), f"{r['importance']:.3f}", f"{r['low']:.3f} … {r['high']:.3f}")
     console.print(table)
 
 
@@ -148,12 +158,12 @@ def print_result(result) -> None:
     print_hall_of_fame(result.hall_of_fame, result.config.objectives, result.finished, result.by_model)
     line = verdict(result.hall_of_fame) if result.finished else None
     if line:
-        console.print(line, markup=False, highlight=False, soft_wrap=True)  # one line, even in a pipe
+        console.print(printable(line), markup=False, highlight=False, soft_wrap=True)  # one line, even in a pipe
     if result.run_dir is not None:
         if result.finished:
-            console.print(f"run folder: {result.run_dir}  (figures: evoinit report {result.run_dir})")
+            console.print(f"run folder: {shown(result.run_dir)}  (figures: evoinit report {shown(result.run_dir)})")
         else:
-            console.print(f"paused; continue with: {hint(result.run_dir)}")
+            console.print(f"paused; continue with: {shown(hint(result.run_dir))}")
 
 
 def print_hall_of_fame(entries, objectives, finished, by_model: bool = False) -> None:
@@ -171,13 +181,13 @@ def print_hall_of_fame(entries, objectives, finished, by_model: bool = False) ->
         for col in ("test error", "baseline test error", "gain (paired)"):
             table.add_column(col, justify="right")
     for e in entries:
-        row = [str(e["rank"]), e["text"], *[fmt(e["fitness"][o]) for o in objectives], fmt(e["val_error"])]
+        row = [shown(e["rank"]), shown(e["text"]), *[fmt(e["fitness"][o]) for o in objectives], fmt(e["val_error"])]
         scores = final_scores(e) if finished else None
         if scores is not None:
             row.append(fmt(scores.test_error))
             if scores.baseline is not None:
                 gain, ci = scores.gain, scores.gain_ci95
-                row += [f"{fmt(scores.baseline_error)} ({scores.baseline})",
+                row += [f"{fmt(scores.baseline_error)} ({shown(scores.baseline)})",
                         fmt(gain, sign=True) + (f" ± {ci:.4f}" if _number(gain) and _number(ci) else "")]
             else:
                 row += ["—", "—"]
