@@ -132,8 +132,9 @@ def train(
 
         out.mkdir(parents=True, exist_ok=True)
         write_json(out / "train.json", trained.to_json())
-        plots.learning_curves({str(g): list(trained.evaluations)}, out / "learning_curves.png",
-                              title=f"{g} on {ds.name}")
+        with plots.literal_text():   # a file name with $…$ is a name, not a formula
+            plots.learning_curves({str(g): list(trained.evaluations)}, out / "learning_curves.png",
+                                  title=f"{g} on {ds.name}")
         console.print(f"wrote {shown(out / 'train.json')} and {shown(out / 'learning_curves.png')}")
 
 

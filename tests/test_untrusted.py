@@ -310,6 +310,17 @@ def test_a_run_folder_named_like_markup_is_reported_by_its_name(tmp_path, finish
     assert f"report: {run / 'report.html'}" in r.stdout and "Traceback" not in r.stderr
 
 
+def test_figures_draw_names_as_text_not_formulas(tmp_path):
+    """matplotlib parses $…$ as a formula: a data file or init name from elsewhere that holds one
+    failed the figure with a ParseSyntaxException traceback; now it is drawn as the text it is."""
+    rows = "a,b,y\n" + "".join(f"{i % 7},{i % 3},{i % 2}\n" for i in range(40))
+    for name in ("m$\\frac{x$.csv", "plain.csv"):   # the hostile name, and the control
+        (tmp_path / name).write_text(rows)
+        r = cli("train", f"--dataset={tmp_path / name}", "--epochs=1", "--seeds=1", "--hidden=4",
+                f"--out={tmp_path / name}.out", cwd=tmp_path)
+        assert r.returncode == 0 and (tmp_path / f"{name}.out" / "learning_curves.png").stat().st_size > 0, r.stderr
+
+
 @pytest.mark.parametrize("scale, framework, init", [
     (1e200, "torch", "he_normal"), (1e200, "torch", "glorot_uniform"), (1e200, "torch", "truncated_normal"),
     (1e200, "keras", "truncated_normal"), (1e150, "keras", "he_normal"), (1.7e308, "keras", "orthogonal"), (1.0, "torch", "he_normal"), (1.0, "keras", "glorot_normal"),
