@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import numbers
 
-from evoinit.errors import UsageError
+from evoinit.errors import UsageError, quoted
 
 
 class BadValue(UsageError):
@@ -118,7 +118,7 @@ def number(name: str, value, low=None, high=None, *, low_open: bool = False,
 def flag(name: str, value) -> bool:
     """``value`` if it is a bool (NumPy's too)."""
     if not isinstance(value, (bool,)) and type(value).__name__ != "bool_":
-        raise BadValue(f"{name} must be true or false, got {value!r}", name=name, value=value, kind="flag")
+        raise BadValue(f"{name} must be true or false, got {quoted(value)}", name=name, value=value, kind="flag")
     return bool(value)
 
 
@@ -128,7 +128,7 @@ def choice(name: str, value, allowed) -> str:
 
     rule = {"name": name, "value": value, "kind": "choice", "allowed": allowed}
     if not isinstance(value, str):
-        raise BadValue(f"{name} must be one of {', '.join(allowed)}, got {value!r}", **rule)
+        raise BadValue(f"{name} must be one of {', '.join(allowed)}, got {quoted(value)}", **rule)
     if value not in allowed:
         raise BadValue(str(unknown(name, value, allowed)), **rule)
     return value

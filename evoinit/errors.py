@@ -46,13 +46,41 @@ class WorkerError(EvoinitError):
 def unknown(kind: str, name: str, known) -> UsageError:
     """`unknown init 'glorot_unifrom' (did you mean 'glorot_uniform'?); known: ...`"""
     known = sorted(known)
-    return UsageError(f"unknown {kind} '{name}'{did_you_mean(name, known)}; known: {', '.join(known)}")
+    return UsageError(f"unknown {kind} '{clip(name)}'{did_you_mean(name, known)}; known: {', '.join(known)}")
 
 
 def one_line(e: BaseException, width: int | None = None) -> str:
     """An exception's message on one line, cut to ``width`` characters (ending "...") if given."""
     text = " ".join(str(e).split())
     return text if width is None or len(text) <= width else text[:width - 3] + "..."
+
+
+def clip(text, width: int = 80) -> str:
+    """User input as an error line shows it: at most ``width`` characters ("…" marks a cut), so a
+    10 MB value gives a line, not a screenful."""
+    text = str(text)
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def quoted(value, width: int = 80) -> str:
+    """``clip`` of the value's ``repr``: ``'abc'``, ``[1, 2]``."""
+    return clip(repr(value), width)
+
+
+def lost_connection(e: BaseException) -> bool:
+    """Whether an error is a lost network connection (to a Dask scheduler or worker), not the
+    disk: a ``ConnectionError``, one of ``distributed``'s or ``tornado``'s own (``CommClosedError``,
+    ``StreamClosedError``), or an ``OSError`` without an errno raised inside ``distributed``
+    ("Timed out trying to connect …", "ConnectionPool closing")."""
+    if not isinstance(e, OSError):
+        return False
+    if isinstance(e, ConnectionError) or type(e).__module__.split(".")[0] in ("distributed", "tornado"):
+        return True
+    tb = e.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    where = tb.tb_frame.f_code.co_filename.replace("\\", "/") if tb is not None else ""
+    return e.errno is None and ("/distributed/" in where or "/tornado/" in where)
 
 
 def did_you_mean(name: str, known) -> str:

@@ -6,6 +6,7 @@ command ends (signals, exit codes, the one-line error) is ``exits.py``'s.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Optional
@@ -32,9 +33,10 @@ from evoinit.cli.terminal import (
     print_result,
     print_search_start,
     print_train,
+    shown,
 )
 from evoinit.data import dataset as _data
-from evoinit.errors import RunFolderError, UsageError
+from evoinit.errors import RunFolderError, UsageError, clip
 from evoinit.ga.config import SearchConfig
 from evoinit.nn.training import TrainSettings
 
@@ -152,7 +154,7 @@ def train(
                               patience=patience, monitor=monitor)
     spec = _data.DataSpec(dataset, target=target, test_file=test_file)
     ds = _data.load(spec)
-    with console.status(f"training {g} on {ds.name} from {seeds} seeds…"):
+    with console.status(f"training {shown(g)} on {shown(ds.name)} from {seeds} seeds…"):
         trained = run_train(g, ds, seeds=seeds, seed=seed, settings=settings, test=True)
     print_train(trained)
     if out is not None:
@@ -161,9 +163,10 @@ def train(
 
         out.mkdir(parents=True, exist_ok=True)
         write_json(out / "train.json", trained.to_json())
-        plots.learning_curves({str(g): list(trained.evaluations)}, out / "learning_curves.png",
-                              title=f"{g} on {ds.name}")
-        console.print(f"wrote {out / 'train.json'} and {out / 'learning_curves.png'}")
+        with plots.literal_text():   # a file name with $…$ is a name, not a formula
+            plots.learning_curves({str(g): list(trained.evaluations)}, out / "learning_curves.png",
+                                  title=f"{g} on {ds.name}")
+        console.print(f"wrote {shown(out / 'train.json')} and {shown(out / 'learning_curves.png')}")
 
 
 # -- search / resume / report ----------------------------------------------------------------------
@@ -271,15 +274,15 @@ def report(run: Path = typer.Argument(..., help="A run folder."),
                        summary.get("test_rows"))
     print_importance(summary["importance"])
     for path in summary["figures"]:
-        console.print(f"wrote {path}")
+        console.print(f"wrote {shown(path)}")
     for name, why in summary.get("skipped", {}).items():
         say(f"warning: could not draw {name}: {why}")
-    console.print(f"report: {summary['html']}")
+    console.print(f"report: {shown(summary['html'])}")
     if open_page:
         import webbrowser
 
         if not webbrowser.open(summary["html"].resolve().as_uri()):
-            console.print(f"no web browser found; open {summary['html']} yourself")
+            console.print(f"no web browser found; open {shown(summary['html'])} yourself")
 
 
 # -- export ----------------------------------------------------------------------------------------
@@ -316,14 +319,15 @@ def export(
     if str(to).strip().lower() not in _export.FRAMEWORKS:
         raise UsageError(f"--to must be one of {', '.join(_export.FRAMEWORKS)}, got {to!r}")
     settings = None
-    if Path(source).is_dir():
+    if os.path.isdir(source):  # False, not an error, for a setup's text (which may be too long for a path)
         setup = _export.read_run(source, rank)
         genome, n_in, n_out, task, settings = setup.genome, setup.n_in, setup.n_out, setup.task, setup.settings
     else:
         from evoinit.ga.genome import Genome
 
-        if not source.strip() or len(source.split()) == 1:  # one word: meant as a folder
-            raise RunFolderError(f"no run folder at {source} (a setup reads like "
+        if not source.strip() or len(source.split()) == 1 or "/" in source or os.sep in source:
+            # one word, or a path: meant as a folder
+            raise RunFolderError(f"no run folder at {clip(source)} (a setup reads like "
                                  "'64-32 tanh glorot_uniform ×1')")
         genome = Genome.parse(source)
         dataset = dataset or "digits"
@@ -337,7 +341,7 @@ def export(
         from evoinit.runfolder.folder import atomic_write
 
         atomic_write(out, code)
-        console.print(f"wrote {out}")
+        console.print(f"wrote {shown(out)}")
 
 
 # -- entry point -----------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import shlex
 import signal
 from contextlib import contextmanager
@@ -23,7 +24,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from evoinit.errors import EvoinitError
+from evoinit.errors import EvoinitError, lost_connection, one_line
 
 err_console = Console(stderr=True)
 
@@ -105,6 +106,10 @@ def exit_code(e: BaseException) -> int:
         return 1
     if isinstance(e, OSError) and e.errno == errno.EPIPE:  # `evoinit list inits | head`: say nothing
         os._exit(1)  # at once: flushing the closed pipe at exit would print a traceback
+    if isinstance(e, OSError) and lost_connection(e):  # not the disk: the network
+        say(f"error: lost the connection to the Dask cluster ({one_line(e, 80)}); start the search "
+            "again, or `evoinit resume RUN` if it had a run folder")
+        return 1
     if isinstance(e, OSError):  # a full disk, a folder not ours
         where = f" {e.filename}" if e.filename else ""
         say(f"error: cannot use{where}: {e.strerror or e}")
@@ -113,7 +118,20 @@ def exit_code(e: BaseException) -> int:
 
 
 def say(line: str) -> None:
-    err_console.print(line, markup=False, highlight=False, soft_wrap=True)
+    """One line on stderr, printed as text: no markup, control characters shown as escapes."""
+    err_console.print(printable(line), markup=False, highlight=False, soft_wrap=True)
+
+
+#: Characters a terminal acts on instead of showing: C0 and C1 controls (ESC starts colour, link
+#: and title sequences; CR and BS overwrite), DEL, and the bidirectional overrides.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text) -> str:
+    """``text`` safe to print on a terminal: every character of ``_UNSAFE`` written as its
+    Python escape (``\\x1b``, ``\\n``), so text from a file or a run folder cannot move the cursor,
+    recolour, retitle or add links, nor make one line look like two."""
+    return _UNSAFE.sub(lambda m: ascii(m.group())[1:-1], str(text))
 
 
 def is_help(e) -> bool:

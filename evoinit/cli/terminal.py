@@ -1,15 +1,25 @@
 """What the ``evoinit`` command prints on stdout: rich tables of a training, a hall of fame and
-gene importance, and the live progress of a search. The library computes; this only shows."""
+gene importance, and the live progress of a search. The library computes; this only shows.
+
+Text that comes from the user or a run folder (setups, dataset names, paths, notes) goes through
+``shown`` before rich sees it: its markup escaped (``[link=…]`` is printed, not followed) and its
+control characters written as escapes (``exits.printable``)."""
 
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from evoinit.checks import is_number as _number
-from evoinit.cli.exits import hint, signals
+from evoinit.cli.exits import hint, printable, signals
 
 console = Console()
+
+
+def shown(text) -> str:
+    """``text`` for a rich string or table cell: control characters as escapes, markup escaped."""
+    return escape(printable(text))
 
 
 def print_inits() -> None:
@@ -64,7 +74,7 @@ def print_train(trained) -> None:
     if kept:   # early stopping: the scores are those of each network's best epoch
         dead += (f"; each kept at its best epoch ({kept['mean']:.1f} on average, "
                  f"{kept['best']:.0f}–{kept['worst']:.0f})")
-    table = Table(title=f"{s['genome']} — {s['seeds']} seeds, {s['diverged']} diverged{dead}")
+    table = Table(title=f"{shown(s['genome'])} — {s['seeds']} seeds, {s['diverged']} diverged{dead}")
     for col in ("at the best epoch" if kept else "final", "mean ± std", "best", "worst"):
         table.add_column(col, justify="left" if col in ("final", "at the best epoch") else "right")
     rows = [("validation loss", "val_loss"), (metric, "val_error")]
@@ -84,13 +94,13 @@ def print_train(trained) -> None:
 def print_search_start(run, cfg, folder) -> None:
     """The notes of an opened search (e.g. --n-jobs capped) and the line that says what runs."""
     for note in run.notes:
-        console.print(note, highlight=False, soft_wrap=True)
+        console.print(shown(note), highlight=False, soft_wrap=True)
     if run.resumed:
-        console.print(f"evoinit search --resume: continuing {folder}")
+        console.print(f"evoinit search --resume: continuing {shown(folder)}")
     else:
-        console.print(f"evoinit search on [bold]{cfg.dataset.name}[/]: population {cfg.population}, "
+        console.print(f"evoinit search on [bold]{shown(cfg.dataset.name)}[/]: population {cfg.population}, "
                       f"{cfg.generations} generations, {cfg.repeats} seeds each, {cfg.train.epochs} epochs, "
-                      f"seed policy {cfg.seed_policy}, objectives {', '.join(cfg.objectives)} → {folder}")
+                      f"seed policy {cfg.seed_policy}, objectives {', '.join(cfg.objectives)} → {shown(folder)}")
 
 
 class Live:
@@ -139,7 +149,7 @@ class Live:
                 f"median {fmt(r['median'])}  best error {fmt(r['best_error'])}  diverged {r['diverged']}  "
                 f"degenerate {r.get('degenerate', 0)}  "
                 + (f"pruned {r['pruned']}  " if "pruned" in r else "")
-                + f"distinct {r['unique']}  best: {r['best']}", highlight=False)
+                + f"distinct {r['unique']}  best: {shown(r['best'])}", highlight=False)
         elif p.kind == "final":
             self.bar.update(self.task, status=f"scoring the hall of fame ({p.total}) and baselines on test")
 
@@ -153,7 +163,7 @@ def print_importance(found) -> None:
     for col in ("gene", "importance", "95% interval"):
         table.add_column(col, justify="left" if col == "gene" else "right")
     for r in found["genes"]:
-        table.add_row(r["gene"], f"{r['importance']:.3f}", f"{r['low']:.3f} … {r['high']:.3f}")
+        table.add_row(shown(r["gene"]), f"{r['importance']:.3f}", f"{r['low']:.3f} … {r['high']:.3f}")
     console.print(table)
 
 
@@ -164,12 +174,12 @@ def print_result(result) -> None:
                        result.test_rows)
     line = verdict(result.hall_of_fame, result.test_rows) if result.finished else None
     if line:
-        console.print(line, markup=False, highlight=False, soft_wrap=True)  # one line, even in a pipe
+        console.print(printable(line), markup=False, highlight=False, soft_wrap=True)  # one line, even in a pipe
     if result.run_dir is not None:
         if result.finished:
-            console.print(f"run folder: {result.run_dir}  (figures: evoinit report {result.run_dir})")
+            console.print(f"run folder: {shown(result.run_dir)}  (figures: evoinit report {shown(result.run_dir)})")
         else:
-            console.print(f"paused; continue with: {hint(result.run_dir)}")
+            console.print(f"paused; continue with: {shown(hint(result.run_dir))}")
 
 
 def print_hall_of_fame(entries, objectives, finished, by_model: bool = False, test_rows: str | None = None) -> None:
@@ -187,12 +197,12 @@ def print_hall_of_fame(entries, objectives, finished, by_model: bool = False, te
         for col in ("test error", "baseline test error", "gain (paired)"):
             table.add_column(col, justify="right")
     for e in entries:
-        row = [str(e.rank), e.text, *[fmt(e.fitness.get(o)) for o in objectives], fmt(e.val_error)]
+        row = [shown(e.rank), shown(e.text), *[fmt(e.fitness.get(o)) for o in objectives], fmt(e.val_error)]
         if finished and e.test is not None:
             row.append(fmt(e.test.error.mean))
             if e.baseline is not None:
                 gain, ci = e.gain
-                row += [f"{fmt(e.baseline.test.error.mean)} ({e.baseline.genome.init})",
+                row += [f"{fmt(e.baseline.test.error.mean)} ({shown(e.baseline.genome.init)})",
                         fmt(gain, sign=True) + (f" ± {ci:.4f}" if _number(gain) and _number(ci) else "")]
             else:
                 row += ["—", "—"]

@@ -446,10 +446,19 @@ def _label(v) -> str:
     return str(v)
 
 
+def _numbers(labels: np.ndarray) -> bool:
+    """Whether text labels are all numbers (integers past 2**53, kept exact as text)."""
+    try:
+        labels.astype(np.float64)
+    except ValueError:
+        return False
+    return True
+
+
 def _task(y: np.ndarray, forced: str | None, origin: str) -> str:
     """The rule in the module docstring; ``forced`` (DataSpec.task) wins where it can apply."""
     text = y.dtype.kind == "U"
-    if forced == R and text:
+    if forced == R and text and not _numbers(y):
         raise DataError(f"{origin}: the target holds text labels (e.g. {str(y[0])!r}); it cannot be regression")
     if forced == C and y.ndim == 2:
         raise DataError(f"{origin}: y has {y.shape[1]} columns; classification needs one label per row")

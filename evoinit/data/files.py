@@ -12,15 +12,45 @@ from __future__ import annotations
 import csv
 import math
 import os
+import stat
 import zipfile
 
 import numpy as np
 
-from evoinit.errors import DataError, UsageError, one_line
+from evoinit.errors import DataError, UsageError, clip, one_line, quoted
 
 #: Cells read as missing values (compared lower-cased, stripped): rejected, never imputed.
 MISSING = {"", "na", "n/a", "nan", "null", "none", "?"}
 FILE_TYPES = (".csv", ".npz")
+#: Integers past 2**53 are not all floats: labels that big are compared as integers (as text).
+EXACT_INTEGERS = 2**53
+#: The loaded data is copied several times (float64, the split, the scaled parts): an array read
+#: from a file may take at most this share of the machine's memory, as float64.
+MEMORY_SHARE = 8
+#: Array kinds an .npz may hold (bool, integers, floats, text): complex numbers would lose their
+#: imaginary part, objects need pickle, structured records and dates are no features.
+NPZ_KINDS = {"X": "biufUS", "y": "biufUS", "feature_names": "US"}
+
+
+def regular_file(path: str) -> None:
+    """Refuse what is not a regular file before opening it: a named pipe would block, a device
+    (``/dev/zero``) never end. A missing path is left for ``open`` to report."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return
+    if not stat.S_ISREG(mode):
+        what = ("a named pipe" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+                else "a folder" if stat.S_ISDIR(mode) else "not a regular file")
+        raise DataError(f"{path} is {what}; a dataset is a regular .csv or .npz file")
+
+
+def memory_limit() -> int | None:
+    """The bytes of float64 data a file may declare (``MEMORY_SHARE``), None where unknown."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // MEMORY_SHARE
+    except (AttributeError, ValueError, OSError):
+        return None
 
 
 def columns(d: int) -> tuple[str, ...]:
@@ -66,6 +96,7 @@ def read_test_file(path: str, target: str | None, feature_names) -> tuple:
 def read_csv(path: str, target: str | None):
     """(X, y labels as float64 or str, feature names, source) from a CSV file with a header row."""
     rows, lines = [], []
+    regular_file(path)
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             reader = csv.reader(f)
@@ -86,7 +117,7 @@ def read_csv(path: str, target: str | None):
         if not h:
             raise DataError(f"{path}: column {j + 1} has no name in the header row")
         if header.index(h) != j:
-            raise DataError(f"{path}: column name '{h}' appears twice in the header row")
+            raise DataError(f"{path}: column name {quoted(h)} appears twice in the header row")
     data, lines = rows[1:], lines[1:]
     if not data:
         raise DataError(f"{path}: no data rows, only a header")
@@ -98,18 +129,18 @@ def read_csv(path: str, target: str | None):
     elif target in header:
         t = header.index(target)
     else:
-        raise DataError(f"{path}: no target column '{target}'; columns: {', '.join(header)}")
+        raise DataError(f"{path}: no target column {quoted(target)}; columns: {clip(', '.join(header), 200)}")
     if len(header) < 2:
-        raise DataError(f"{path}: only the target column '{header[t]}' was found; features are needed too "
+        raise DataError(f"{path}: only the target column {quoted(header[t])} was found; features are needed too "
                         "(is the file comma-separated?)")
     columns = [[c.strip() for c in col] for col in zip(*data)]
 
     def at(j, i):
-        return f"column '{header[j]}' at line {lines[i]} (data row {i + 1})"
+        return f"column {quoted(header[j])} at line {lines[i]} (data row {i + 1})"
 
     for i, v in enumerate(columns[t]):
         if v.lower() in MISSING:
-            raise DataError(f"{path}: missing value {v!r} in the target {at(t, i)}")
+            raise DataError(f"{path}: missing value {quoted(v)} in the target {at(t, i)}")
     features = [j for j in range(len(header)) if j != t]
     X = np.column_stack([_floats(columns[j], lambda i, what, j=j: f"{path}: {what} in {at(j, i)}") for j in features])
     try:
@@ -119,8 +150,26 @@ def read_csv(path: str, target: str | None):
     else:
         bad = np.flatnonzero(~np.isfinite(y))
         if bad.size:
-            raise DataError(f"{path}: non-finite value {columns[t][bad[0]]!r} in the target {at(t, bad[0])}")
+            raise DataError(f"{path}: non-finite value {quoted(columns[t][bad[0]])} in the target {at(t, bad[0])}")
+        y = exact_labels(columns[t], y)
     return X, y, tuple(header[j] for j in features), f"file {path} (target '{header[t]}')"
+
+
+def exact_labels(cells: list[str], y: np.ndarray) -> np.ndarray:
+    """``y`` (the cells as floats), or — when integer cells past 2**53 would merge as floats
+    (``99999999999999999999999`` and ``…998`` are one float) — the cells as text labels, integers
+    written in their plain form (``+7``, ``07`` → ``7``), so every distinct label stays a class."""
+    if not np.any(np.abs(y) >= EXACT_INTEGERS):
+        return y
+    exact = []
+    for v, f in zip(cells, y.tolist()):
+        try:
+            exact.append(str(int(v)))
+        except ValueError:   # 1.0 is the label 1; 1.5 or 1e30 are their floats
+            exact.append(str(int(f)) if f.is_integer() and abs(f) < EXACT_INTEGERS else repr(f))
+    if len(set(exact)) == len(np.unique(y)):
+        return y
+    return np.array(exact, dtype=str)
 
 
 def _floats(cells: list[str], where) -> np.ndarray:
@@ -134,14 +183,14 @@ def _floats(cells: list[str], where) -> np.ndarray:
         pass
     for i, v in enumerate(cells):
         if v.lower() in MISSING:
-            raise DataError(where(i, f"missing value {v!r}"))
+            raise DataError(where(i, f"missing value {quoted(v)}"))
         try:
             x = float(v)
         except ValueError:
-            raise DataError(where(i, f"non-numeric value {v!r}") + "; features must be numeric "
+            raise DataError(where(i, f"non-numeric value {quoted(v)}") + "; features must be numeric "
                             "(only the target column may hold text labels)") from None
         if not math.isfinite(x):
-            raise DataError(where(i, f"{'NaN' if x != x else 'infinite'} value {v!r}"))
+            raise DataError(where(i, f"{'NaN' if x != x else 'infinite'} value {quoted(v)}"))
     return np.array([float(v) for v in cells])  # NumPy and Python disagreed; Python's reading wins
 
 
@@ -151,8 +200,9 @@ def read_npz(path: str, target: str | None):
     y are (the same columns are ``data``'s to check), or None."""
     if target is not None:
         raise UsageError(f"target names a CSV column; the target of {path} is its array 'y'")
+    regular_file(path)
     try:
-        archive = np.load(path, allow_pickle=False)
+        archive = np.load(path, allow_pickle=False, mmap_mode="r")  # a lone .npy: mapped, not read
     except EOFError:
         raise DataError(f"{path}: the file is empty") from None
     except (ValueError, OSError, zipfile.BadZipFile, NotImplementedError, RuntimeError) as e:
@@ -169,6 +219,7 @@ def read_npz(path: str, target: str | None):
             raise DataError(f"{path}: has array '{has}' but no '{lacks}'; its own test rows need both")
         for name in ("X", "y", "feature_names", "X_test", "y_test"):
             if name in archive.files:
+                _check_header(archive, name, path)
                 try:
                     arrays[name] = archive[name]
                 except Exception as e:  # zip, format and pickle errors alike: the file is unusable
@@ -193,6 +244,38 @@ def read_npz(path: str, target: str | None):
     return X, y, feature_names, f"file {path} (arrays X, y)", test
 
 
+def _check_header(archive, name: str, path: str) -> None:
+    """Read the .npy header of array ``name`` inside the zip — a few hundred bytes, not the data —
+    and refuse, before anything is decompressed or allocated, a kind it may not hold
+    (``NPZ_KINDS``) or a shape whose float64 copy would pass ``memory_limit()``: a small file can
+    declare terabytes of zeros."""
+    member = f"{name}.npy" if f"{name}.npy" in archive.zip.namelist() else name
+    try:
+        with archive.zip.open(member) as f:
+            version = np.lib.format.read_magic(f)
+            read = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+            if version not in read:
+                raise ValueError(f".npy format version {version[0]}.{version[1]}")
+            shape, _, dtype = read[version](f)
+    except Exception as e:  # zip and format errors alike: the file is unusable
+        raise DataError(f"{path}: cannot read array '{name}': {one_line(e, 80) or type(e).__name__}") from None
+    if dtype.hasobject:
+        raise DataError(f"{path}: cannot read array '{name}': it holds Python objects, which only pickle "
+                        "reads (evoinit never unpickles); save numbers or text")
+    if dtype.kind not in NPZ_KINDS[name]:
+        what = {"c": "complex numbers (their imaginary part would be lost)", "V": "structured records",
+                "M": "dates", "m": "time spans"}.get(dtype.kind, f"dtype {dtype}")
+        raise DataError(f"{path}: array '{name}' holds {what}; use real numbers" +
+                        (" or text" if "U" in NPZ_KINDS[name] else ""))
+    n = math.prod(shape)
+    size = n * max(dtype.itemsize, 8)
+    limit = memory_limit()
+    if limit is not None and size > limit:
+        raise DataError(f"{path}: array '{name}' declares shape {clip(tuple(shape), 60)} of {dtype} "
+                        f"({size / 2**30:,.1f} GiB as float64); a dataset may take at most {limit / 2**30:,.1f} "
+                        f"GiB (1/{MEMORY_SHARE} of this machine's memory: the data is copied several times)")
+
+
 def check_arrays(X, y, origin: str, feature_names, *, called=("X", "y")):
     """(X float64, y float64 or str labels, feature names) from arrays given in memory or read from
     an .npz file: one rule set and one message for each way they can be wrong (``origin`` starts
@@ -200,6 +283,9 @@ def check_arrays(X, y, origin: str, feature_names, *, called=("X", "y")):
     gives the names of X's d columns (or raises)."""
     xn, yn = called
     X = np.asarray(X)
+    if X.dtype.kind == "c":
+        raise DataError(f"{origin}: X holds complex numbers; features must be real (the imaginary part "
+                        "would be lost)")
     if X.dtype.kind not in "biuf":
         try:
             X = X.astype(np.float64)
@@ -230,6 +316,9 @@ def check_arrays(X, y, origin: str, feature_names, *, called=("X", "y")):
             empty = np.flatnonzero(np.char.strip(y) == "")
             if empty.size:
                 raise DataError(f"{origin}: missing (empty) label at {yn}[{empty[0]}]")
+    elif y.dtype.kind in "iu" and y.ndim == 1 and np.any((y >= EXACT_INTEGERS) | (y <= -EXACT_INTEGERS)) \
+            and len(np.unique(y)) != len(np.unique(y.astype(np.float64))):
+        y = y.astype(str)   # integer labels past 2**53 that floats would merge: compared as text
     elif y.dtype.kind in "biuf":
         y = y.astype(np.float64)
     else:

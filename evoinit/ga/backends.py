@@ -31,7 +31,7 @@ from joblib import Parallel, parallel_config
 from joblib.externals.loky.process_executor import BrokenProcessPool
 
 from evoinit.checks import is_int
-from evoinit.errors import UsageError, WorkerError
+from evoinit.errors import UsageError, WorkerError, lost_connection, one_line
 
 # A search stopped on purpose (Ctrl-C, SIGTERM, --stop-after) closes its result generator with
 # work still out: joblib's warning about the cancelled tasks is expected then, and it would be
@@ -46,6 +46,22 @@ CONNECT_TIMEOUT = 10.0
 WAIT_FOR_WORKERS = 60.0
 
 log = logging.getLogger(__name__)
+
+
+class _QuietOnceLost(logging.Filter):
+    """``distributed.client`` logs its failed reconnection, and the tasks its shutdown cancels, as
+    tracebacks on stderr; once the scheduler is lost evoinit says so in one line (with how to
+    resume), so from then on that logger's records are dropped."""
+
+    lost = False
+
+    def filter(self, record) -> bool:
+        if record.getMessage().startswith("Failed to reconnect to scheduler"):
+            _QuietOnceLost.lost = True
+        return not _QuietOnceLost.lost
+
+
+_quiet = _QuietOnceLost()
 
 
 def _connect(address: str):
@@ -64,6 +80,7 @@ def _connect(address: str):
     if kind != "Scheduler":
         raise WorkerError(f"{address} is a Dask {kind.lower()}, not a scheduler; give the address "
                           "`dask scheduler` prints (port 8786 by default)")
+    logging.getLogger("distributed.client").addFilter(_quiet)   # once: addFilter keeps one copy
     return Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
 
 
@@ -216,7 +233,8 @@ class Workers:
         how finely a generation is cut (``evaluate.plan``), never for a result."""
         if self._client is None:
             return count(self.n_jobs)
-        return max(1, sum(self._client.nthreads().values()))
+        with self._connection():
+            return max(1, sum(self._client.nthreads().values()))
 
     def _open(self) -> None:
         self._parallel = Parallel(n_jobs=self.n_jobs, return_as="generator")
@@ -230,9 +248,10 @@ class Workers:
         jobs = [(self._job(fn), args, kwargs) for fn, args, kwargs in jobs]
         for attempt in (1, 2):
             try:
-                for out in self._parallel(jobs[done:]):
-                    done += 1
-                    yield out
+                with self._connection():
+                    for out in self._parallel(jobs[done:]):
+                        done += 1
+                        yield out
                 return
             except BrokenProcessPool as e:
                 why = _why(e)
@@ -274,7 +293,8 @@ class Workers:
         if self._client is not None:   # distributed.wait, on this search's client (not the default one)
             from distributed.client import _wait
 
-            done = self._client.sync(_wait, list(futures), timeout=None, return_when="FIRST_COMPLETED").done
+            with self._connection():
+                done = self._client.sync(_wait, list(futures), timeout=None, return_when="FIRST_COMPLETED").done
         else:
             from concurrent.futures import FIRST_COMPLETED, wait
 
@@ -287,7 +307,8 @@ class Workers:
         workers that keep dying on a task, stop the run with a ``WorkerError``."""
         while True:
             try:
-                out = sent.future.result()
+                with self._connection():
+                    out = sent.future.result()
                 self._live.pop(sent, None)
                 return out
             except BrokenProcessPool as e:
@@ -305,6 +326,23 @@ class Workers:
                     why, len(lost))
         for s in lost:
             self._send(s)
+
+    @contextmanager
+    def _connection(self):
+        """A lost connection to the Dask scheduler or a worker (``errors.lost_connection``)
+        becomes one ``WorkerError`` that says so and how to resume, instead of an ``OSError`` the
+        command would blame on the disk."""
+        try:
+            yield
+        except OSError as e:
+            if self._client is None or not lost_connection(e):
+                raise
+            _QuietOnceLost.lost = True
+            resume = ("it kept no run folder, so run it again" if self.run_dir is None else
+                      f"it stopped at its last checkpoint: once the scheduler is back, continue with "
+                      f"`evoinit resume {self.run_dir} --scheduler {self.scheduler}`")
+            raise WorkerError(f"lost the connection to the Dask scheduler at {self.scheduler} "
+                              f"({one_line(e, 80)}); {resume}") from None
 
     def _stopped(self) -> str:
         if self.run_dir is None:

@@ -8,7 +8,7 @@ from dataclasses import fields, replace
 
 from evoinit import checks
 from evoinit.data.dataset import DataSpec
-from evoinit.errors import UsageError, did_you_mean
+from evoinit.errors import UsageError, clip, did_you_mean, quoted
 from evoinit.ga import options as _options
 from evoinit.ga.config import SearchConfig
 from evoinit.ga.genome import SearchSpace
@@ -30,6 +30,25 @@ _TYPES = {"int": int, "float": float, "bool": bool, "str": str}
 #: "small" and one population of them would not fit in memory.
 MAX_WIDTH = 4096
 MAX_LAYERS = 16
+
+
+#: A config file is a few lines: past these it is not a search's settings (and would be echoed or
+#: recursed into at length).
+MAX_TOML_BYTES = 2**20
+MAX_TOML_TEXT = 4096          # characters in one string (a path is at most 4096 bytes on Linux)
+MAX_TOML_DEPTH = 4            # lists inside lists (no setting nests deeper than a list)
+
+
+def _bounded(value, name: str, fail, depth: int = 0) -> None:
+    """Refuse a string longer than ``MAX_TOML_TEXT`` or lists nested past ``MAX_TOML_DEPTH``."""
+    if isinstance(value, str) and len(value) > MAX_TOML_TEXT:
+        raise fail(f"{name} is a string of {len(value):,} characters ({quoted(value)}); at most "
+                   f"{MAX_TOML_TEXT:,} are read")
+    if isinstance(value, list):
+        if depth >= MAX_TOML_DEPTH:
+            raise fail(f"{name} nests lists more than {MAX_TOML_DEPTH} deep")
+        for v in value:
+            _bounded(v, name, fail, depth + 1)
 
 
 def _type_ok(value, expected) -> bool:
@@ -84,35 +103,44 @@ def load_toml(path) -> dict:
 
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as f:
+            data = f.read(MAX_TOML_BYTES + 1)
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist") from None
     except UnicodeDecodeError:
         raise ConfigError(f"config file {path} is not UTF-8 text; is it a TOML file?") from None
     except OSError as e:
         raise ConfigError(f"cannot read config file {path}: {e.strerror or e}") from None
+    if len(data) > MAX_TOML_BYTES:
+        raise ConfigError(f"config file {path} is larger than {MAX_TOML_BYTES // 2**20} MiB; a search's "
+                          "settings take a few lines")
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path}: TOML syntax error: {e}") from None
+        raise ConfigError(f"{path}: TOML syntax error: {clip(e, 120)}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply to be a search's settings (tables and lists "
+                          f"go {MAX_TOML_DEPTH} levels deep at most)") from None
 
     def fail(key, table, message):
         where = _line_of(text, key, table) or (_line_of(text, None, table) if table else "")
         return ConfigError(f"{path}{where}: {message}")
 
     def unknown_key(key, known, table=None):
-        hint = did_you_mean(key, known)
+        hint = did_you_mean(key, known) if len(key) <= MAX_TOML_TEXT else ""
         inside = f" in [{table}]" if table else ""
         listing = ", ".join(list(known) + ([] if table else [f"[{t}]" for t in _TABLES]))
-        return fail(key, table, f"unknown key '{key}'{inside}{hint}; known: {listing}")
+        return fail(key, table, f"unknown key '{clip(key)}'{inside}{hint}; known: {listing}")
 
     def check(key, value, expected, table=None):
         name = f"[{table}] {key}" if table else key
         if not _type_ok(value, expected):
-            raise fail(key, table, f"{name} has the wrong type ({type(value).__name__}: {value!r}; "
+            raise fail(key, table, f"{name} has the wrong type ({type(value).__name__}: {quoted(value)}; "
                                    f"expected {_type_name(expected)})")
         if table == "space" and key in _PAIRS and len(value) != 2:
-            raise fail(key, table, f"{name} must be [min, max], got {value!r}")
+            raise fail(key, table, f"{name} must be [min, max], got {quoted(value)}")
+        _bounded(value, name, lambda message: fail(key, table, message))
 
     for key, value in raw.items():
         if key in _TABLES:

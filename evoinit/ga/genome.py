@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from evoinit import checks
-from evoinit.errors import UsageError
+from evoinit.errors import UsageError, quoted
 from evoinit.nn import activations, initializers
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
@@ -48,7 +48,7 @@ class Genome:
         hidden = (self.hidden,) if checks.is_int(self.hidden) else self.hidden
         if not isinstance(hidden, (tuple, list)) or not hidden or \
                 not all(checks.is_int(h) and h >= 1 for h in hidden):
-            raise UsageError(f"hidden widths must be positive integers, got {self.hidden!r}")
+            raise UsageError(f"hidden widths must be positive integers, got {quoted(self.hidden)}")
         if max(hidden) > MAX_HIDDEN or len(hidden) > MAX_HIDDEN_LAYERS:
             raise UsageError(f"hidden layers must be at most {MAX_HIDDEN_LAYERS} of at most {MAX_HIDDEN:,} units, "
                              f"got {len(hidden)} layers of up to {max(hidden):,} (no such network fits in memory)")
@@ -80,7 +80,7 @@ class Genome:
         m = _FORM.match(str(text))
         if not m:
             raise UsageError(
-                f"cannot read genome {text!r}; expected e.g. '64-32 tanh glorot_uniform ×1.0'"
+                f"cannot read genome {quoted(text)}; expected e.g. '64-32 tanh glorot_uniform ×1.0'"
             )
         return cls(
             hidden=tuple(int(h) for h in m["hidden"].split("-")),

@@ -113,8 +113,10 @@ class Baseline:
     @classmethod
     def from_json(cls, d, what: str = "baseline") -> "Baseline":
         d = _keys(d, ("genome", "text", "test"), what)
-        return cls(Genome.from_json(d.get("genome")), _text(d.get("text"), f"{what} text"),
-                   TestScores.from_json(d.get("test"), f"{what} test"))
+        genome = Genome.from_json(d.get("genome"))
+        if d.get("text") != str(genome):
+            raise ValueError(f"{what} text is not its genome's")
+        return cls(genome, str(genome), TestScores.from_json(d.get("test"), f"{what} test"))
 
 
 @dataclass(frozen=True)

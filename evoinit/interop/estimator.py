@@ -21,7 +21,7 @@ from sklearn.utils.validation import (
 
 from evoinit import checks, seeding
 from evoinit.data import dataset as _data
-from evoinit.errors import EvoinitError
+from evoinit.errors import EvoinitError, quoted
 from evoinit.ga.config import SearchConfig
 from evoinit.ga.evaluate import start_and_order, task_seed
 from evoinit.ga.genome import Genome, SearchSpace
@@ -332,6 +332,13 @@ class _EvoMLP(BaseEstimator):
         """Validated ``X`` (dense float64; sparse within ``DENSE_LIMIT_BYTES``), ``y``, weights."""
         X, y = validate_data(self, X, y, reset=reset, accept_sparse=("csr", "csc"), dtype=np.float64,
                              ensure_min_samples=2, **checks)
+        if checks.get("y_numeric") and y.dtype.kind not in "biuf":   # text targets: numbers or refused
+            try:
+                y = y.astype(np.float64)
+            except (TypeError, ValueError):
+                sample = next((v for v in np.ravel(y) if not _is_float(v)), None)
+                raise self._fail(f"y must hold numbers (a regressor learns values), got values such as "
+                                 f"{quoted(str(sample), 40)}; for class labels use EvoMLPClassifier") from None
         if sp.issparse(X):
             size = X.shape[0] * X.shape[1] * 8
             if size > self.dense_limit_bytes:
@@ -360,6 +367,14 @@ class _Rows:
     y_val: np.ndarray
     n_features: int
     n_outputs: int
+
+
+def _is_float(v) -> bool:
+    try:
+        float(v)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _target_stats(Y: np.ndarray) -> tuple:

@@ -24,6 +24,7 @@ Truncation. evoinit's ``lecun_normal``, ``glorot_normal`` and ``he_normal`` (and
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,9 +43,35 @@ REGRESSION_LOSS = "evoinit's loss: ½·squared error summed over the outputs, me
 TRUNCATED_STD = _initializers.TRUNCATED_STD
 
 
+class _NotFinite(ValueError):
+    """A number the snippet would print is inf or NaN: no Python literal holds it."""
+
+
 def _num(x: float) -> str:
-    """A float literal with 15 significant digits (``8.0``, ``0.01``, ``0.568448151933143``)."""
-    return repr(float(f"{float(x):.15g}"))
+    """A float literal, the ``repr`` of ``x`` rounded to 15 significant digits (``8.0``, ``0.01``,
+    ``0.568448151933143``, ``1e+200``) — or of ``x`` itself where that rounding would pass the
+    largest float. inf and NaN have no literal (``inf`` in a snippet is a NameError): refused."""
+    x = float(x)
+    if not math.isfinite(x):
+        raise _NotFinite(x)
+    rounded = float(f"{x:.15g}")
+    return repr(rounded if math.isfinite(rounded) else x)
+
+
+def _finite(framework: str):
+    """``to_torch``/``to_keras`` refuse, in one line, a setup whose numbers overflow: Keras's
+    ``VarianceScaling`` takes factor·scale² (inf from scale ≈ 1e155 on), a truncated normal's cut
+    is 2·std/0.8796 (inf near the largest floats)."""
+    def wrap(fn):
+        @functools.wraps(fn)
+        def call(genome, *args, **kwargs):
+            try:
+                return fn(genome, *args, **kwargs)
+            except _NotFinite as e:
+                raise UsageError(f"cannot export {genome} for {framework}: a number of its start would be "
+                                 f"{e.args[0]!r}, beyond the largest float; export a smaller scale") from None
+        return call
+    return wrap
 
 
 # -- the schemes, as numbers of one layer ---------------------------------------------------------
@@ -142,6 +169,7 @@ def _torch_init(init: str, params: dict, s: float, w: str, fan_in: int, fan_out:
     return [f"nn.init.uniform_({w}, a={_num(-limit)}, b={_num(limit)})"]
 
 
+@_finite("PyTorch")
 def to_torch(genome, n_in: int, n_out: int, task: str = "classification", *,
              init_params: dict | None = None, settings=None) -> str:
     """A PyTorch snippet building ``genome`` for ``n_in`` features and ``n_out`` outputs
@@ -233,6 +261,7 @@ def _keras_activation(act) -> tuple[str | None, str | None]:
     return f'"{act.name}"', None
 
 
+@_finite("Keras")
 def to_keras(genome, n_in: int, n_out: int, task: str = "classification", *,
              init_params: dict | None = None, settings=None) -> str:
     """A Keras 3 snippet building ``genome`` for ``n_in`` features and ``n_out`` outputs with

@@ -6,7 +6,7 @@ returns the path written.
 
 from __future__ import annotations
 
-import os
+import io
 from pathlib import Path
 from typing import Sequence
 
@@ -20,15 +20,25 @@ METRIC_LABEL = {"val_error": "validation error", "val_r2": "validation R²"}
 
 
 def save(fig, path) -> Path:
-    """Write ``fig`` as a PNG at ``path`` atomically (a temporary file, then a rename), close it
-    and return the path."""
+    """Write ``fig`` as a PNG at ``path`` atomically (``rundir.atomic_write``: a temporary file,
+    then a rename, never through a link), close it and return the path."""
+    from evoinit.runfolder.folder import atomic_write
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.png")
-    fig.savefig(tmp, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    os.replace(tmp, path)
+    png = io.BytesIO()
+    try:
+        fig.savefig(png, format="png", dpi=110, bbox_inches="tight")
+    finally:
+        plt.close(fig)
+    atomic_write(path, png.getvalue())
     return path
+
+
+def literal_text():
+    """A context in which every text drawn is shown as written: ``$…$`` in a name from a run
+    folder is not parsed as mathtext (where a bad formula fails the figure, or draws markup)."""
+    return matplotlib.rc_context({"text.parse_math": False})
 
 
 def _palette(n: int) -> list:

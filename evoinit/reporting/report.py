@@ -25,7 +25,7 @@ from evoinit.nn import initializers
 from evoinit.reporting import importance, plots
 from evoinit.reporting import page as htmlpage
 from evoinit.runfolder import read as checkpoint
-from evoinit.runfolder.folder import RunFolder, atomic_write
+from evoinit.runfolder.folder import RunFolder, atomic_write, own_file, own_folder
 
 
 @dataclass(frozen=True)
@@ -155,11 +155,17 @@ def report(run_dir, *, resamples: int = 20) -> dict:
                                            resamples=resamples)
     except ValueError as e:
         found, skipped["importance"] = None, str(e)
-    figures = run.path / "figures"
+    figures, html = run.path / "figures", run.path / "report.html"
+    own_file(html)            # checked before anything is written, as figures/ is
+    try:
+        own_folder(figures)   # a real folder of this run: a link to elsewhere is refused
+    except OSError as e:
+        raise RunFolderError(f"cannot write {figures}: {e.strerror or e}") from None
     paths = []
     for name, draw in _drawings(run, found):
         try:
-            path = draw(figures / f"{name}.png")
+            with plots.literal_text():   # names from the folder are drawn as text, never as formulas
+                path = draw(figures / f"{name}.png")
         except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:
             skipped[f"{name}.png"] = checkpoint.why(e)  # one figure that cannot be drawn does not stop the others
             continue
@@ -172,7 +178,6 @@ def report(run_dir, *, resamples: int = 20) -> dict:
                "generations": run.config.generations, "logbook": run.logbook,
                "importance": None if found is None else found.to_json(), "figures": paths,
                "skipped": skipped, "test_rows": test_rows(run.settings.get("dataset"))}
-    html = run.path / "report.html"
     try:
         atomic_write(html, htmlpage.page(run.settings, summary))
     except OSError as e:

@@ -30,11 +30,12 @@ import json
 import math
 import os
 import signal
+import stat
 import threading
 from contextlib import contextmanager
 from pathlib import Path
 
-from evoinit.errors import RunFolderError, UsageError, one_line
+from evoinit.errors import RunFolderError, UsageError, WorkerError, lost_connection, one_line
 
 SCHEMA = 1
 
@@ -107,25 +108,131 @@ def dumps(obj) -> str:
     return json.dumps(_clean(obj), separators=(",", ":"), allow_nan=False)
 
 
-def atomic_write(path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temp file in the same folder, fsync and rename: readers
-    (and a folder killed at any instant) see the old file or the new one, never a mix."""
+def atomic_write(path, text) -> None:
+    """Write ``text`` (str, or bytes as they are) to ``path`` via a temp file in the same folder,
+    fsync and rename: readers (and a folder killed at any instant) see the old file or the new
+    one, never a mix. ``path`` and the temp file obey ``own_file``: a link there is refused."""
     path = Path(path)
-    if path.is_dir():
+    if path.is_dir() and not path.is_symlink():
         raise IsADirectoryError(errno.EISDIR, "it is a folder; give a file name", str(path))
+    own_file(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    data = text.encode("utf-8") if isinstance(text, str) else text
     try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
+        with os.fdopen(new_file(tmp), "wb") as f:
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except OSError as e:  # the user's path in the message, not the temp file's
-        tmp.unlink(missing_ok=True)
+        _drop(tmp)
         raise OSError(e.errno, e.strerror, str(path)) from None
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        _drop(tmp)
         raise
+
+
+# -- the one rule for paths under a run folder --------------------------------------------------
+#
+# evoinit writes, replaces and deletes only regular files and folders it made, never through a
+# symbolic link: each path it is about to open for writing, replace, delete or create a folder at
+# is looked at with ``lstat`` first (files it opens in place also with ``O_NOFOLLOW``), and
+# anything else there — a link, a pipe, a device — is refused in one line naming it. A shared
+# run folder with ``.replaced``, ``.lock`` or ``figures`` linked elsewhere cannot make evoinit
+# write, empty or delete anything outside it.
+
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file"
+
+
+def _refuse(path, mode: int) -> RunFolderError:
+    return RunFolderError(f"{path} is {_kind(mode)}; evoinit reads, writes and deletes only regular "
+                          "files and folders of its own, never through a link: remove it")
+
+
+def _lstat(path):
+    try:
+        return os.lstat(path)
+    except FileNotFoundError:
+        return None
+
+
+def readable(path) -> None:
+    """Refuse to read what is not a regular file of the run folder: a named pipe would block, a
+    device never end, a link could show another file's content in the report. A missing file is
+    left for the reader to report."""
+    try:
+        mode = os.lstat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    if not stat.S_ISREG(mode):
+        raise _refuse(path, mode)
+
+
+def own_file(path) -> bool:
+    """Whether a regular file is at ``path`` (False: nothing is); anything else there — a
+    symbolic link, a pipe, a folder — is a ``RunFolderError`` naming it."""
+    st = _lstat(path)
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        raise _refuse(path, st.st_mode)
+    return st is not None
+
+
+def own_folder(path, *, create: bool = True) -> bool:
+    """Whether a real folder is at ``path`` (made if missing and ``create``); a symbolic link or
+    anything else there is a ``RunFolderError`` naming it."""
+    st = _lstat(path)
+    if st is None:
+        if create:
+            os.mkdir(path)
+        return create
+    if not stat.S_ISDIR(st.st_mode):
+        raise _refuse(path, st.st_mode)
+    return True
+
+
+def new_file(path) -> int:
+    """A descriptor on a new, empty regular file at ``path`` (a leftover regular file there is
+    removed first), created with ``O_EXCL | O_NOFOLLOW``: never a file some link points at."""
+    if own_file(path):
+        os.unlink(path)
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o666)
+
+
+def open_in_place(path, flags: int) -> int:
+    """A descriptor on the regular file at ``path`` (``flags`` | ``O_NOFOLLOW``; with
+    ``O_CREAT`` made if missing); a link or anything but a regular file is refused."""
+    own_file(path)
+    try:
+        fd = os.open(path, flags | _NOFOLLOW | _CLOEXEC, 0o666)
+    except OSError as e:
+        if e.errno == errno.ELOOP:   # became a link since the look
+            raise _refuse(path, stat.S_IFLNK) from None
+        raise
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise _refuse(path, mode)
+    return fd
+
+
+def _drop(path) -> None:
+    """Remove a temp file of ours if it is there (a regular file; nothing else is touched)."""
+    st = _lstat(path)
+    if st is not None and stat.S_ISREG(st.st_mode):
+        os.unlink(path)
 
 
 def write_json(path, obj) -> None:
@@ -135,6 +242,7 @@ def write_json(path, obj) -> None:
 def read_json(path, what: str = "file") -> dict:
     path = Path(path)
     try:
+        readable(path)
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise RunFolderError(f"{what} {path} is missing") from None
@@ -162,6 +270,27 @@ def default_path(dataset_name: str) -> Path:
 
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     return Path("runs") / f"{Path(dataset_name).stem}-{stamp}"
+
+
+#: What a spreadsheet reads as the start of a formula (OWASP's list for CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value):
+    """A CSV cell as written: text that a spreadsheet would run as a formula (it starts with one
+    of ``FORMULA_START`` and is not a number) gets a leading ``'``, OWASP's neutralisation, and a
+    carriage return inside text is written as ``\\r`` (the writer quotes only what holds ``\\n``:
+    a bare CR would start a row a spreadsheet reads); numbers, None (an empty cell) and other text
+    are written as they are."""
+    if not isinstance(value, str):
+        return value
+    formula = False
+    if value.startswith(FORMULA_START):
+        try:
+            float(value)
+        except ValueError:
+            formula = True
+    return "'" * formula + value.replace("\r", "\\r")
 
 
 class RunFolder:
@@ -193,46 +322,63 @@ class RunFolder:
         self.path.mkdir(parents=True, exist_ok=True)
         if self.holds_run():
             self._move_aside()
-        for name in FILES:
-            (self / name).unlink(missing_ok=True)
+        self._remove(FILES)
         for name in LOGS:
-            (self / name).touch()
+            os.close(new_file(self / name))
         write_json(self / "config.json", {"schema": SCHEMA} | config)
+
+    def _remove(self, names, where: Path | None = None) -> None:
+        """Delete the files ``names`` in this folder (or in ``where``); each must be a regular file
+        or missing (``own_file``), and all are looked at before the first is deleted."""
+        where = self.path if where is None else where
+        present = [where / name for name in names if own_file(where / name)]
+        for path in present:
+            os.unlink(path)
+
+    def _aside(self) -> bool:
+        """Whether ``.replaced/`` is here: a real folder holding only regular files of a run
+        (``FILES``); a link, or anything else in it, is refused before anything is moved."""
+        aside = self / REPLACED
+        if not own_folder(aside, create=False):
+            return False
+        for f in aside.iterdir():
+            if f.name not in FILES:
+                raise RunFolderError(f"{f} is not a file evoinit put there; {aside} holds only the files "
+                                     "of a replaced run: remove it")
+            own_file(f)
+        return True
 
     def _move_aside(self) -> None:
         """Move the run here into ``.replaced/`` (kept until the new run's first checkpoint:
         ``settle`` deletes it, ``put_back`` restores it if the new run fails before)."""
         aside = self / REPLACED
-        if aside.exists():  # an earlier replacement that never settled: that run is the one to keep
-            for name in FILES:
-                (self / name).unlink(missing_ok=True)
+        if self._aside():  # an earlier replacement that never settled: that run is the one to keep
+            self._remove(FILES)
             return
-        aside.mkdir()
-        for name in FILES:
-            if (self / name).exists():
-                os.replace(self / name, aside / name)
+        moved = [name for name in FILES if own_file(self / name)]
+        own_folder(aside)
+        for name in moved:
+            os.replace(self / name, aside / name)
 
     def settle(self) -> None:
         """The new run has a checkpoint: the run it replaced is deleted."""
         aside = self / REPLACED
-        if aside.is_dir():
-            for f in aside.iterdir():
-                f.unlink()
+        if self._aside():
+            self._remove(FILES, aside)
             aside.rmdir()
 
     def recover(self) -> None:
         """Finish a replacement a kill interrupted: with a checkpoint the new run had started
         cleanly (the old one goes); without, it had saved nothing (the old one comes back)."""
-        if (self / REPLACED).is_dir():
+        if self._aside():
             self.settle() if self.has_checkpoint() else self.put_back()
 
     def put_back(self) -> None:
         """The new run ended before its first checkpoint: the run it replaced comes back."""
         aside = self / REPLACED
-        if not aside.is_dir():
+        if not self._aside():
             return
-        for name in FILES:
-            (self / name).unlink(missing_ok=True)
+        self._remove(FILES)
         for f in aside.iterdir():
             os.replace(f, self / f.name)
         aside.rmdir()
@@ -244,6 +390,11 @@ class RunFolder:
         try:
             yield
         except OSError as e:
+            if lost_connection(e):
+                resume = (f"its last complete generation is kept: continue with `evoinit resume {self.path}` "
+                          "once the scheduler is reachable" if self.has_checkpoint() else
+                          "no generation had been saved yet: run the search again")
+                raise WorkerError(f"lost the connection to the Dask cluster ({one_line(e, 80)}); {resume}") from None
             where = f" ({e.filename})" if e.filename and Path(e.filename).parent != self.path else ""
             kept = (f"its last complete generation is kept: continue with `evoinit resume {self.path}` "
                     "once there is room" if self.has_checkpoint() else
@@ -255,8 +406,8 @@ class RunFolder:
         """Append one JSON line per row, in one write, flushed and fsynced, inside ``critical()``."""
         if not rows:
             return
-        text = "".join(dumps(r) + "\n" for r in rows)
-        with critical(), open(self / name, "a", encoding="utf-8") as f:
+        text = "".join(dumps(r) + "\n" for r in rows).encode("utf-8")
+        with critical(), os.fdopen(open_in_place(self / name, os.O_WRONLY | os.O_APPEND | os.O_CREAT), "wb") as f:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
@@ -268,10 +419,11 @@ class RunFolder:
         if not rows:
             atomic_write(self / name, "")
             return
+        columns = list(rows[0])
         text = io.StringIO()
-        writer = csv.DictWriter(text, list(rows[0]), extrasaction="ignore", lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+        writer = csv.writer(text, lineterminator="\n")
+        writer.writerow([csv_cell(c) for c in columns])
+        writer.writerows([csv_cell(row.get(c)) for c in columns] for row in rows)
         atomic_write(self / name, text.getvalue())
 
     def read_config(self) -> dict:
@@ -291,6 +443,7 @@ class RunFolder:
         path = self / name
         lines: list[str] = []
         try:
+            readable(path)
             with open(path, encoding="utf-8") as f:
                 for line in f:
                     if len(lines) == limit or not line.endswith("\n"):
@@ -335,6 +488,7 @@ class RunFolder:
         """Remove temp files left by a write that was killed before its rename."""
         for name in FILES:
             for tmp in self.path.glob(f".{name}.*.tmp"):
+                own_file(tmp)
                 tmp.unlink(missing_ok=True)
 
     @contextmanager
@@ -359,7 +513,7 @@ class RunFolder:
             except OSError as e:
                 raise RunFolderError(f"cannot create the run folder {self.path}: {e.strerror or e}") from None
         try:
-            f = open(self / ".lock", "a+", encoding="utf-8")
+            f = os.fdopen(open_in_place(self / ".lock", os.O_RDWR | os.O_CREAT), "r+", encoding="utf-8")
         except OSError as e:
             raise RunFolderError(f"cannot write in the run folder {self.path}: {e.strerror or e}") from None
         with f:
@@ -367,7 +521,7 @@ class RunFolder:
                 fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
                 f.seek(0)
-                holder = f.read().strip() or "another process"
+                holder = " ".join(f.read(200).split())[:80] or "another process"
                 raise RunFolderError(f"{self.path} is in use by a running search ({holder}); wait for "
                                      "it to end or stop it first") from None
             f.seek(0)

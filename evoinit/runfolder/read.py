@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from evoinit import checks
-from evoinit.errors import EvoinitError, RunFolderError, UsageError, one_line
+from evoinit.errors import EvoinitError, RunFolderError, UsageError, one_line, quoted
 from evoinit.ga import variants
 from evoinit.ga.config import SearchConfig, current
 from evoinit.ga.engine import Search
@@ -77,6 +77,8 @@ def read_config(folder: RunFolder, *, resumable: bool = True) -> tuple[SearchCon
         raise RunFolderError(f"{folder / 'config.json'} is damaged (no search settings)")
     if search.get("dataset") is None and resumable:
         raise RunFolderError(f"{folder.path} was a search on in-memory data; it cannot be resumed")
+    if "dataset" in config_file:
+        dataset_block(folder, config_file)
     try:
         return SearchConfig.from_json(search), config_file
     except _DAMAGE as e:
@@ -202,17 +204,14 @@ def _checkpoint(d: dict, config: SearchConfig, where) -> Checkpoint:
     if not isinstance(logbook, list) or len(logbook) != g + 1 or not all(isinstance(r, dict) for r in logbook):
         raise RunFolderError(f"{where} is damaged (its logbook does not have {g + 1} generations)")
     for i, row in enumerate(logbook):
-        bad = sorted(k for k, v in row.items() if not (v is None or _number(v) or (k == "best" and isinstance(v, str))))
-        if bad or row.get("gen") != i:
-            raise RunFolderError(f"{where} is damaged (logbook row {i}: {', '.join(bad) or 'gen'} "
-                                 "not a number)")
+        _logbook_row(row, i, where)
     if len(d["population"]) != config.population:
         raise RunFolderError(f"{where} is damaged (a population of {len(d['population'])}, "
                              f"not {config.population})")
     final = d.get("final", [])
     if not isinstance(final, list) or len(final) > len(d["hall_of_fame"]):
         raise RunFolderError(f"{where} is damaged (its final scores are not a list of records)")
-    final = [FinalScores.from_json(f, "a final score") for f in final]
+    final = [_final_record(record, i, where) for i, record in enumerate(final)]
     state = d["python_random"]
     python_random = (state[0], tuple(state[1]), state[2])
     random.Random().setstate(python_random)  # a damaged state fails here, not generations later
@@ -227,6 +226,41 @@ def _checkpoint(d: dict, config: SearchConfig, where) -> Checkpoint:
 #: The engine's keys of a checkpoint; any other is a variant's (``hooks.Shape.checked``).
 _ENGINE_KEYS = {"schema", "config", "generation", "finished", "counter", "n_evaluations", "population",
                 "hall_of_fame", "logbook", "final", "python_random", "numpy_random"}
+
+
+#: The columns of a logbook row (``runs.logbook_row``): counts, statistics, the best setup's text.
+LOGBOOK_COUNTS = ("gen", "nevals", "diverged", "degenerate", "pruned", "unique")
+LOGBOOK_NUMBERS = ("min", "median", "mean", "max", "std", "best_error", "error_std")
+#: The longest text read back from a run folder's values (a setup's text, a name, a path).
+MAX_TEXT = 10_000
+
+
+def _text(value) -> bool:
+    return isinstance(value, str) and len(value) <= MAX_TEXT
+
+
+def _logbook_row(row: dict, i: int, where) -> None:
+    """Logbook row ``i``: only its known columns, counts as counts, statistics finite numbers or
+    None, ``best`` a text of bounded length — what logbook.csv and the terminal are given."""
+    bad = sorted(k for k, v in row.items() if not (
+        (k in LOGBOOK_COUNTS and _count(v)) or (k in LOGBOOK_NUMBERS and (v is None or checks.is_real(v)))
+        or (k == "best" and _text(v))))
+    if bad or row.get("gen") != i:
+        shown = ", ".join(quoted(k, 40) for k in bad[:3]) or "gen"
+        raise RunFolderError(f"{where} is damaged (logbook row {i}: {shown} not a known column of "
+                             "counts, numbers or the best setup)")
+
+
+def _final_record(record, i: int, where) -> FinalScores:
+    """Final record ``i`` (the test scores of hall-of-fame member ``i``), read by its own type:
+    only its own keys (it must not overwrite the member's), a baseline whose text is its genome's,
+    every statistic a finite number or None."""
+    try:
+        return FinalScores.from_json(record, f"final record {i}")
+    except (*_DAMAGE, RecursionError) as e:
+        raise RunFolderError(f"{where} is damaged (final record {i} is not the test scores of a "
+                             f"hall-of-fame member: {one_line(e, 100)})") from None
+
 
 
 def _extra(d: dict, config: SearchConfig, where) -> dict:
@@ -330,12 +364,52 @@ def entry_genome(folder: RunFolder, entries: list, rank: int) -> Genome:
 
 def dataset_sizes(folder: RunFolder, config_file: dict) -> tuple[int, int, str, str]:
     """(inputs, outputs, task, name) of the run's dataset, from its config.json."""
-    ds = config_file.get("dataset")
-    try:
-        return int(ds["n_features"]), int(ds["n_outputs"]), str(ds["task"]), str(ds.get("name", ""))
-    except (KeyError, TypeError, ValueError, AttributeError):
+    ds = dataset_block(folder, config_file) if isinstance(config_file.get("dataset"), dict) else None
+    if ds is None or not all(k in ds for k in ("n_features", "n_outputs", "task")):
         raise RunFolderError(f"{folder / 'config.json'}: no dataset sizes (dataset.n_features, "
-                             "dataset.n_outputs, dataset.task)") from None
+                             "dataset.n_outputs, dataset.task)")
+    return ds["n_features"], ds["n_outputs"], ds["task"], ds.get("name", "")
+
+
+#: config.json's dataset block (``Dataset.summary``): each key and the check its value passes.
+_SIZES = ("train", "val", "test")
+_DATASET = {
+    "name": _text, "key": _text, "source": _text, "digest": _text,
+    "task": lambda v: v in ("classification", "regression"),
+    "spec": lambda v: isinstance(v, dict) and _plain(v),
+    "n_samples": _count, "n_classes": _count,
+    "n_features": lambda v: _count(v) and v >= 1, "n_outputs": lambda v: _count(v) and v >= 1,
+    "sizes": lambda v: isinstance(v, dict) and set(v) <= set(_SIZES) and all(map(_count, v.values())),
+    "class_names": lambda v: isinstance(v, list) and all(map(_text, v)),
+    "class_counts": lambda v: isinstance(v, dict) and set(v) <= set(_SIZES) and all(
+        isinstance(c, list) and all(map(_count, c)) for c in v.values()),
+}
+
+
+def _plain(value, depth: int = 0) -> bool:
+    """A JSON value of bounded depth whose numbers are finite and whose texts are bounded."""
+    if value is None or isinstance(value, bool) or checks.is_real(value) or _text(value):
+        return True
+    if depth >= 4:
+        return False
+    if isinstance(value, list):
+        return all(_plain(v, depth + 1) for v in value)
+    return isinstance(value, dict) and all(_text(k) and _plain(v, depth + 1) for k, v in value.items())
+
+
+def dataset_block(folder: RunFolder, config_file: dict) -> dict:
+    """config.json's dataset block, checked: known keys only, sizes as counts (``Infinity`` or
+    ``1e999`` is damage, not an OverflowError later), texts of bounded length."""
+    ds = config_file.get("dataset")
+    if not isinstance(ds, dict):
+        raise RunFolderError(f"{folder / 'config.json'} is damaged (its dataset is not a record)")
+    for key, value in ds.items():
+        if key not in _DATASET:
+            raise RunFolderError(f"{folder / 'config.json'} is damaged (unknown key {quoted(key, 40)} in "
+                                 "its dataset)")
+        if not _DATASET[key](value):
+            raise RunFolderError(f"{folder / 'config.json'} is damaged (dataset.{key} is {quoted(value, 40)})")
+    return ds
 
 
 def train_settings(config_file: dict) -> TrainSettings | None:
