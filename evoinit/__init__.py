@@ -40,7 +40,7 @@ _NAMES = {
     "search": "api", "resume": "api", "opened": "api", "random_search": "ga.baselines",
     "report": "reporting.report",
     "SearchConfig": "ga.config",
-    "DataSpec": "data.dataset", "Dataset": "data.dataset", "load": "data.dataset",
+    "DataSpec": "data.spec", "Dataset": "data.spec", "load": "data.dataset",
     "from_arrays": "data.dataset",
     "Evaluation": "ga.evaluate", "TrainOutcome": "ga.evaluate", "train": "ga.evaluate",
     "fitness": "ga.evaluate",

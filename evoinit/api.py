@@ -16,7 +16,7 @@ from dataclasses import fields, replace
 from typing import Callable
 
 from evoinit import checks
-from evoinit.data.dataset import Dataset, DataSpec
+from evoinit.data.spec import Dataset, DataSpec
 from evoinit.errors import RunFolderError, UsageError, unknown
 from evoinit.ga import backends, variants
 from evoinit.ga.budget import check_fits, long_search

@@ -27,7 +27,7 @@ import evoinit
 from evoinit import seeding
 from evoinit.ga.evaluate import start_and_order
 from evoinit.reporting import plots
-from evoinit.runfolder.folder import write_json
+from evoinit.runfolder.files import write_json
 
 HERE = Path(__file__).resolve().parent
 SCHEMA = 1

@@ -23,8 +23,7 @@ import common
 import matplotlib.pyplot as plt
 import numpy as np
 
-from evoinit import seeding
-from evoinit.data import dataset as data
+from evoinit import data, seeding
 from evoinit.nn import diagnostics
 from evoinit.nn.network import initial_start, layer_sizes, trace, train_population
 from evoinit.nn.training import TrainSettings

@@ -37,16 +37,11 @@ import bench_search_stats as stats  # noqa: E402
 
 from evoinit import api as S  # noqa: E402
 from evoinit import seeding  # noqa: E402
-from evoinit.data.dataset import DataSpec  # noqa: E402
+from evoinit.data.spec import DataSpec
 from evoinit.ga.baselines import canonical, random_search  # noqa: E402
 from evoinit.ga.config import SearchConfig  # noqa: E402
-from evoinit.ga.evaluate import (  # noqa: E402
-    Evaluation,
-    dataset_of,
-    fitness,
-    objective_values,
-    train_genomes,
-)
+from evoinit.ga.evaluate import dataset_of, fitness, objective_values, train_genomes
+from evoinit.ga.evaluation import Evaluation
 from evoinit.ga.genome import Genome, SearchSpace  # noqa: E402
 from evoinit.nn.diagnostics import disagreement, mean_off_diagonal  # noqa: E402
 from evoinit.nn.network import predict

@@ -34,7 +34,7 @@ import sys
 import time
 from pathlib import Path
 
-from evoinit.data.dataset import DataSpec
+from evoinit.data.spec import DataSpec
 from evoinit.ga import backends
 from evoinit.ga.genome import Genome
 from evoinit.ga.schedule import POPULATION

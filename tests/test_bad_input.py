@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 import evoinit
 import evoinit as S
-from evoinit.data import dataset as data
+from evoinit import data
 from evoinit.errors import ConfigError, DataError, RunFolderError, UsageError
 from evoinit.ga.config import SearchConfig
 from evoinit.ga.configfile import _TABLES, _TOP, build, load_toml

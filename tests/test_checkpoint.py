@@ -9,11 +9,13 @@ import pytest
 import evoinit as S
 from evoinit.errors import RunFolderError
 from evoinit.ga.config import SearchConfig
-from evoinit.ga.evaluate import Evaluation
+from evoinit.ga.evaluation import Evaluation
 from evoinit.ga.results import Entry, FinalScores
 from evoinit.nn.training import TrainSettings
 from evoinit.runfolder import read as checkpoint
-from evoinit.runfolder.folder import RunFolder, dumps, write_json
+from evoinit.runfolder import views
+from evoinit.runfolder.files import dumps, write_json
+from evoinit.runfolder.folder import RunFolder
 from evoinit.runfolder.write import checkpoint_json
 
 SMALL = SearchConfig(dataset="iris", population=4, generations=2, repeats=2, seed=3, train=TrainSettings(epochs=2))
@@ -62,14 +64,14 @@ def test_what_is_read_back_writes_the_same_bytes(run):
 
 def test_final_scores_and_saved_generation(paused):
     done = RunFolder(paused / "done")
-    assert checkpoint.saved_generation(done) == (2, 2, True)
-    assert checkpoint.saved_generation(RunFolder(paused / "paused")) == (1, 2, False)
-    entries = checkpoint.read_hall_of_fame(done)
+    assert views.saved_generation(done) == (2, 2, True)
+    assert views.saved_generation(RunFolder(paused / "paused")) == (1, 2, False)
+    entries = views.read_hall_of_fame(done)
     best = Entry.from_json(entries[0])          # the typed reader: written and read by one type
     assert best.to_json() == entries[0] and best.test.error.mean == entries[0]["test"]["error"]["mean"]
     assert best.baseline.genome.init == entries[0]["baseline"]["genome"]["init"]
     assert best.gain == (entries[0]["improvement"]["test_error"]["mean"], entries[0]["improvement"]["test_error"]["ci95"])
-    assert Entry.from_json(checkpoint.read_hall_of_fame(RunFolder(paused / "paused"))[0]).test is None
+    assert Entry.from_json(views.read_hall_of_fame(RunFolder(paused / "paused"))[0]).test is None
     for damaged in ({"test": {"error": "nan"}, "baseline": {}}, {"fitness": {}}, {"test": {"loss": {"values": [1e999]}}}):
         with pytest.raises(ValueError):
             FinalScores.from_json(damaged)
@@ -147,27 +149,27 @@ def test_a_damaged_log_or_config_is_refused_by_the_reader(run, how):
 
 
 def test_generations_and_hall_of_fame_readers(run):
-    assert [row["gen"] for row in checkpoint.read_generations(run, 2)] == [0, 1]
+    assert [row["gen"] for row in views.read_generations(run, 2)] == [0, 1]
     _spoil_line("generations.jsonl", 1, '{"gen": 1, "population": [{"genome": 3}]}\n')(run)
     with pytest.raises(RunFolderError, match="generations.jsonl line 2 is damaged"):
-        checkpoint.read_generations(run, 2)
-    assert checkpoint.read_hall_of_fame(run)[0]["rank"] == 1
+        views.read_generations(run, 2)
+    assert views.read_hall_of_fame(run)[0]["rank"] == 1
     for text, message in (('{"schema": 1, "entries": []}', "the hall of fame is empty"),
                           ('{"schema": 1}', "no list of entries"), ('{"schema": 2, "entries": []}', "schema 2"),
                           ('{"schema": 1, "ent', "damaged")):
         (run / "hall_of_fame.json").write_text(text)
         with pytest.raises(RunFolderError, match=message):
-            checkpoint.read_hall_of_fame(run)
+            views.read_hall_of_fame(run)
     (run / "hall_of_fame.json").unlink()
     with pytest.raises(RunFolderError, match="no hall_of_fame.json"):
-        checkpoint.read_hall_of_fame(run)
+        views.read_hall_of_fame(run)
 
 
 def test_without_a_checkpoint(run):
     """Killed in the first generation: it may start over; logs beyond it mean a lost checkpoint."""
     config, _ = checkpoint.read_config(run)
     (run / "checkpoint.json").unlink()
-    assert checkpoint.saved_generation(run) is None
+    assert views.saved_generation(run) is None
     with pytest.raises(RunFolderError, match="is missing but the logs hold more than the first generation"):
         checkpoint.check_no_checkpoint(run, config, read_only=False)
     for name in ("evaluations.jsonl", "generations.jsonl"):

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from evoinit.data.dataset import DataSpec
+from evoinit.data.spec import DataSpec
 from evoinit.errors import ConfigError, UsageError
 from evoinit.ga.config import SearchConfig
 from evoinit.ga.configfile import build, load_toml

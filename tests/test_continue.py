@@ -9,8 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from evoinit import seeding
-from evoinit.data import dataset as data
+from evoinit import data, seeding
 from evoinit.errors import UsageError
 from evoinit.nn.network import (
     continue_training,

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from sklearn import datasets as skd
 
-from evoinit.data import dataset as data
+from evoinit import data
+from evoinit.data.dataset import _load
 from evoinit.errors import DataError, UsageError
 
 # name -> (task, n_classes, n_features, n_outputs, n_samples)
@@ -154,7 +155,7 @@ def test_same_seed_same_split_other_seed_other_split():
     spec = data.DataSpec("iris", seed=7)
     a = data.load(spec)
     assert data.load("IRIS", seed=7) is a  # cached on the canonical spec
-    fresh = data._load.__wrapped__(spec, None)  # rebuilt from scratch, as a worker would
+    fresh = _load.__wrapped__(spec, None)  # rebuilt from scratch, as a worker would
     for (Xa, ya, ia), (Xb, yb, ib) in zip(_parts(a), _parts(fresh)):
         assert np.array_equal(Xa, Xb) and np.array_equal(ya, yb) and np.array_equal(ia, ib)
     b = data.load("iris", seed=8)

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from evoinit.data import dataset as data
+from evoinit import data
 from evoinit.nn import diagnostics
 from evoinit.nn.network import initial_start, loss_and_grads, predict, trace
 

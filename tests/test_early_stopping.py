@@ -18,7 +18,8 @@ from evoinit import data, seeding
 from evoinit.errors import ConfigError, UsageError
 from evoinit.ga.config import SearchConfig
 from evoinit.ga.configfile import build, load_toml
-from evoinit.ga.evaluate import Evaluation, objective_values, run_tasks, start_and_order
+from evoinit.ga.evaluate import objective_values, run_tasks, start_and_order
+from evoinit.ga.evaluation import Evaluation
 from evoinit.ga.genome import Genome, SearchSpace
 from evoinit.ga.variants.halving import race, survivors
 from evoinit.nn.network import (

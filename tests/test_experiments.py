@@ -88,7 +88,7 @@ def test_symmetry_is_exact_without_perturbation_and_breaks_with_one(results):
 
 def test_training_one_epoch_per_call_is_the_same_as_one_run():
     """The method of symmetry_within: with plain SGD, chaining epochs changes nothing."""
-    from evoinit.data import dataset as data
+    from evoinit import data
     from evoinit.nn.network import initial_start, train_population
     from evoinit.nn.training import Start, TrainSettings
 

@@ -19,7 +19,7 @@ from helpers import ENV
 
 import evoinit
 import evoinit as S
-from evoinit.data import dataset as data
+from evoinit import data
 from evoinit.errors import DataError, RunFolderError, UsageError
 from evoinit.ga.config import SearchConfig
 from evoinit.ga.genome import Genome, SearchSpace

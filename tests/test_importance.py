@@ -6,7 +6,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from evoinit.ga.evaluate import Evaluation
+from evoinit.ga.evaluation import Evaluation
 from evoinit.ga.genome import Genome
 from evoinit.reporting.importance import feature_table, gene_importance
 

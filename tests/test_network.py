@@ -9,8 +9,7 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 
-from evoinit import seeding
-from evoinit.data import dataset as data
+from evoinit import data, seeding
 from evoinit.errors import UsageError
 from evoinit.ga.evaluate import start_and_order
 from evoinit.nn import activations

@@ -21,7 +21,8 @@ from evoinit.errors import UsageError
 from evoinit.ga.config import SearchConfig
 from evoinit.ga.configfile import build, load_toml
 from evoinit.ga.engine import Search
-from evoinit.ga.evaluate import WORST, Evaluation, fitness, objective_values, run_tasks
+from evoinit.ga.evaluate import WORST, fitness, objective_values, run_tasks
+from evoinit.ga.evaluation import Evaluation
 from evoinit.ga.genome import SearchSpace
 from evoinit.ga.individuals import Individual
 from evoinit.ga.variants.halving import race, survivors

@@ -16,8 +16,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from evoinit import seeding
-from evoinit.data import dataset as data
+from evoinit import data, seeding
 from evoinit.ga import evaluate
 from evoinit.ga.genome import Genome, SearchSpace
 from evoinit.interop.estimator import EXPECTED_FAILED_CHECKS

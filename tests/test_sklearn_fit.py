@@ -209,7 +209,7 @@ def test_partial_fit_needs_classes_first_and_known_labels(iris):
 def test_a_setup_that_diverges_at_the_refit_gives_way_to_the_next_best(iris):
     """The refit tries the hall of fame best first: a setup that diverges (checked to, alone) is
     skipped with a warning, and the next is fitted as it is fitted alone."""
-    from evoinit.interop.estimator import _Rows
+    from evoinit.interop.fit import _Rows
 
     X, y = iris[0] * 30, iris[1]
     bad, good = Genome.parse("32 relu he_normal ×8"), Genome.parse(SMALL)

@@ -5,7 +5,7 @@ changes, bit for bit."""
 from helpers import RESULT_FILES, files
 
 from evoinit.api import opened
-from evoinit.data.dataset import DataSpec
+from evoinit.data.spec import DataSpec
 from evoinit.ga import backends
 from evoinit.ga.config import SearchConfig
 from evoinit.ga.evaluate import run_tasks

@@ -16,7 +16,8 @@ import evoinit
 import evoinit as S
 from evoinit.errors import UsageError
 from evoinit.ga.config import RANK_MIN, SearchConfig
-from evoinit.ga.evaluate import WORST, Evaluation, objective_values
+from evoinit.ga.evaluate import WORST, objective_values
+from evoinit.ga.evaluation import Evaluation
 from evoinit.ga.genome import Genome, SearchSpace
 from evoinit.ga.variants.surrogate import (
     expected_improvement,

@@ -16,8 +16,9 @@ import pytest
 from helpers import ENV
 
 import evoinit as S
+from evoinit import data
 from evoinit.data import builtin as datasets
-from evoinit.data import dataset as data
+from evoinit.data.dataset import _digest
 from evoinit.errors import DataError, RunFolderError, UsageError
 from evoinit.ga.baselines import verdict
 
@@ -116,7 +117,7 @@ def test_an_npz_with_its_own_test_rows_uses_them_as_given(tmp_path):
     np.testing.assert_allclose(ds.x_mean, X[ds.train_index].mean(axis=0))
     s = ds.summary()
     assert s["test_source"] == f"arrays X_test, y_test of the file {tmp_path / 'own.npz'}"
-    assert s["test_digest"] == data._digest(Xt, yt.astype(float)) and s["digest"] == data._digest(X, y.astype(float))
+    assert s["test_digest"] == _digest(Xt, yt.astype(float)) and s["digest"] == _digest(X, y.astype(float))
     assert ds.test_rows.startswith("the dataset's own 21 test rows")
 
 
@@ -141,7 +142,7 @@ def test_from_arrays_with_test_rows_and_a_spec_without_them_writes_what_it_alway
     X, y, Xt, yt = _own(2)
     ds = data.from_arrays(X, y, X_test=Xt, y_test=yt, seed=1)
     np.testing.assert_allclose(_raw(ds, ds.X_test), Xt, rtol=1e-12, atol=1e-12)
-    assert len(ds.X_train) + len(ds.X_val) == 60 and ds.spec.test_digest == data._digest(Xt, yt.astype(float))
+    assert len(ds.X_train) + len(ds.X_val) == 60 and ds.spec.test_digest == _digest(Xt, yt.astype(float))
     assert data.from_arrays(X, y, X_test=Xt + 1, y_test=yt).key != ds.key
     assert "test_digest" not in data.from_arrays(X, y).spec.to_json()
     assert list(data.DataSpec("iris").to_json()) == ["name", "target", "seed", "val_size", "test_size",
@@ -278,7 +279,7 @@ def test_a_search_on_an_npz_with_its_own_test_rows_records_and_checks_their_dige
              "--layers=1,1", "--widths=4,8", "--n-jobs=1", f"--out={run}", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     config = json.loads((run / "config.json").read_text())
-    assert config["dataset"]["test_digest"] == data._digest(Xt, yt.astype(float))
+    assert config["dataset"]["test_digest"] == _digest(Xt, yt.astype(float))
     assert config["dataset"]["test_source"] == f"arrays X_test, y_test of the file {path}"
     assert config["dataset"]["sizes"]["test"] == 30 and "test_file" not in config["search"]["dataset"]
     assert "test scores on the dataset's own 30 test rows" in r.stdout

@@ -27,14 +27,14 @@ import pytest
 from helpers import ENV
 
 import evoinit as S
-from evoinit import errors
-from evoinit.data import dataset as data
+from evoinit import data, errors
 from evoinit.errors import ConfigError, DataError, RunFolderError, WorkerError
 from evoinit.ga.config import SearchConfig
 from evoinit.ga.configfile import load_toml
 from evoinit.interop import export
 from evoinit.nn.training import TrainSettings
 from evoinit.reporting.report import report
+from evoinit.runfolder import files
 from evoinit.runfolder import folder as rundir
 
 SMALL = SearchConfig(dataset="iris", population=4, generations=1, repeats=1, seed=3, hall_of_fame=2,
@@ -166,15 +166,15 @@ def test_atomic_writes_never_write_through_a_link(tmp_path, sentinel):
     tmp = tmp_path / f".out.json.{os.getpid()}.tmp"
     tmp.symlink_to(sentinel / "keep.txt")
     with pytest.raises(RunFolderError, match="is a symbolic link"):
-        rundir.write_json(target, {"a": 1})
+        files.write_json(target, {"a": 1})
     tmp.unlink()
     target.symlink_to(sentinel / "keep.txt")
     with pytest.raises(RunFolderError, match="out.json is a symbolic link"):
-        rundir.write_json(target, {"a": 1})
+        files.write_json(target, {"a": 1})
     assert tree(sentinel) == before
     target.unlink()
     tmp.write_text("left by a killed write")   # control: a stale temp file of ours is replaced
-    rundir.write_json(target, {"a": 1})
+    files.write_json(target, {"a": 1})
     assert json.loads(target.read_text()) == {"a": 1} and not tmp.exists()
 
 

@@ -57,7 +57,7 @@ class Killer:
 
 def test_a_killed_worker_is_retried_and_the_result_is_unchanged(tmp_path, undisturbed_digits, caplog):
     killer = Killer(times=1)
-    with caplog.at_level(logging.WARNING, logger="evoinit.ga.backends"):
+    with caplog.at_level(logging.WARNING, logger="evoinit.ga.workers"):
         result = search(CONFIG.dataset, config=CONFIG, n_jobs=2, out=tmp_path / "run", progress=killer)
     assert len(killer.killed) == 1
     assert any("worker process died" in r.getMessage() for r in caplog.records)  # the retry ran
@@ -127,7 +127,7 @@ def test_the_steady_shape_redoes_the_jobs_of_a_killed_worker(tmp_path, caplog):
 
     search(config.dataset, config=config, n_jobs=1, out=tmp_path / "one")
     killer = KillerWhileSent()
-    with caplog.at_level(logging.WARNING, logger="evoinit.ga.backends"):
+    with caplog.at_level(logging.WARNING, logger="evoinit.ga.workers"):
         result = search(config.dataset, config=config, n_jobs=2, out=tmp_path / "run", progress=killer)
     assert len(killer.killed) == 1 and result.finished
     assert any("worker process died" in r.getMessage() for r in caplog.records)   # the redo ran

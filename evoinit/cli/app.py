@@ -13,6 +13,7 @@ from typing import Optional
 
 import typer
 
+from evoinit import data as _data
 from evoinit.cli.args import (
     check_jobs,
     check_stop_after,
@@ -35,7 +36,6 @@ from evoinit.cli.terminal import (
     print_train,
     shown,
 )
-from evoinit.data import dataset as _data
 from evoinit.errors import RunFolderError, UsageError, clip
 from evoinit.ga.config import SearchConfig
 from evoinit.nn.training import TrainSettings
@@ -159,7 +159,7 @@ def train(
     print_train(trained)
     if out is not None:
         from evoinit.reporting import plots
-        from evoinit.runfolder.folder import write_json
+        from evoinit.runfolder.files import write_json
 
         out.mkdir(parents=True, exist_ok=True)
         write_json(out / "train.json", trained.to_json())
@@ -338,7 +338,7 @@ def export(
     if out is None:
         sys.stdout.write(code)
     else:
-        from evoinit.runfolder.folder import atomic_write
+        from evoinit.runfolder.files import atomic_write
 
         atomic_write(out, code)
         console.print(f"wrote {shown(out)}")

@@ -152,7 +152,7 @@ def _interrupted(e: Interrupted) -> str:
     if e.run is None:
         return f"interrupted ({name})"
     from evoinit.runfolder.folder import RunFolder
-    from evoinit.runfolder.read import saved_generation
+    from evoinit.runfolder.views import saved_generation
 
     folder = RunFolder(e.run)
     saved = saved_generation(folder)

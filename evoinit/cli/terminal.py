@@ -50,7 +50,7 @@ def print_activations() -> None:
 
 
 def print_datasets() -> None:
-    from evoinit.data import dataset as data
+    from evoinit import data
 
     table = Table(title="datasets — or pass a .csv/.npz path (--target names the target column)")
     for col in ("name", "task", "description"):

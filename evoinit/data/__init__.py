@@ -1,14 +1,15 @@
 """Datasets: scikit-learn's bundled sets, generators and user CSV/NPZ files, split and scaled.
 
-``dataset`` holds ``DataSpec``, ``Dataset``, ``load`` and ``from_arrays``; ``builtin`` the named
-datasets; ``files`` the readers of a user's CSV or NPZ file; ``standardize`` the scaling. The
+``spec`` holds the values ``DataSpec`` and ``Dataset``; ``dataset`` turns one into the other
+(``load``, ``from_arrays``, the split); ``builtin`` the named datasets; ``files`` the readers of a user's CSV or NPZ file; ``standardize`` the scaling. The
 names below are imported on first use, so importing ``evoinit.data.files`` loads no NumPy model.
 """
 
 import importlib
 
-_NAMES = {"DataSpec": "dataset", "Dataset": "dataset", "load": "dataset", "from_arrays": "dataset",
-          "names": "builtin", "describe": "builtin", "make_spirals": "builtin"}
+_NAMES = {"DataSpec": "spec", "Dataset": "spec", "test_rows": "spec", "load": "dataset",
+          "from_arrays": "dataset", "split": "dataset", "names": "builtin", "describe": "builtin",
+          "make_spirals": "builtin"}
 __all__ = sorted(_NAMES)
 
 

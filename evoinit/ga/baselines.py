@@ -12,7 +12,8 @@ import statistics
 from evoinit import seeding
 from evoinit.ga import backends
 from evoinit.ga.config import CANONICAL_INIT, SearchConfig
-from evoinit.ga.evaluate import Evaluation, objective_values, run_tasks
+from evoinit.ga.evaluate import objective_values, run_tasks
+from evoinit.ga.evaluation import Evaluation
 from evoinit.ga.genome import Genome
 from evoinit.ga.results import (
     Baseline,

@@ -6,7 +6,6 @@ from __future__ import annotations
 from evoinit.errors import UsageError
 from evoinit.ga.config import SearchConfig
 
-
 #: Floating-point operations per second one core gives the trainer (PERFORMANCE.md: ≈ 40·10⁹ on
 #: digits); a rough figure for the estimate of a search's length, not a measurement of this machine.
 FLOPS_PER_CORE = 3e10

@@ -12,10 +12,10 @@ import functools
 from dataclasses import dataclass, fields, replace
 
 from evoinit import checks, seeding
-from evoinit.data.dataset import DataSpec
+from evoinit.data.spec import DataSpec
 from evoinit.errors import UsageError
-from evoinit.ga.options import CHECKED, MAX_GENERATIONS, MAX_POPULATION, OBJECTIVES
 from evoinit.ga.genome import SearchSpace
+from evoinit.ga.options import CHECKED, MAX_GENERATIONS, MAX_POPULATION, OBJECTIVES
 from evoinit.nn.training import TrainSettings
 
 #: The canonical start per activation: Glorot for saturating ones, He for rectifiers, LeCun for SELU.

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import fields, replace
 
 from evoinit import checks
-from evoinit.data.dataset import DataSpec
+from evoinit.data.spec import DataSpec
 from evoinit.errors import UsageError, clip, did_you_mean, quoted
 from evoinit.ga import options as _options
 from evoinit.ga.config import SearchConfig

@@ -24,11 +24,12 @@ from typing import Callable
 from deap import algorithms, base, tools
 
 from evoinit import seeding
+from evoinit.data.spec import test_rows
 from evoinit.ga import backends
 from evoinit.ga.baselines import score_hall_of_fame
 from evoinit.ga.config import SearchConfig
-from evoinit.data.dataset import test_rows
-from evoinit.ga.evaluate import Evaluation, dataset_of, objective_values, run_tasks, seed_keys
+from evoinit.ga.evaluate import dataset_of, objective_values, run_tasks, seed_keys
+from evoinit.ga.evaluation import Evaluation
 from evoinit.ga.genome import Genome
 from evoinit.ga.hooks import Hooks
 from evoinit.ga.individuals import Individual, python_random, refill

@@ -16,7 +16,6 @@ from contextlib import contextmanager
 
 from deap import algorithms, base, tools
 
-
 _FITNESS: dict[int, type] = {}
 
 

@@ -138,6 +138,11 @@ OPTIONS: tuple[Option, ...] = (
     O("batch_size", "int", "Minibatch size", table="train", flag="--batch-size"),
     O("momentum", "float", "SGD momentum", table="train", flag="--momentum"),
     O("weight_decay", "float", "L2 weight decay λ (gradient += λ·w)", table="train", flag="--weight-decay"),
+    O("patience", "int", "Early stopping: stop each network this many epochs past its best validation "
+      "epoch and keep it there (fitness and test scores from that epoch)", table="train", flag="--patience",
+      default="off"),
+    O("monitor", "str", "With --patience: val_loss or val_error, the score whose best epoch is kept",
+      table="train", flag="--monitor"),
     O("val_size", "float", "Share of the rows held out for validation", table="data"),
     O("test_size", "float", "Share of the rows held out for the final test", table="data"),
     O("n_samples", "int", "Rows a generated dataset draws", table="data"),

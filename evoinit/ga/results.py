@@ -21,7 +21,7 @@ from evoinit.ga.config import SearchConfig
 from evoinit.ga.genome import Genome
 
 if TYPE_CHECKING:
-    from evoinit.ga.evaluate import Evaluation
+    from evoinit.ga.evaluation import Evaluation
 
 #: Longest text read back from a file (a genome's text, a baseline's name).
 MAX_TEXT = 10_000

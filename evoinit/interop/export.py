@@ -367,17 +367,17 @@ def read_run(folder, rank: int = 1) -> RunSetup:
     "search": {"train": {...TrainSettings...}}}``; the settings only fill the optimizer line).
     Anything missing or unreadable is a ``RunFolderError`` naming the file.
     """
-    from evoinit.runfolder import read as checkpoint
+    from evoinit.runfolder import views
     from evoinit.runfolder.folder import RunFolder
 
     if not Path(folder).is_dir():
         raise RunFolderError(f"no run folder at {folder}")
     folder = RunFolder(folder)
-    entries = checkpoint.read_hall_of_fame(folder)
+    entries = views.read_hall_of_fame(folder)
     if not isinstance(rank, int) or not 1 <= rank <= len(entries):
         raise UsageError(f"--rank must be 1..{len(entries)} (the hall of fame's size), got {rank!r}")
-    genome = checkpoint.entry_genome(folder, entries, rank)
+    genome = views.entry_genome(folder, entries, rank)
     config_file = folder.read_config()
-    n_in, n_out, task, name = checkpoint.dataset_sizes(folder, config_file)
-    settings = checkpoint.train_settings(config_file)
+    n_in, n_out, task, name = views.dataset_sizes(folder, config_file)
+    settings = views.train_settings(config_file)
     return RunSetup(genome, n_in, n_out, task, settings, name)

@@ -22,7 +22,7 @@ METRIC_LABEL = {"val_error": "validation error", "val_r2": "validation R²"}
 def save(fig, path) -> Path:
     """Write ``fig`` as a PNG at ``path`` atomically (``rundir.atomic_write``: a temporary file,
     then a rename, never through a link), close it and return the path."""
-    from evoinit.runfolder.folder import atomic_write
+    from evoinit.runfolder.files import atomic_write
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -18,14 +18,16 @@ from pathlib import Path
 
 import numpy as np
 
-from evoinit.data.dataset import test_rows
+from evoinit.data.spec import test_rows
 from evoinit.errors import RunFolderError
 from evoinit.ga.config import SearchConfig
 from evoinit.nn import initializers
 from evoinit.reporting import importance, plots
 from evoinit.reporting import page as htmlpage
 from evoinit.runfolder import read as checkpoint
-from evoinit.runfolder.folder import RunFolder, atomic_write, own_file, own_folder
+from evoinit.runfolder import views
+from evoinit.runfolder.files import atomic_write, own_file, own_folder
+from evoinit.runfolder.folder import RunFolder
 
 
 @dataclass(frozen=True)
@@ -62,9 +64,9 @@ def read(run_dir) -> RunView:
     folder = RunFolder(run_dir)
     run, log = checkpoint.view(folder)
     settings = folder.read_config()
-    generations = checkpoint.read_generations(folder, run.generation + 1)
+    generations = views.read_generations(folder, run.generation + 1)
     try:
-        n_inputs = checkpoint.dataset_sizes(folder, settings)[0]
+        n_inputs = views.dataset_sizes(folder, settings)[0]
     except RunFolderError:
         n_inputs = None
     return RunView(folder.path, run.config, settings, run.finished, run.generation, list(run.logbook),

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from evoinit.ga.config import SearchConfig
 from evoinit.ga.state import Checkpoint
-from evoinit.runfolder.folder import RunFolder, critical, write_json
+from evoinit.runfolder.files import critical, write_json
+from evoinit.runfolder.folder import RunFolder
 
 
 class Recorder:

@@ -32,8 +32,9 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from evoinit.data import dataset as _data
-from evoinit.ga.evaluate import Evaluation, dataset_of, start_and_order, task_seed, to_evaluation
+from evoinit import data as _data
+from evoinit.ga.evaluate import dataset_of, start_and_order, task_seed, to_evaluation
+from evoinit.ga.evaluation import Evaluation
 from evoinit.ga.genome import Genome
 from evoinit.ga.schedule import plan
 from evoinit.nn.network import continue_training, initial_states, layer_sizes
