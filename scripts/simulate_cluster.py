@@ -8,7 +8,7 @@ Usage:
 Two cores cannot measure cluster scaling; a run folder can predict it. ``timings.jsonl`` holds the
 seconds each evaluation took (its population's training time shared among its networks), and
 ``evaluations.jsonl`` which generation and genome each belongs to. For every generation the
-simulator rebuilds the tasks with evoinit's own grouping (``evaluate.populations``: same
+simulator rebuilds the tasks with evoinit's own grouping (``schedule.populations``: same
 architecture, cut at 16 networks), orders them as ``evaluate.run_tasks`` sends them, and hands
 each to the first free of W workers; a generation ends when its last task does (the GA waits for
 all of them). It reports, per W:
@@ -22,7 +22,7 @@ Rules compared (``--rules``):
 
 - ``populations``: today's rule — populations of up to 16, biggest estimated cost first;
 - ``lpt``: the same tasks, longest *measured* first (the best any order of today's tasks can do);
-- ``split``: what ``evaluate.run_tasks`` does on W workers (``evaluate.plan``): the longest
+- ``split``: what ``evaluate.run_tasks`` does on W workers (``schedule.plan``): the longest
   population (by its estimated cost) is halved, down to single networks if need be, while it is
   longer than a worker's share of the generation. A network trained alone costs more than its
   share of a population (NumPy's per-call overhead is no longer shared): per-network time at
@@ -112,7 +112,7 @@ def tasks_of(generation, rule: str, workers: int, *, single_cost: float = SINGLE
         return sorted((sum(secs[i] for i in idx) for idx in groups), reverse=True)
     if rule != "split":
         raise ValueError(f"unknown rule {rule!r}; use one of {', '.join(RULES)}")
-    # evaluate.run_tasks' own split (evaluate.plan); a network's recorded time is its share of the
+    # evaluate.run_tasks' own split (schedule.plan); a network's recorded time is its share of the
     # population it was trained in, rescaled to the size of the part it is now trained in.
     recorded = {i: len(idx) for idx in groups for i in idx}
     rel = lambda p: relative_cost(p, single_cost)  # noqa: E731
@@ -150,7 +150,7 @@ def replay(durations: list[float], workers: int, overhead: float) -> float:
 
 def island_tasks(generation, islands: int, workers: int, single_cost: float) -> list[list[float]]:
     """The generation's candidates dealt to ``islands`` islands in turn (a candidate with all its
-    repeats), each island's share split as ``evaluate.plan`` splits it: task durations per island."""
+    repeats), each island's share split as ``schedule.plan`` splits it: task durations per island."""
     order = list(dict.fromkeys(g for g, _, _ in generation))
     home = {g: j % islands for j, g in enumerate(order)}
     share = max(1, workers // islands)        # the workers an island has to itself, on average

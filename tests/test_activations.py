@@ -9,7 +9,7 @@ import pytest
 
 from evoinit.errors import UsageError
 from evoinit.nn import activations as A
-from evoinit.nn import initializers
+from evoinit.nn import fans
 
 LAM, ALPHA = 1.0507009873554805, 1.6732632423543772
 
@@ -141,7 +141,7 @@ def test_selu_constants():
 
 @pytest.mark.parametrize("name, param, ref", REFERENCE, ids=IDS)
 def test_gain_matches_initializers(name, param, ref):
-    assert A.get(name, param).gain == initializers.gain(name, param)
+    assert A.get(name, param).gain == fans.gain(name, param)
 
 
 def test_registry_names_aliases_and_params():

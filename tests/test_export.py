@@ -18,6 +18,7 @@ from evoinit.errors import RunFolderError, UsageError
 from evoinit.ga.genome import Genome
 from evoinit.interop import export
 from evoinit.nn import initializers
+from evoinit.nn.presets import PRESETS
 from evoinit.nn.training import TrainSettings
 
 T = initializers.TRUNCATED_STD
@@ -392,11 +393,11 @@ def test_kwon_and_standard_numbers_in_torch_are_for_each_layer_shape():
     assert float(_torch_call(code, 2, "uniform_")["b"]) == pytest.approx(1 / math.sqrt(32))
 
 
-@pytest.mark.parametrize("name", list(initializers.PRESETS))
+@pytest.mark.parametrize("name", list(PRESETS))
 def test_every_preset_is_exported_with_its_own_table_entry(name):
     """The exporters read the initializers' table: Keras gets the row's (factor·scale², mode,
     distribution), or its preset class at scale 1; torch's numbers are the row's for each layer."""
-    p = initializers.PRESETS[name]
+    p = PRESETS[name]
     keras = export.to_keras(f"8 tanh {name} ×1.5", 6, 3)
     assert (f'VarianceScaling(scale={export._num(p.factor * 1.5 * 1.5)}, mode="{p.mode}", '
             f'distribution="{p.distribution}")') in keras

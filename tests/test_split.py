@@ -1,4 +1,4 @@
-"""Finer tasks when workers outnumber them (issue 13): ``evaluate.plan`` splits populations down to
+"""Finer tasks when workers outnumber them (issue 13): ``schedule.plan`` splits populations down to
 single networks, the longest first, only when they are too few for the workers — and no result
 changes, bit for bit."""
 

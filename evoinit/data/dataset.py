@@ -46,15 +46,10 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from evoinit import checks
-from evoinit.data.builtin import (  # noqa: F401
+from evoinit.data.builtin import (
     BUILTINS,
-    GENERATORS,
-    TASKS,
     C,
     R,
-    describe,
-    make_spirals,
-    names,
 )
 from evoinit.data.files import check_arrays as _check_arrays
 from evoinit.data.files import columns as _columns

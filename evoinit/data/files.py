@@ -29,7 +29,7 @@ EXACT_INTEGERS = 2**53
 MEMORY_SHARE = 8
 #: Array kinds an .npz may hold (bool, integers, floats, text): complex numbers would lose their
 #: imaginary part, objects need pickle, structured records and dates are no features.
-NPZ_KINDS = {"X": "biufUS", "y": "biufUS", "feature_names": "US"}
+NPZ_KINDS = {"X": "biufUS", "y": "biufUS", "feature_names": "US", "X_test": "biufUS", "y_test": "biufUS"}
 
 
 def regular_file(path: str) -> None:

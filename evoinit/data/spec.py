@@ -12,15 +12,11 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 
 from evoinit import checks
-from evoinit.data.builtin import (  # noqa: F401
+from evoinit.data.builtin import (
     BUILTINS,
     GENERATORS,
     TASKS,
     C,
-    R,
-    describe,
-    make_spirals,
-    names,
 )
 from evoinit.errors import UsageError, unknown
 

@@ -92,17 +92,16 @@ def _line_of(text: str, key: str, table: str | None) -> str:
     return ""
 
 
-def load_toml(path) -> dict:
-    """Options from a TOML file, checked: syntax, unknown keys (with a suggestion), wrong types
-    (also inside lists) and [min, max] pairs of the wrong length name the key and the line.
-    Returns a flat dict (tables nested as dicts) for ``build``."""
-    import tomllib
-    from pathlib import Path
+def _read_text(path) -> str:
+    """A TOML file's text: UTF-8, at most ``MAX_TOML_BYTES``, each failure one line naming it."""
+    import os
+    import stat
 
     from evoinit.errors import ConfigError
 
-    path = Path(path)
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):   # a named pipe would block, a device never end
+            raise ConfigError(f"config file {path} is not a regular file")
         with open(path, "rb") as f:
             data = f.read(MAX_TOML_BYTES + 1)
         text = data.decode("utf-8")
@@ -115,6 +114,20 @@ def load_toml(path) -> dict:
     if len(data) > MAX_TOML_BYTES:
         raise ConfigError(f"config file {path} is larger than {MAX_TOML_BYTES // 2**20} MiB; a search's "
                           "settings take a few lines")
+    return text
+
+
+def load_toml(path) -> dict:
+    """Options from a TOML file, checked: syntax, unknown keys (with a suggestion), wrong types
+    (also inside lists) and [min, max] pairs of the wrong length name the key and the line.
+    Returns a flat dict (tables nested as dicts) for ``build``."""
+    import tomllib
+    from pathlib import Path
+
+    from evoinit.errors import ConfigError
+
+    path = Path(path)
+    text = _read_text(path)
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:

@@ -24,12 +24,8 @@ from evoinit.ga.evaluation import Evaluation
 from evoinit.ga.genome import Genome
 
 # how tasks become populations lives in schedule.py; re-exported, as before
-from evoinit.ga.schedule import (  # noqa: F401
-    POPULATION,
-    SINGLE_COST,
+from evoinit.ga.schedule import (
     plan,
-    populations,
-    relative_cost,
 )
 from evoinit.nn.network import (
     initial_start,

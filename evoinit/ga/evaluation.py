@@ -8,13 +8,6 @@ from dataclasses import dataclass, field
 
 from evoinit import checks
 from evoinit.ga.genome import Genome
-from evoinit.ga.schedule import (  # noqa: F401
-    POPULATION,
-    SINGLE_COST,
-    plan,
-    populations,
-    relative_cost,
-)
 
 
 @dataclass(frozen=True)

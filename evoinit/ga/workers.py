@@ -57,7 +57,7 @@ class Workers:
     def n_workers(self) -> int:
         """How many evaluations can run at once now: the local processes, or the worker threads
         the Dask cluster has at this moment (asked each time: workers come and go). Used to decide
-        how finely a generation is cut (``evaluate.plan``), never for a result."""
+        how finely a generation is cut (``schedule.plan``), never for a result."""
         if self._client is None:
             return count(self.n_jobs)
         with self._connection():

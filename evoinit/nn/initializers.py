@@ -23,8 +23,8 @@ import numpy as np
 
 from evoinit import checks, errors
 from evoinit.errors import UsageError
-from evoinit.nn.fans import fans, gain, shape_of  # noqa: F401  (initializers.fans and .gain, as before)
-from evoinit.nn.presets import PRESETS, Preset  # noqa: F401  (the table lives in presets.py)
+from evoinit.nn.fans import fans, gain, shape_of
+from evoinit.nn.presets import PRESETS, Preset
 
 #: Std of a standard normal truncated to [-2, 2]; dividing by it makes the realised std exact.
 TRUNCATED_STD = 0.87962566103423978

@@ -230,20 +230,7 @@ def _train_chunk(states, orders, data, act, s: TrainSettings, until: int,
             order = np.stack([orders[p].permutation(N) for p in alive])
         else:
             order = np.broadcast_to(np.arange(N), (len(alive), N))
-        loss_sum = np.zeros(len(alive))
-        for lo in range(0, N, B):
-            idx = order[:, lo:lo + B]
-            w = stack.buffers(idx.shape[1])
-            np.take(X, idx, axis=0, out=w.A[0], mode="clip")
-            stack.forward(w)
-            yb = np.take(y, idx, out=w.y, mode="clip") if task == "classification" else y[idx]
-            if weights is None:
-                loss_sum += stack.output_delta(w, yb, w.scale).sum(axis=1)
-            else:
-                wb = weights[idx]
-                loss_sum += (stack.output_delta(w, yb, stack.weighted_scale(wb)) * wb).sum(axis=1)
-            stack.backward(w)
-            stack.step()
+        loss_sum = _epoch(stack, X, y, order, B, weights, task)
         train_loss = loss_sum / (N if weights is None else weights.sum(dtype=np.float64))
         val_loss, val_metric = stack.score(Xv, yv)
         curves[:, alive, e] = train_loss, val_loss, val_metric
@@ -275,6 +262,26 @@ def _train_chunk(states, orders, data, act, s: TrainSettings, until: int,
         best = (int(best_epoch[p]) or None) if s.patience else None
         out[p] = _state_of(stack, row, states[p], orders, p, curves[:, p], None, task, best)
     return out
+
+
+def _epoch(stack: Stack, X, y, order: np.ndarray, B: int, weights, task: str) -> np.ndarray:
+    """One pass of minibatches over the rows in each network's ``order`` (P, N): forward, loss,
+    backward, step; returns each network's summed training loss (row-weighted with ``weights``)."""
+    loss_sum = np.zeros(len(order))
+    for lo in range(0, order.shape[1], B):
+        idx = order[:, lo:lo + B]
+        w = stack.buffers(idx.shape[1])
+        np.take(X, idx, axis=0, out=w.A[0], mode="clip")
+        stack.forward(w)
+        yb = np.take(y, idx, out=w.y, mode="clip") if task == "classification" else y[idx]
+        if weights is None:
+            loss_sum += stack.output_delta(w, yb, w.scale).sum(axis=1)
+        else:
+            wb = weights[idx]
+            loss_sum += (stack.output_delta(w, yb, stack.weighted_scale(wb)) * wb).sum(axis=1)
+        stack.backward(w)
+        stack.step()
+    return loss_sum
 
 
 def _state_of(stack: Stack, row: int, before: TrainState, orders, p: int, curves: np.ndarray,

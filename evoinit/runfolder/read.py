@@ -317,7 +317,7 @@ def read_evaluations(folder: RunFolder, n: int) -> list[LogLine]:
 #: config.json's dataset block (``Dataset.summary``): each key and the check its value passes.
 _SIZES = ("train", "val", "test")
 _DATASET = {
-    "name": _text, "key": _text, "source": _text, "digest": _text,
+    "name": _text, "key": _text, "source": _text, "digest": _text, "test_source": _text, "test_digest": _text,
     "task": lambda v: v in ("classification", "regression"),
     "spec": lambda v: isinstance(v, dict) and _plain(v),
     "n_samples": _count, "n_classes": _count,
