@@ -4,6 +4,9 @@ Usage:
     python scripts/bench_search.py                       # the full run (README, "Does the search pay off?")
     python scripts/bench_search.py --quick --out /tmp/q  # a smoke run in seconds (the test runs it)
     python scripts/bench_search.py --tasks spirals,digits_deep --seeds 6   # a subset
+    python scripts/bench_search.py --first-seed 1000 --seeds 10          # held-out run seeds 1000–1009
+    python scripts/bench_search.py --budget default --seeds 5            # the default search's budget
+    python scripts/bench_search.py --compare ga_rf30,tpe --from benchout/x,benchout/y   # one pooled figure
 
 For every task (the table ``TASKS`` below) and every run seed, each contender searches the same
 space with the same trainer, epochs and repeats: the GA first (evoinit's defaults for everything
@@ -16,6 +19,43 @@ activation at the same widths — is then retrained from ``--fresh`` seeds that 
 Writes ``bench_search.json`` (every number), ``bench_search.png`` (anytime curves: best validation
 loss against trainings spent, median and quartiles over run seeds) and ``bench_search.md`` (the
 table) into ``--out``. Optuna is imported here only (``pip install -e '.[bench]'``).
+
+**Run seeds.** ``--seeds N --first-seed F`` runs the run seeds F, …, F + N − 1 and nothing else
+changes: what a contender chooses depends only on the task and the run seed. Seeds 0–9 are for
+development; the figures that decide come from held-out seeds (``--first-seed 1000``), which no
+tuning has seen.
+
+**Pooled and paired** (``bench_search_stats.pair``). For contenders A and B, per (task, run seed)
+the difference of their final test errors, A − B (each the mean over the fresh seeds), divided by a
+constant per task: the task's mean test error over ALL the contenders in the output (not the
+pair's own mean, which explodes where errors are near zero). These are pooled over the tasks where
+the start matters (``Task.matters``) as the mean over tasks of each task's mean, with a 95%
+interval from a stratified bootstrap that resamples run seeds within each task (10,000 resamples,
+fixed seed 27); per task the raw mean difference with its t interval and W/T/L. The noise control
+is the same statistic for ``tpe_other`` − ``tpe`` (TPE from another sampler seed and other training
+seeds) whenever both ran. ``render`` adds these for the GA (variants) against every peer;
+``--compare A,B --from DIR,DIR`` pairs two contenders across output folders, joined on (task, run
+seed), and prints one 80-column table (``--out DIR``: also ``DIR/compare_A_B.json``).
+
+**Two budgets.** ``--budget benchmark`` (the default): each task's own μ, generations and repeats
+(≈ 200 trainings per search), all seven tasks. ``--budget default``: the budget of ``evoinit
+search`` with no flags (μ = 32, 1 + 30 generations, 3 repeats: at most 2,976 trainings, ≈ 15×),
+each task keeping its epochs and space, by default on the start-matters tasks ``BUDGET_TASKS``;
+every peer still gets exactly the GA's trainings.
+
+**Sizing the default budget**: run seeds = 0.8 × the CPU seconds available / the CPU seconds of
+one run seed (every task × contender; 0.8 leaves room for a loaded machine). One run seed of
+``BUDGET_TASKS`` with ga, random, tpe, tpe_other, ga_rf30 is ≈ 330 CPU s — measured per search
+(``time.process_time``, one run seed, a shared 2-core machine): circles 64 s for all five (ga 8,
+random 5, tpe 18, tpe_other 20, ga_rf30 12), spirals ga 22 / tpe 39, digits_5_epochs ga 18 / tpe
+28, the other three contenders scaled from circles (random 0.6× the GA, ga_rf30 1.5×, tpe_other
+1.1× TPE): spirals ≈ 150, digits_5_epochs ≈ 115. TPE costs twice the GA here: it trains one
+candidate at a time and its sampler's work grows with the square of its ≈ 900 trials. So 2 hours
+on 2 cores (14,400 CPU s) hold 0.8 × 14,400 / 330 ≈ 35 run seeds; 10 take ≈ 3,300 CPU s, under
+half an hour on 2 idle cores. friedman1 (≈ 1.4× spirals at the benchmark budget, so ≈ 210 s;
+an estimate, not measured) would make it ≈ 540 s per run seed, ≈ 21 run seeds in 2 hours. At the
+benchmark budget one run seed of the seven tasks is ≈ 100 CPU s with four contenders
+(docs/bench_search.md), ≈ 125 s with tpe_other.
 """
 
 from __future__ import annotations
@@ -85,6 +125,12 @@ TASKS = {t.name: t for t in (
 
 #: The quick mode: every task and contender, tiny budgets (the test runs it end to end).
 QUICK = dict(population=4, generations=1, repeats=1, epochs=2)
+#: The budgets (``--budget``): each task's own, or the default search's (what ``evoinit search``
+#: runs with no flags), each task keeping its epochs and space.
+BUDGETS = {"benchmark": {}, "default": {k: getattr(SearchConfig, k) for k in ("population", "generations", "repeats")}}
+#: The tasks ``--budget default`` runs unless ``--tasks`` says otherwise: the three cheapest
+#: tasks where the start matters (per search ≈ 1–3 CPU s at the benchmark budget; sizing above).
+BUDGET_TASKS = {"benchmark": tuple(TASKS), "default": ("circles", "digits_5_epochs", "spirals")}
 
 
 # -- contenders: each returns what it chose, its fitness, its trainings and its anytime curve --------
@@ -291,10 +337,11 @@ def final_scores(genome: Genome, cfg: SearchConfig, fresh: int) -> dict:
             "canonical": {"genome": base.to_json(), "text": str(base), "test_error": error(theirs)}}
 
 
-def run_job(task: Task, seed: int, contenders: list[str], fresh: int, quick: bool) -> dict:
+def run_job(task: Task, seed: int, contenders: list[str], fresh: int, quick: bool,
+            budget_name: str = "benchmark") -> dict:
     from threadpoolctl import threadpool_limits
 
-    t = replace(task, **QUICK) if quick else task
+    t = _sized(task, quick, budget_name)
     cpu0 = time.process_time()
     out, budget = {"task": task.name, "seed": seed, "contenders": {}}, None
     with threadpool_limits(1):
@@ -319,13 +366,19 @@ def run_job(task: Task, seed: int, contenders: list[str], fresh: int, quick: boo
     return out
 
 
+def _sized(task: Task, quick: bool, budget_name: str) -> Task:
+    """The task at the budget run: the quick mode's, else ``BUDGETS[budget_name]``."""
+    return replace(task, **QUICK) if quick else replace(task, **BUDGETS[budget_name])
+
+
 def _meta(a, tasks, contenders, seeds, fresh) -> dict:
     return {"command": " ".join(["python", "scripts/bench_search.py", *a.argv]), "quick": a.quick,
-            "seeds": seeds, "fresh": fresh, "contenders": contenders, "n_jobs": a.n_jobs,
+            "seeds": seeds, "first_seed": a.first_seed, "budget": a.budget, "fresh": fresh,
+            "contenders": contenders, "n_jobs": a.n_jobs,
             "tasks": {t.name: {"dataset": t.dataset, "epochs": t.epochs, "space": t.space.to_json(),
                                "matters": t.matters, "population": t.population,
                                "generations": t.generations, "repeats": t.repeats}
-                      for t in (replace(t, **QUICK) if a.quick else t for t in tasks)}}
+                      for t in (_sized(t, a.quick, a.budget) for t in tasks)}}
 
 
 def render(out: Path) -> str:
@@ -338,21 +391,91 @@ def render(out: Path) -> str:
     meta["seeds_done"] = {t: sum(r["task"] == t for r in runs) for t in meta["tasks"]}
     meta["cpu_seconds"] = sum(r["cpu_seconds"] for r in runs)
     summary = stats.summarize(runs, meta)
+    pooled = stats.pooled_pairs(runs, meta)
     doc = {"meta": meta, "summary": summary,
            "targets": {n: stats.targets(summary, n) for n in meta["contenders"] if n.startswith("ga")},
-           "runs": runs}
+           "pooled": pooled, "runs": runs}
     (out / "bench_search.json").write_text(json.dumps(doc, indent=1, default=list))
     stats.figure(runs, meta, out / "bench_search.png")
-    table = stats.markdown(summary, meta)
+    table = "\n".join([stats.markdown(summary, meta), *stats.pooled_markdown(pooled)])
     (out / "bench_search.md").write_text(table)
     return table
 
 
+def read_folders(folders: list) -> tuple[list[dict], dict]:
+    """The jobs of several output folders (each ``DIR/jobs.jsonl`` with its ``DIR/meta.json``)
+    joined on (task, run seed): one record per (task, run seed) holding the contenders of every
+    folder — where two folders ran the same contender at the same (task, run seed), the first
+    folder's is kept and ``conflicts`` counts those whose test errors differ. The tasks' settings
+    (dataset, epochs, space, budget, whether the start matters) and the fresh seeds must agree
+    between folders: a pair is only a pair when both sides searched the same problem."""
+    joined, tasks, fresh, conflicts, contenders = {}, {}, {}, 0, []
+    for folder in map(Path, folders):
+        meta = json.loads((folder / "meta.json").read_text())
+        fresh[str(folder)] = meta["fresh"], meta["quick"]
+        for name, settings in meta["tasks"].items():
+            if tasks.setdefault(name, settings) != settings:
+                keys = [k for k in settings | tasks[name] if settings.get(k) != tasks[name].get(k)]
+                raise SystemExit(f"--from: task {name} differs between folders in {', '.join(keys)} ({folder}: "
+                                 + ", ".join(f"{k} {settings.get(k)}" for k in keys if k != "space") + ")")
+        contenders += [n for n in meta["contenders"] if n not in contenders]
+        for line in (folder / "jobs.jsonl").read_text().splitlines():
+            if not line.strip():
+                continue
+            job = json.loads(line)
+            into = joined.setdefault((job["task"], job["seed"]), {"task": job["task"], "seed": job["seed"],
+                                                                  "contenders": {}})
+            for name, c in job["contenders"].items():
+                if name in into["contenders"]:
+                    conflicts += c["final"]["test_error"] != into["contenders"][name]["final"]["test_error"]
+                else:
+                    into["contenders"][name] = c
+    if len(set(fresh.values())) > 1:
+        raise SystemExit(f"--from: the folders differ in fresh seeds or the quick mode: {fresh}")
+    runs = sorted(joined.values(), key=lambda r: (list(tasks).index(r["task"]), r["seed"]))
+    return runs, {"tasks": tasks, "contenders": contenders, "conflicts": conflicts,
+                  "fresh": next(iter(fresh.values()))[0]}
+
+
+def compare(a: str, b: str, folders: list, tasks: list | None = None, out: Path | None = None,
+            command: str = "") -> str:
+    """``--compare a,b --from folders``: the pooled, paired table (``bench_search_stats.compare``);
+    with ``out``, also ``out/compare_a_b.json`` (every number, the per-seed differences included)."""
+    runs, meta = read_folders(folders)
+    if tasks:
+        unknown = [t for t in tasks if t not in meta["tasks"]]
+        if unknown:
+            raise SystemExit(f"--tasks: {', '.join(unknown)} not in {', '.join(map(str, folders))}")
+        meta["tasks"] = {t: meta["tasks"][t] for t in tasks if t in meta["tasks"]}
+        runs = [r for r in runs if r["task"] in meta["tasks"]]
+    missing = [n for n in (a, b) if n not in meta["contenders"]]
+    if missing:
+        raise SystemExit(f"--compare: {', '.join(missing)} not in {', '.join(map(str, folders))} "
+                         f"(there: {', '.join(meta['contenders'])})")
+    result = stats.compare(runs, meta["tasks"], a, b)
+    text = stats.compare_text(result, folders)
+    if meta["conflicts"]:
+        text += (f"note: {meta['conflicts']} contender runs were in more than one folder with other test "
+                 "errors (another machine?); the first folder's are used.\n")
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        doc = {"command": command, "from": list(map(str, folders)), "fresh": meta["fresh"],
+               "conflicts": meta["conflicts"], "tasks": meta["tasks"], **result}
+        (out / f"compare_{a}_{b}.json").write_text(json.dumps(doc, indent=1))
+    return text
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--out", default="benchout/search", help="folder for the JSON, PNG and Markdown")
+    p.add_argument("--out", help="folder for the JSON, PNG and Markdown (default benchout/search); "
+                   "with --compare, for its JSON")
     p.add_argument("--quick", action="store_true", help="tiny budgets, 2 run seeds, 3 fresh seeds")
-    p.add_argument("--tasks", default=",".join(TASKS), help="comma-separated task names")
+    p.add_argument("--tasks", help="comma-separated task names (default: all, or BUDGET_TASKS with "
+                   "--budget default)")
+    p.add_argument("--budget", choices=list(BUDGETS), default="benchmark",
+                   help="each task's own budget (≈ 200 trainings), or the default search's (≈ 3,000)")
+    p.add_argument("--first-seed", type=int, default=0,
+                   help="the first run seed (held-out figures: 1000)")
     p.add_argument("--contenders", default=",".join(DEFAULT_CONTENDERS),
                    help=f"comma-separated, the GA first; among {', '.join(CONTENDERS)}")
     p.add_argument("--seeds", type=int, default=10, help="run seeds per task and contender")
@@ -361,13 +484,28 @@ def main(argv=None) -> int:
     p.add_argument("--continue", dest="resume", action="store_true",
                    help="keep the jobs already in OUT/jobs.jsonl, run the others")
     p.add_argument("--render", action="store_true", help="only write the outputs from OUT/jobs.jsonl")
+    p.add_argument("--compare", metavar="A,B", help="pair contender A against B by (task, run seed): "
+                   "the pooled, paired table, with the control tpe_other − tpe when both ran")
+    p.add_argument("--from", dest="sources", metavar="DIR,DIR",
+                   help="with --compare: output folders to read and join (their jobs.jsonl)")
     a = p.parse_args(argv)
     a.argv = list(sys.argv[1:] if argv is None else argv)
-    out = Path(a.out)
+    if a.compare:
+        pair = a.compare.split(",")
+        if len(pair) != 2 or not a.sources:
+            p.error("--compare takes two contenders, A,B, and --from DIR[,DIR…]")
+        print(compare(*pair, a.sources.split(","), a.tasks and a.tasks.split(","),
+                      Path(a.out) if a.out else None, " ".join(["python", "scripts/bench_search.py", *a.argv])),
+              end="")
+        return 0
+    out = Path(a.out or "benchout/search")
     if a.render:
         print(render(out))
         return 0
-    tasks = [TASKS[n] for n in a.tasks.split(",")]
+    names = a.tasks.split(",") if a.tasks else BUDGET_TASKS[a.budget]
+    if not set(names) <= set(TASKS):
+        p.error(f"--tasks must be among {', '.join(TASKS)}")
+    tasks = [TASKS[n] for n in names]
     contenders = a.contenders.split(",")
     if contenders[0] != "ga" or not set(contenders) <= set(CONTENDERS):
         p.error(f"--contenders must start with ga and be among {', '.join(CONTENDERS)}")
@@ -381,14 +519,18 @@ def main(argv=None) -> int:
     log = out / "jobs.jsonl"
     done = set()
     if a.resume and log.exists():
+        meta = json.loads((out / "meta.json").read_text())
+        if (meta.get("budget", "benchmark"), meta.get("quick")) != (a.budget, a.quick):
+            p.error(f"--continue: {out} ran --budget {meta.get('budget', 'benchmark')}"
+                    + (" --quick" if meta.get("quick") else ""))
         done = {(r["task"], r["seed"]) for r in map(json.loads, log.read_text().splitlines()) if r}
     else:
         log.write_text("")
         (out / "meta.json").write_text(json.dumps(_meta(a, tasks, contenders, seeds, fresh), indent=1))
     t0 = time.perf_counter()
     # seed-major: a run stopped early still has every task, with fewer run seeds
-    jobs = [delayed(run_job)(tasks_by_name[t.name], s, contenders, fresh, a.quick)
-            for s in range(seeds) for t in tasks if (t.name, s) not in done]
+    jobs = [delayed(run_job)(tasks_by_name[t.name], s, contenders, fresh, a.quick, a.budget)
+            for s in range(a.first_seed, a.first_seed + seeds) for t in tasks if (t.name, s) not in done]
     for result in Parallel(n_jobs=a.n_jobs, return_as="generator_unordered")(jobs):
         with log.open("a") as f:
             f.write(json.dumps(result, default=list) + "\n")

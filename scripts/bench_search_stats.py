@@ -1,5 +1,6 @@
 """The statistics, figure and table of ``bench_search.py``: means with 95% intervals over run seeds,
-paired win/tie/loss by run seed, the gain over the canonical start, anytime curves."""
+paired win/tie/loss by run seed, the gain over the canonical start, anytime curves, and the pooled
+paired comparison of two contenders over the tasks where the start matters (``compare``)."""
 
 from __future__ import annotations
 
@@ -108,6 +109,203 @@ def _beats(gain: dict) -> bool:
 def paired_runs(task_summary: dict, a: str, b: str) -> list:
     """The per-run-seed outcomes of ``a`` against ``b`` (kept in the summary as ``pairs``)."""
     return task_summary["pairs"].get(f"{a}|{b}", [])
+
+
+# -- pooled, paired: contender A against B over the tasks where the start matters ---------------------
+
+#: The pooled interval's bootstrap: this many resamples, drawn from this fixed seed (so a figure is
+#: the same on every call), 95%: the 2.5% and 97.5% order statistics.
+RESAMPLES = 10_000
+BOOTSTRAP_SEED = 27
+#: The noise control: TPE again from another sampler seed and other training seeds, against TPE.
+CONTROL = ("tpe_other", "tpe")
+
+
+def run_error(contender: dict) -> float:
+    """A contender's final test error at one (task, run seed): the mean over its fresh seeds."""
+    return _mean(contender["final"]["test_error"])
+
+
+def bootstrap_pooled(values: dict, resamples: int = RESAMPLES, seed: int = BOOTSTRAP_SEED) -> dict:
+    """The pooled mean of ``values`` (task -> one value per run seed) and its 95% interval.
+
+    Pooled mean: the mean over tasks of each task's mean over its run seeds (every task weighs the
+    same, whatever its number of run seeds; with equal run seeds, the mean of all values).
+    Interval: a stratified bootstrap — each of ``resamples`` resamples draws, within every task,
+    as many run seeds as the task has, with replacement, from that task's own, and takes the same
+    pooled mean; the interval is the k-th smallest and k-th largest of the resampled means,
+    k = ⌊0.025·resamples⌋ + 1 (the 251st of 10,000), so that negating the values (swapping A and B)
+    negates the interval exactly. The draws come from ``numpy.random.default_rng(seed)`` and depend
+    only on the tasks' sizes, never on the values. Tasks without values are left out."""
+    import numpy as np
+
+    groups = {t: np.asarray(v, float) for t, v in values.items() if len(v)}
+    if not groups:
+        return {"mean": None, "low": None, "high": None, "tasks": 0, "n": 0}
+    rng = np.random.default_rng(seed)
+    total = np.zeros(resamples)
+    for g in groups.values():
+        total += g[rng.integers(0, len(g), size=(resamples, len(g)))].mean(axis=1)
+    boot = np.sort(total / len(groups))
+    k = int(0.025 * resamples)
+    return {"mean": statistics.fmean(statistics.fmean(g.tolist()) for g in groups.values()),
+            "low": float(boot[k]), "high": float(boot[-1 - k]), "tasks": len(groups),
+            "n": sum(len(g) for g in groups.values()), "resamples": resamples, "seed": seed}
+
+
+def task_scales(runs: list[dict], tasks) -> dict:
+    """Per task, the constant each difference is divided by: the task's mean test error over ALL
+    the contenders in ``runs`` that ran it (the mean over contenders of each one's mean over its
+    run seeds), so it depends on the output read, and every pair compared in one output shares it.
+    Not the pair's own mean error: where both errors are near zero (circles) that would turn a
+    difference of a few test points into a huge relative one; a constant per task keeps the
+    differences additive (A − B and B − C add up to A − C)."""
+    out = {}
+    for task in tasks:
+        per = {}
+        for r in runs:
+            if r["task"] == task:
+                for name, c in r["contenders"].items():
+                    per.setdefault(name, []).append(run_error(c))
+        means = [_mean(v) for v in per.values()]
+        out[task] = _mean(means)
+    return out
+
+
+def pair(runs: list[dict], tasks: dict, a: str, b: str, scales: dict) -> dict:
+    """Contender ``a`` against ``b``, paired by (task, run seed): per task the run seeds where both
+    have a finite test error, each one's mean, the difference a − b (mean ± 95% t interval over run
+    seeds), that mean relative to the task's scale (``task_scales``), W/T/L from a's side (``paired``:
+    a win when a's error is lower beyond the 95% interval over the fresh seeds); pooled over the
+    tasks where the start matters (``tasks[t]["matters"]``), the relative differences by
+    ``bootstrap_pooled``. Negative: a has the lower error."""
+    per, pooled, wtl = {}, {}, {"win": 0, "tie": 0, "loss": 0}
+    for task, info in tasks.items():
+        mine = [r for r in runs if r["task"] == task and a in r["contenders"] and b in r["contenders"]]
+        mine = [r for r in mine if all(math.isfinite(run_error(r["contenders"][n])) for n in (a, b))]
+        if not mine:
+            continue
+        mine.sort(key=lambda r: r["seed"])
+        ea = [run_error(r["contenders"][a]) for r in mine]
+        eb = [run_error(r["contenders"][b]) for r in mine]
+        d = [x - y for x, y in zip(ea, eb)]
+        outcomes = [paired(r["contenders"][a]["final"]["test_error"],
+                           r["contenders"][b]["final"]["test_error"])["outcome"] for r in mine]
+        scale = scales.get(task, math.nan)
+        usable = math.isfinite(scale) and scale > 0
+        row = {"matters": info["matters"], "seeds": [r["seed"] for r in mine], "n": len(mine),
+               "a": statistics.fmean(ea), "b": statistics.fmean(eb), "diff": mean_ci(d),
+               "diffs": d, "scale": scale, "relative": statistics.fmean(d) / scale if usable else None,
+               **{k: outcomes.count(k) for k in ("win", "tie", "loss")}}
+        per[task] = row
+        if info["matters"] and usable:
+            pooled[task] = [x / scale for x in d]
+            for k in wtl:
+                wtl[k] += row[k]
+    return {"a": a, "b": b, "tasks": per, "pooled": bootstrap_pooled(pooled) | wtl,
+            "pooled_tasks": list(pooled)}
+
+
+def compare(runs: list[dict], tasks: dict, a: str, b: str) -> dict:
+    """``a`` against ``b`` (``pair``), and the noise control ``CONTROL`` on the same runs whenever
+    both of its contenders are there: the scales from every contender in ``runs``."""
+    scales = task_scales(runs, tasks)
+    names = {n for r in runs for n in r["contenders"]}
+    out = {"scales": scales, "contenders": sorted(names), "pair": pair(runs, tasks, a, b, scales)}
+    if set(CONTROL) <= names:
+        out["control"] = pair(runs, tasks, *CONTROL, scales)
+    return out
+
+
+def _pct(x) -> str:
+    return "–" if x is None else f"{100 * x:+.1f}%"
+
+
+def _interval(p: dict) -> str:
+    if p["mean"] is None:
+        return "–"
+    return f"{_pct(p['mean'])} [{_pct(p['low'])}, {_pct(p['high'])}]"
+
+
+def seeds_text(seeds) -> str:
+    """Run seeds as ranges: 0–9, 1000–1004."""
+    seeds, parts = sorted(set(seeds)), []
+    for s in seeds:
+        if parts and s == parts[-1][1] + 1:
+            parts[-1][1] = s
+        else:
+            parts.append([s, s])
+    return ", ".join(str(lo) if lo == hi else f"{lo}–{hi}" for lo, hi in parts)
+
+
+def compare_text(result: dict, sources: list) -> str:
+    """``compare``'s result as an 80-column table: per task, A − B with its t interval, relative
+    to the task's scale, W/T/L; the pooled row and the control row."""
+    p = result["pair"]
+    a, b = p["a"], p["b"]
+    lines = [f"A = {a}, B = {b}: final test error paired by (task, run seed)",
+             f"from {', '.join(map(str, sources))}"[:80],
+             f"{'task':<17}{'n':>3}{'scale':>8}{'A':>8}{'B':>8}  {'A − B ± 95% (t)':<17}{'rel.':>8}{'W/T/L':>9}"]
+    for task, row in p["tasks"].items():
+        d = row["diff"]
+        diff = f"{d['mean']:+.4f}" + (f" ± {d['ci95']:.4f}" if d["ci95"] is not None else "")
+        name = task[:16] + ("" if row["matters"] else "*")
+        lines.append(f"{name:<17}{row['n']:>3}{row['scale']:>8.4f}{row['a']:>8.4f}{row['b']:>8.4f}  "
+                     f"{diff:<17}{_pct(row['relative']):>8}{_wtl(row):>9}")
+    seeds = [s for row in p["tasks"].values() for s in row["seeds"]]
+    pooled = p["pooled"]
+    tasks = f"{pooled['tasks']} task{'s' if pooled['tasks'] != 1 else ''}"
+    lines += ["", f"Pooled over the {tasks} where the start matters, A − B in % of the task's scale:"]
+    rows = [(f"{a} − {b}", pooled)]
+    if "control" in result:
+        rows.append((f"control {CONTROL[0]} − {CONTROL[1]}", result["control"]["pooled"]))
+    for label, q in rows:
+        wtl = f"{q['win']}/{q['tie']}/{q['loss']}"
+        lines.append(f"  {label[:32]:<32} {_interval(q):<28} W/T/L {wtl}")
+    lines += ["", *_wrap(
+        f"Run seeds {seeds_text(seeds) or '–'}. n: run seeds where both have a final score; A, B: "
+        "mean test error (each run seed's choice retrained from the fresh seeds); A − B: mean over "
+        "run seeds ± its 95% t interval; rel.: that mean in % of the scale, the task's mean test "
+        f"error over all contenders read ({len(result['contenders'])}); W/T/L from A's side, a tie "
+        "within the 95% interval over the fresh seeds; *: the start should not matter, not pooled. "
+        f"Pooled: the mean over tasks of each task's mean relative difference; [95%]: stratified "
+        f"bootstrap, run seeds resampled within each task, {RESAMPLES:,} resamples, seed "
+        f"{BOOTSTRAP_SEED}. Negative: A has the lower error.")]
+    return "\n".join(lines) + "\n"
+
+
+def _wrap(text: str, width: int = 80) -> list:
+    import textwrap
+
+    return textwrap.wrap(text, width)
+
+
+def pooled_markdown(pooled: dict) -> list:
+    """The pooled rows of ``render``'s summary as a Markdown table (none when no task matters)."""
+    rows = [[f"{q['a']} − {q['b']}" + (" (control)" if key == "control" else ""), _interval(q["pooled"]),
+             f"{q['pooled']['win']}/{q['pooled']['tie']}/{q['pooled']['loss']}"]
+            for key, q in pooled.items() if q["pooled"]["mean"] is not None]
+    if not rows:
+        return []
+    return _table(["A − B", "pooled, % of the task's mean error [95%]", "W/T/L (A's side)"], rows) + [
+        "", "Pooled over the tasks where the start matters and paired by (task, run seed): A − B in % of "
+        "the task's mean test error over all contenders, averaged over tasks; 95%: stratified "
+        f"bootstrap (run seeds resampled within each task, {RESAMPLES:,} resamples, seed "
+        f"{BOOTSTRAP_SEED}). Control: TPE from another seed against TPE, the run-to-run noise. One "
+        "pair across output folders: `--compare A,B --from DIR,DIR`.", ""]
+
+
+def pooled_pairs(runs: list[dict], meta: dict) -> dict:
+    """For ``render``: every GA variant against the GA, every GA (variant) against every peer, and
+    the control when both of its contenders ran, keyed "A|B" (the control: "control")."""
+    names = meta["contenders"]
+    gas = [n for n in names if n.startswith("ga")]
+    todo = [(v, "ga") for v in gas if v != "ga"] + [(g, n) for g in gas for n in names if not n.startswith("ga")]
+    scales = task_scales(runs, meta["tasks"])
+    out = {f"{a}|{b}": pair(runs, meta["tasks"], a, b, scales) for a, b in todo}
+    if set(CONTROL) <= set(names):
+        out["control"] = pair(runs, meta["tasks"], *CONTROL, scales)
+    return out
 
 
 def _table(head: list, rows: list) -> list:
