@@ -111,13 +111,31 @@ def test_gene_lists_of_one_setup_merge_with_all_their_evaluations():
 
 
 def test_a_default_style_search_has_no_repeated_setup_in_its_hall_of_fame():
-    # a depth gene and two width slots: a one-layer setup has an unused slot, so two gene lists
-    # often decode to one setup (as in the default search)
+    # a depth gene and three width slots, as in the default space: a shallow setup has unused
+    # slots, so two gene lists often decode to one setup; the space is small so that they do here
+    # (before the hall of fame merged them, this search's held "5 tanh he_normal ×1" twice and
+    # "5-5 tanh he_normal ×1" twice)
+    space = SearchSpace(layers=(1, 3), widths=(4, 5), activations=("tanh",), inits=("glorot_uniform", "he_normal"),
+                        scales=(1.0, 1.0))
     cfg = S.SearchConfig(dataset="iris", population=10, generations=4, repeats=2, seed=1, hall_of_fame=5,
-                         space=SearchSpace(layers=(1, 2), widths=(4, 6)), train=TrainSettings(epochs=3), test=False)
+                         space=space, train=TrainSettings(epochs=3), test=False)
     result = S.search(cfg.dataset, config=cfg, n_jobs=1)
     genomes = [e.genome for e in result.hall_of_fame]
     assert len(genomes) == 5 and len(set(genomes)) == len(genomes)
+    assert any(len(e.seeds) > cfg.repeats for e in result.hall_of_fame)   # a setup's evaluations merged
+
+
+def test_a_merged_hall_of_fame_resumes_bit_for_bit(tmp_path):
+    space = SearchSpace(layers=(1, 3), widths=(4, 5), activations=("tanh",), inits=("glorot_uniform", "he_normal"),
+                        scales=(1.0, 1.0))
+    cfg = S.SearchConfig(dataset="iris", population=10, generations=4, repeats=2, seed=1, hall_of_fame=5,
+                         space=space, train=TrainSettings(epochs=3))
+    whole = S.search(cfg.dataset, config=cfg, n_jobs=1, out=tmp_path / "whole")
+    S.search(cfg.dataset, config=cfg, n_jobs=1, out=tmp_path / "part", stop_after=2)
+    done = S.resume(tmp_path / "part", n_jobs=1)
+    assert done.hall_of_fame == whole.hall_of_fame
+    for name in ("evaluations.jsonl", "hall_of_fame.json", "logbook.csv", "checkpoint.json", "generations.jsonl"):
+        assert (tmp_path / "whole" / name).read_bytes() == (tmp_path / "part" / name).read_bytes(), name
 
 
 def _cli(*args, timeout=300):
