@@ -27,7 +27,7 @@ def print_inits() -> None:
 
     table = Table(title="init schemes — `scale` multiplies the std, limit or constant")
     for col in ("name", "family", "formula", "parameters"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")   # at 80 columns a formula wraps, it is never cut
     for name in initializers.names():
         init = initializers.get(name)
         params = ", ".join(f"{k}={v}" for k, v in init.params.items())
@@ -42,7 +42,7 @@ def print_activations() -> None:
 
     table = Table(title="activations")
     for col in ("name", "formula", "gain"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for name in activations.names():
         act = activations.get(name)
         table.add_row(name, act.formula, f"{act.gain:.4g}")
@@ -54,7 +54,7 @@ def print_datasets() -> None:
 
     table = Table(title="datasets — or pass a .csv/.npz path (--target names the target column)")
     for col in ("name", "task", "description"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for row in data.describe():
         table.add_row(*row)
     console.print(table)
@@ -91,6 +91,11 @@ def print_train(trained) -> None:
         console.print(f"test scores on {s['test_rows']}", markup=False, highlight=False, soft_wrap=True)
 
 
+def _count(n: int, noun: str) -> str:
+    """"1 generation", "30 generations"."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def print_search_start(run, cfg, folder) -> None:
     """The notes of an opened search (e.g. --n-jobs capped) and the line that says what runs."""
     for note in run.notes:
@@ -99,59 +104,71 @@ def print_search_start(run, cfg, folder) -> None:
         console.print(f"evoinit search --resume: continuing {shown(folder)}")
     else:
         console.print(f"evoinit search on [bold]{shown(cfg.dataset.name)}[/]: population {cfg.population}, "
-                      f"{cfg.generations} generations, {cfg.repeats} seeds each, {cfg.train.epochs} epochs, "
-                      f"seed policy {cfg.seed_policy}, objectives {', '.join(cfg.objectives)} → {shown(folder)}")
+                      f"{_count(cfg.generations, 'generation')}, {_count(cfg.repeats, 'seed')} each, "
+                      f"{_count(cfg.train.epochs, 'epoch')}, seed policy {cfg.seed_policy}, objectives "
+                      f"{', '.join(cfg.objectives)} → {shown(folder)}", soft_wrap=not console.is_terminal)
 
 
 class Live:
-    """Rich progress for a search: a bar over generations, the evaluations of the current one,
-    the best so far and an ETA, plus one printed line per generation."""
+    """Progress of a search: one printed line per generation and, on a terminal only, a rich bar
+    over generations with the evaluations of the current one, the best so far and an ETA. Piped
+    to a file, nothing but those lines (no bar, no control characters), each on one line."""
 
-    def __init__(self, objective: str, resumed: bool = False):
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
+    def __init__(self, objective: str | None = None, resumed: bool = False):
+        self.objective, self.resumed = objective or "fitness", resumed
+        self.bar, self.task = None, None
+        if console.is_terminal:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
 
-        self.objective, self.resumed = objective, resumed
-        self.bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                            TextColumn("{task.fields[status]}"), TimeElapsedColumn(),
-                            TextColumn("ETA"), TimeRemainingColumn(), console=console, transient=False)
-        self.task = None
+            self.bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                TextColumn("{task.fields[status]}"), TimeElapsedColumn(),
+                                TextColumn("ETA"), TimeRemainingColumn(), console=console, transient=True)
 
     def __enter__(self):
-        self.bar.__enter__()
-        return self
+        return self   # the bar starts with the first progress: an error before it prints no empty bar
 
     def __exit__(self, *exc):
-        self.bar.__exit__(*exc)
+        if self.task is not None:
+            self.bar.stop()
+
+    def _update(self, **kw) -> None:
+        if self.bar is not None:
+            self.bar.update(self.task, **kw)
 
     def __call__(self, p) -> None:
         signals.check()
-        if self.task is None:
+        self.objective = p.objective or self.objective   # a resumed run's own objective
+        if self.task is None and self.bar is not None:
+            self.bar.start()
             self.task = self.bar.add_task("generations", total=p.generations + 1, status="starting…")
-            self.bar.update(self.task, completed=p.generation + 1 if p.kind != "start" else 0)
+            self._update(completed=p.generation + 1 if p.kind != "start" else 0)
         if p.kind == "start":
             done = 0 if p.generation == 0 and not self.resumed else p.generation + 1
-            self.bar.update(self.task, completed=min(done, p.generations + 1))
+            self._update(completed=min(done, p.generations + 1))
         elif p.kind == "evaluated":
-            self.bar.update(self.task, status=f"evaluations {p.done}/{p.total}")
+            self._update(status=f"evaluations {p.done}/{p.total}")
         elif p.kind == "generation":
             r = p.row
             best = fmt(r["min"])
-            self.bar.update(self.task, completed=r["gen"] + 1, status=f"best {self.objective} {best}")
-            self.bar.console.print(
+            self._update(completed=r["gen"] + 1, status=f"best {self.objective} {best}")
+            console.print(
                 f"gen {r['gen']:>3}  evals {r['nevals']:>4}  best {self.objective} {best}  "
                 f"median {fmt(r['median'])}  best error {fmt(r['best_error'])}  diverged {r['diverged']}  "
                 f"degenerate {r.get('degenerate', 0)}  "
                 + (f"pruned {r['pruned']}  " if "pruned" in r else "")
-                + f"distinct {r['unique']}  best: {shown(r['best'])}", highlight=False)
+                + f"distinct {r['unique']}  best: {shown(r['best'])}", highlight=False, soft_wrap=self.bar is None)
         elif p.kind == "final":
-            self.bar.update(self.task, status=f"scoring the hall of fame ({p.total}) and baselines on test")
+            if self.bar is None:
+                console.print(f"scoring the hall of fame ({p.total}) and baselines on test", highlight=False,
+                              soft_wrap=True)
+            self._update(status=f"test scores of {p.total}")
 
 
 def print_importance(found) -> None:
@@ -163,23 +180,32 @@ def print_importance(found) -> None:
     for col in ("gene", "importance", "95% interval"):
         table.add_column(col, justify="left" if col == "gene" else "right")
     for r in found["genes"]:
-        table.add_row(shown(r["gene"]), f"{r['importance']:.3f}", f"{r['low']:.3f} … {r['high']:.3f}")
+        table.add_row(shown(r["gene"]), f"{r['importance']:.3f}", f"{r['low']:.3f} – {r['high']:.3f}")
     console.print(table)
+    console.print("importance: half the drop in the forest's R² when that gene alone is shuffled — a "
+                  "ranking with sizes, not parts of a whole: genes that act together or move together "
+                  "each claim their joint part, so the column can add up to more than R².", highlight=False)
+
+
+def print_verdict(entries, test_rows: str | None, finished: bool) -> None:
+    """The verdict line (``ga.baselines.verdict``) of a finished search, if it has one."""
+    from evoinit.ga.baselines import verdict
+
+    line = verdict(entries, test_rows) if finished else None
+    if line:
+        console.print(printable(line), markup=False, highlight=False, soft_wrap=True)  # one line, even in a pipe
 
 
 def print_result(result) -> None:
-    from evoinit.ga.baselines import verdict
-
     print_hall_of_fame(result.hall_of_fame, result.config.objectives, result.finished, result.by_model,
                        result.test_rows)
-    line = verdict(result.hall_of_fame, result.test_rows) if result.finished else None
-    if line:
-        console.print(printable(line), markup=False, highlight=False, soft_wrap=True)  # one line, even in a pipe
+    print_verdict(result.hall_of_fame, result.test_rows, result.finished)
     if result.run_dir is not None:
         if result.finished:
-            console.print(f"run folder: {shown(result.run_dir)}  (figures: evoinit report {shown(result.run_dir)})")
+            console.print(f"run folder: {shown(result.run_dir)}  (figures: evoinit report {shown(result.run_dir)})",
+                          soft_wrap=not console.is_terminal)
         else:
-            console.print(f"paused; continue with: {shown(hint(result.run_dir))}")
+            console.print(f"paused; continue with: {shown(hint(result.run_dir))}", soft_wrap=not console.is_terminal)
 
 
 def print_hall_of_fame(entries, objectives, finished, by_model: bool = False, test_rows: str | None = None) -> None:
@@ -190,23 +216,30 @@ def print_hall_of_fame(entries, objectives, finished, by_model: bool = False, te
         console.print("hall of fame: empty — every candidate so far diverged")
         return
     order = " — in the random forest's order (--surrogate), not by measured loss" if finished and by_model else ""
-    table = Table(title="hall of fame" + ("" if finished else " (search not finished)") + order)
-    for col in ("#", "setup", *objectives, "val error"):
-        table.add_column(col, justify="left" if col == "setup" else "right")
+    table = Table(title="hall of fame" + ("" if finished else " (search not finished)") + order,
+                  box=None, pad_edge=False, header_style="bold underline")
+    for col in ("#", "setup", *objectives, "val err"):
+        # setups wrap at their spaces; a word longer than the column folds, it is never cut
+        table.add_column(col, justify="left" if col == "setup" else "right", min_width=21 if col == "setup" else None,
+                         overflow="fold")
     if finished:
-        for col in ("test error", "baseline test error", "gain (paired)"):
-            table.add_column(col, justify="right")
+        for col in ("test err", "canonical", "gain"):
+            table.add_column(col, justify="left" if col == "canonical" else "right", overflow="fold")
     for e in entries:
         row = [shown(e.rank), shown(e.text), *[fmt(e.fitness.get(o)) for o in objectives], fmt(e.val_error)]
         if finished and e.test is not None:
             row.append(fmt(e.test.error.mean))
             if e.baseline is not None:
                 gain, ci = e.gain
-                row += [f"{fmt(e.baseline.test.error.mean)} ({shown(e.baseline.genome.init)})",
-                        fmt(gain, sign=True) + (f" ± {ci:.4f}" if _number(gain) and _number(ci) else "")]
+                row += [f"{shown(e.baseline.genome.init)}\n{fmt(e.baseline.test.error.mean)}",
+                        fmt(gain, sign=True) + (f"\n± {ci:.4f}" if _number(gain) and _number(ci) else "")]
             else:
                 row += ["—", "—"]
         table.add_row(*row)
     console.print(table)
+    if finished and any(e.baseline is not None for e in entries):
+        console.print("err: error; canonical: the same widths from the textbook init for the activation, ×1, "
+                      "and its test error; gain: its test error minus the setup's, paired by seed (positive: "
+                      "the search found better), ± the 95% Student-t interval over the seeds.", highlight=False)
     if finished and test_rows and any(e.test is not None for e in entries):
         console.print(f"test scores on {test_rows}", markup=False, highlight=False, soft_wrap=True)

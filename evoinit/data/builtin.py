@@ -10,8 +10,6 @@ import random
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn import datasets as skd
-
 from evoinit.data.files import columns as _columns
 
 TASKS = ("classification", "regression")
@@ -31,19 +29,24 @@ class _Builtin:
 def _bundled(loader: str, task: str, blurb: str, **kw) -> _Builtin:
     """One of scikit-learn's bundled ``load_*`` sets (no download)."""
     def make(n_samples, noise, seed):
+        from sklearn import datasets as skd   # on use: the CLI's --help must not wait for scikit-learn
+
         b = getattr(skd, loader)(**kw)
         classes = tuple(map(str, b.target_names)) if task == C else None
         return b.data, b.target, tuple(map(str, b.feature_names)), classes, f"sklearn.datasets.{loader}"
     return _Builtin(task, blurb, make)
 
 
-def _generated(fn, task: str, blurb: str, noise: float, noise_arg: str = "noise", **fixed) -> _Builtin:
-    """A scikit-learn ``make_*`` generator: ``noise`` goes to ``noise_arg``, ``random_state=seed``."""
+def _generated(fn: str, task: str, blurb: str, noise: float, noise_arg: str = "noise", **fixed) -> _Builtin:
+    """A scikit-learn ``make_*`` generator, by name (imported on use): ``noise`` goes to
+    ``noise_arg``, ``random_state=seed``."""
     def make(n_samples, noise, seed):
+        from sklearn import datasets as skd
+
         kw = {"n_samples": n_samples, **fixed, noise_arg: noise, "random_state": seed}
-        X, y = fn(**kw)
+        X, y = getattr(skd, fn)(**kw)
         args = ", ".join(f"{k}={v!r}" for k, v in kw.items())
-        return X, y, _columns(X.shape[1]), None, f"generator {fn.__name__}({args})"
+        return X, y, _columns(X.shape[1]), None, f"generator {fn}({args})"
     return _Builtin(task, blurb, make, 1000, noise)
 
 
@@ -114,16 +117,16 @@ BUILTINS: dict[str, _Builtin] = {
     "mnist1d": _Builtin(C, f"MNIST-1D, the 10 digits as 1-D signals ({MNIST1D_CITATION}; generated "
                            "by the mnist1d package with its default arguments, not downloaded)",
                         _mnist1d, test=_mnist1d_test),
-    "moons": _generated(skd.make_moons, C, "two interleaving half circles (make_moons)", 0.2),
-    "circles": _generated(skd.make_circles, C, "a circle in a circle (make_circles)", 0.1, factor=0.5),
-    "blobs": _generated(skd.make_blobs, C, "3 Gaussian blobs (make_blobs; noise = cluster_std)", 1.0,
+    "moons": _generated("make_moons", C, "two interleaving half circles (make_moons)", 0.2),
+    "circles": _generated("make_circles", C, "a circle in a circle (make_circles)", 0.1, factor=0.5),
+    "blobs": _generated("make_blobs", C, "3 Gaussian blobs (make_blobs; noise = cluster_std)", 1.0,
                         "cluster_std", centers=3, n_features=2),
-    "classification": _generated(skd.make_classification, C, "5 informative of 20 features "
+    "classification": _generated("make_classification", C, "5 informative of 20 features "
                                  "(make_classification; noise = flip_y)", 0.01, "flip_y", n_features=20,
                                  n_informative=5, n_redundant=2, n_classes=3),
-    "regression": _generated(skd.make_regression, R, "linear, 5 informative of 10 features (make_regression)",
+    "regression": _generated("make_regression", R, "linear, 5 informative of 10 features (make_regression)",
                              10.0, n_features=10, n_informative=5),
-    "friedman1": _generated(skd.make_friedman1, R, "10·sin(πx₀x₁) + 20(x₂−½)² + 10x₃ + 5x₄ (make_friedman1)",
+    "friedman1": _generated("make_friedman1", R, "10·sin(πx₀x₁) + 20(x₂−½)² + 10x₃ + 5x₄ (make_friedman1)",
                             1.0, n_features=10),
     "spirals": _Builtin(C, "two interleaved spirals, 1.5 turns (make_spirals)", _spirals, 1000, 0.05),
 }

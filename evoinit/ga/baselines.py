@@ -15,6 +15,7 @@ from evoinit.ga.config import CANONICAL_INIT, SearchConfig
 from evoinit.ga.evaluate import objective_values, run_tasks
 from evoinit.ga.evaluation import Evaluation
 from evoinit.ga.genome import Genome
+from evoinit.ga.interval import paired_interval, t95  # noqa: F401  (t95: the verdict's rule, importable here)
 from evoinit.ga.results import (
     Baseline,
     Candidate,
@@ -37,7 +38,7 @@ def final_keys(config: SearchConfig) -> list[tuple]:
 
 def _stats(values: list, ci95: bool = False) -> Stats:
     finite = [v for v in values if v is not None and math.isfinite(v)]
-    half = 1.96 * statistics.stdev(values) / math.sqrt(len(values)) if ci95 and len(values) > 1 else None
+    half = paired_interval(values)[1] if ci95 else None
     return Stats(tuple(values), statistics.fmean(finite) if finite else None,
                  statistics.pstdev(finite) if len(finite) > 1 else (0.0 if finite else None), len(finite), half)
 
@@ -78,19 +79,6 @@ def score_hall_of_fame(genomes: list[Genome], config: SearchConfig, data, *, par
     return scored, [(t[0], t[1], e) for t, e in zip(tasks, evals)]
 
 
-#: Student's t, two-sided 95%, by degrees of freedom (between the listed ones: the next listed;
-#: beyond 30: the normal's 1.96).
-_T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262,
-        10: 2.228, 12: 2.179, 15: 2.131, 20: 2.086, 25: 2.060, 30: 2.042}
-
-
-def t95(df: int) -> float:
-    """The 95% two-sided quantile of Student's t with ``df`` degrees of freedom (NaN below 1)."""
-    if df < 1:
-        return math.nan
-    return next((v for k, v in sorted(_T95.items()) if k >= df), 1.96)
-
-
 def verdict(hall_of_fame, test_rows: str | None = None) -> str | None:
     """One line on whether the search paid off: the best setup against the canonical start at its
     widths, paired by seed on the test split — beyond noise (the paired gain's 95% t-interval
@@ -100,19 +88,17 @@ def verdict(hall_of_fame, test_rows: str | None = None) -> str | None:
     best = hall_of_fame[0] if hall_of_fame else None
     if best is None or best.improvement is None:
         return None
-    diffs = [d for d in best.improvement.test_error.values if d is not None and math.isfinite(d)]
+    m, half = best.gain
+    n = sum(1 for d in best.improvement.test_error.values if d is not None and math.isfinite(d))
     ours, theirs = best.test.error.mean, best.baseline.test.error.mean
-    if not diffs or ours is None or theirs is None:
+    if not n or ours is None or theirs is None:
         return None
     numbers = f"test error {ours:.4f} vs {theirs:.4f} for {best.baseline.text}"
     if test_rows:
         numbers += f" on {test_rows}"
-    n = len(diffs)
     if n < 3:
         return (f"Cannot tell yet whether the search beat the canonical start ({numbers} on {n} "
                 "seed(s)): --repeats 3 or more tells.")
-    m = statistics.fmean(diffs)
-    half = t95(n - 1) * statistics.stdev(diffs) / math.sqrt(n)
     paired = f"gain {m:+.4f} ± {half:.4f}, paired over {n} seeds"
     if m - half > 0:
         relative = f", {m / theirs:.0%} of its errors gone" if theirs > 0 else ""

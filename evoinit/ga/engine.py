@@ -32,7 +32,7 @@ from evoinit.ga.evaluate import dataset_of, objective_values, run_tasks, seed_ke
 from evoinit.ga.evaluation import Evaluation
 from evoinit.ga.genome import Genome
 from evoinit.ga.hooks import Hooks
-from evoinit.ga.individuals import Individual, python_random, refill
+from evoinit.ga.individuals import Individual, merge_by_genome, python_random, refill
 from evoinit.ga.results import Entry, FinalScores, Progress, SearchResult, logbook_row
 from evoinit.ga.state import Checkpoint, Member
 
@@ -186,7 +186,7 @@ class Search:
         """Generation ``g`` is done: its new evaluations, hall of fame, logbook, files, checkpoint."""
         self._log(evals, generation=g)
         valid = [ind for ind in self.population if not (ind.diverged or ind.pruned)]
-        self.hof.update(valid)
+        self._update_hall_of_fame(valid)
         self.ranked, self.by_model = None, False
         best = str(self.config.space.decode(self.hof[0])) if len(self.hof) else ""
         row = logbook_row(g, evals, valid, self.population, best, pruning=self.hooks.racer is not None)
@@ -196,6 +196,17 @@ class Search:
             self.recorder.generation(g, [self.entry(ind).to_json() for ind in self.population])
             self._save()
         self.emit("generation", row=row)
+
+    def _update_hall_of_fame(self, valid: list[Individual]) -> None:
+        """The hall of fame holds setups, not gene lists: its members and ``valid`` merged by
+        genome (``merge_by_genome``), then the best (or the Pareto front) of those kept."""
+        merged = merge_by_genome([*self.hof, *valid], self.config.space.decode,
+                                 lambda genome, evals: objective_values(genome, evals, self.config.objectives))
+        if self.n_obj == 1:   # a stable sort: on a tie, a member stays ahead of a newcomer
+            refill(self.hof, sorted(merged, key=lambda ind: ind.fitness.wvalues, reverse=True)[:self.hof.maxsize])
+        else:
+            self.hof.clear()
+            self.hof.update(merged)
 
     def rank(self) -> None:
         """The finished hall of fame, best first: by fitness, or by a ``Ranker`` hook's order."""
@@ -264,7 +275,8 @@ class Search:
 
     def emit(self, kind: str, **kw) -> None:
         if self.progress:
-            self.progress(Progress(kind, max(self.generation, 0), self.config.generations, **kw))
+            self.progress(Progress(kind, max(self.generation, 0), self.config.generations, **kw,
+                                   objective=self.config.objectives[0]))
 
     # -- restoring and DEAP plumbing ---------------------------------------------------------------
 

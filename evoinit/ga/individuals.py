@@ -85,3 +85,30 @@ def refill(hof, individuals: list) -> None:
     hof.clear()
     for ind in reversed(individuals):
         hof.insert(ind)
+
+
+def merge_by_genome(individuals, decode, fitness) -> list[Individual]:
+    """One individual per setup, in first-seen order. Two gene lists can decode to the same
+    ``Genome`` (a width slot the depth does not use), and a setup trained again on other seeds is
+    more evidence about that setup, not a second one: the merged individual keeps the first one's
+    genes, the union of their seed keys and evaluations (first seen first) and the fitness
+    ``fitness(genome, evaluations)`` over all of them. An individual that brings no new key is
+    returned as it is (its fitness untouched)."""
+    groups: dict = {}
+    for ind in individuals:
+        groups.setdefault(decode(ind), []).append(ind)
+    out = []
+    for genome, inds in groups.items():
+        first = inds[0]
+        pairs = dict(zip(first.keys, first.evals))
+        for ind in inds[1:]:
+            for key, e in zip(ind.keys, ind.evals):
+                pairs.setdefault(key, e)
+        if len(pairs) == len(first.keys):
+            out.append(first)
+            continue
+        merged = Individual(first, len(first.fitness.weights))
+        merged.keys, merged.evals = tuple(pairs), tuple(pairs.values())
+        merged.fitness.values = fitness(genome, merged.evals)
+        out.append(merged)
+    return out

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from evoinit import checks
 from evoinit.ga.config import SearchConfig
 from evoinit.ga.genome import Genome
+from evoinit.ga.interval import paired_interval
 
 if TYPE_CHECKING:
     from evoinit.ga.evaluation import Evaluation
@@ -57,7 +58,8 @@ def _keys(d, known: tuple, what: str) -> dict:
 @dataclass(frozen=True)
 class Stats:
     """Values over seeds (None where a training diverged) and their mean, std and count of finite
-    ones; ``ci95`` for a paired difference (1.96·sd/√n; None where not computed)."""
+    ones; ``ci95`` for a paired difference (``interval.paired_interval``'s half-width; folders
+    written before it hold 1.96·sd/√n, read as they are; None where not computed)."""
 
     values: tuple
     mean: float | None
@@ -182,10 +184,12 @@ class Entry:
     @property
     def gain(self) -> tuple[float | None, float | None]:
         """The paired test-error gain over the canonical start and its 95% half-width (None
-        where absent: no final scores, no baselines, every paired run diverged)."""
+        where absent: no final scores, no baselines, every paired run diverged), both from the
+        per-seed differences by ``interval.paired_interval`` — not the stored ``ci95``, which a
+        folder written before that rule holds as 1.96·sd/√n."""
         if self.improvement is None:
             return None, None
-        return self.improvement.test_error.mean, self.improvement.test_error.ci95
+        return paired_interval(self.improvement.test_error.values)
 
     @property
     def final(self) -> FinalScores | None:
@@ -245,7 +249,8 @@ class SearchResult:
 
 @dataclass
 class Progress:
-    """What a callback receives: ``kind`` is "start", "evaluated", "generation" or "final"."""
+    """What a callback receives: ``kind`` is "start", "evaluated", "generation" or "final";
+    ``objective`` names the first objective (what the row's ``min`` and ``median`` measure)."""
 
     kind: str
     generation: int
@@ -253,6 +258,7 @@ class Progress:
     done: int = 0
     total: int = 0
     row: dict = field(default_factory=dict)
+    objective: str | None = None
 
 
 @dataclass(frozen=True)

@@ -215,6 +215,10 @@ class RunFolder:
     def read_config(self) -> dict:
         if not self.path.is_dir():
             raise RunFolderError(f"{self.path} is not a run folder (no such folder)")
+        if not (self / "config.json").exists() and (self / "train.json").exists():
+            raise RunFolderError(f"{self.path} holds the output of evoinit train (train.json), not a "
+                                 "search's run folder: report, resume and export read a folder "
+                                 "evoinit search wrote")
         return _checked(read_json(self / "config.json", "run config"), self / "config.json")
 
     def read_checkpoint(self) -> dict:
