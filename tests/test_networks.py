@@ -136,6 +136,116 @@ def test_export_trained_loads_the_weights_and_predicts_what_evoinit_predicts(run
         np.testing.assert_allclose(env["predict"](raw), want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
 
 
+def _fake_frameworks(activation):
+    """Just enough of torch and keras, on NumPy, to run the exported code's own lines (key names,
+    orientation, load_state_dict / set_weights, predict) where the real ones are not installed."""
+    import types
+
+    fn = activations.get(activation).fn
+    torch, nn = types.ModuleType("torch"), types.ModuleType("torch.nn")
+    torch.float32, torch.float64 = np.float32, np.float64
+
+    class T(np.ndarray):
+        def to(self, dtype):
+            return self.astype(dtype).view(T)
+
+        def double(self):
+            return self.astype(np.float64).view(T)
+
+        def numpy(self):
+            return np.asarray(self)
+
+    torch.from_numpy = lambda a: np.asarray(a).view(T)
+
+    class Linear:
+        def __init__(self, n_in, n_out):
+            self.shape = (n_out, n_in)
+
+    class Act:
+        def __init__(self, *a, **k):
+            pass
+
+    class Sequential:
+        def __init__(self, *mods):
+            self.mods = list(mods)
+
+        def to(self, dtype):
+            self.dtype = dtype
+            return self
+
+        def eval(self):
+            return self
+
+        def load_state_dict(self, state):
+            linear = [i for i, m in enumerate(self.mods) if isinstance(m, Linear)]
+            assert set(state) == {f"{i}.{p}" for i in linear for p in ("weight", "bias")}
+            for i in linear:
+                assert state[f"{i}.weight"].shape == self.mods[i].shape
+                self.mods[i].W, self.mods[i].b = state[f"{i}.weight"].astype(self.dtype), state[f"{i}.bias"]
+
+        def __call__(self, X):
+            for m in self.mods:
+                X = X @ m.W.T + m.b if isinstance(m, Linear) else fn(X)
+            return X.view(T)
+
+    class NoGrad:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+    torch.no_grad = NoGrad
+    nn.Linear, nn.Sequential = Linear, Sequential
+    for name in ("Tanh", "ReLU", "Sigmoid", "SELU", "ELU", "GELU", "Softsign", "LeakyReLU", "Identity"):
+        setattr(nn, name, Act)
+    torch.nn = nn
+
+    keras, layers = types.ModuleType("keras"), types.ModuleType("keras.layers")
+
+    class Dense:
+        def __init__(self, units, activation=None, dtype=None):
+            self.units, self.activation = units, activation
+
+    class KerasModel:
+        def __init__(self, items):
+            self.dense = [m for m in items if isinstance(m, Dense)]
+
+        def set_weights(self, arrays):
+            self.arrays = arrays
+
+        def predict(self, X, verbose=0):
+            for l in range(len(self.dense)):
+                X = X @ self.arrays[2 * l] + self.arrays[2 * l + 1]
+                if self.dense[l].activation is not None:
+                    X = fn(X)
+            return X
+
+    keras.Sequential, keras.Input, keras.layers = KerasModel, lambda shape: None, layers
+    layers.Dense = Dense
+    return {"torch": torch, "torch.nn": nn, "keras": keras, "keras.layers": layers}
+
+
+@pytest.mark.parametrize("framework", ["torch", "keras"])
+def test_the_exported_code_runs_and_predicts_what_evoinit_predicts(run, tmp_path, framework, monkeypatch):
+    """The generated lines themselves, run against NumPy stand-ins (the real frameworks are not
+    dependencies): the state dict's keys and orientation, set_weights' order, the scaling."""
+    out, result = run
+    ds, raw = _raw_test_rows(result.config)
+    net = networks.read(out, 1)
+    if net.activation not in ("tanh", "relu", "sigmoid", "softsign", "linear"):
+        pytest.skip(f"the stand-in runs only plain activations, not {net.activation}")
+    code, arrays = export_trained(out, 1, to=framework, weights_name="model.npz")
+    (tmp_path / "model.npz").write_bytes(networks.npz_bytes(arrays))
+    for name, module in _fake_frameworks(net.activation).items():
+        monkeypatch.setitem(sys.modules, name, module)
+    env = {"__file__": str(tmp_path / "model.py"), "__name__": "exported"}
+    exec(compile(code, str(tmp_path / "model.py"), "exec"), env)
+    want = net.output(ds.X_test)
+    np.testing.assert_allclose(env["predict"](raw), want, rtol=1e-6, atol=1e-9 * np.abs(want).max())
+    assert env["CLASSES"] == list(ds.class_names)
+
+
 def test_the_cli_writes_code_and_weights_and_refuses_a_run_without_networks(run, tmp_path):
     out, _ = run
     target = tmp_path / "m.py"
