@@ -327,7 +327,10 @@ def _result_with(networks_, finished=True):
     return SimpleNamespace(networks=networks_, finished=finished)
 
 
-def _net(rank, val_loss, text="256-256-256-256-256-256 leaky_relu he_general_normal ×0.123456 lr=0.001", key=(0, 12345, 2)):
+LONG = "256-256-256-256-256-256 leaky_relu he_general_normal ×0.123456 lr=0.001"
+
+
+def _net(rank, val_loss, text=LONG, key=(0, 12345, 2)):
     from evoinit.ga.genome import Genome
 
     return Network(rank, Genome.parse(text), key, 0, "classification", 4, 3, val_loss, 0.031, 0.2, 0.0412, None)
@@ -354,3 +357,9 @@ def test_networks_left_by_a_replaced_run_are_refused(run, tmp_path):
     _search(copy, "iris", overwrite=True, stop_after=0)   # the same search again, paused: same setups
     with pytest.raises(RunFolderError, match="another run"):
         networks.read(copy, 1)
+
+
+def test_a_search_without_test_scores_keeps_networks_unscored_on_test(tmp_path):
+    result = evoinit.search("iris", population=4, generations=0, epochs=3, hall_of_fame=2, n_jobs=1, test=False)
+    assert result.run_dir is None and len(result.networks) == 2
+    assert all(n.test_error is None and n.test_loss is None for n in result.networks)

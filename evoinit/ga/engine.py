@@ -215,7 +215,7 @@ class Search:
             self.final, evals = score_hall_of_fame(genomes, self.config, self.data, parallel=self.parallel)
             self._log([e for _, _, e in evals], generation=None, stage="final")
         members = [(self.config.space.decode(ind), ind.keys, ind.evals) for ind in self.ranked]
-        self.networks = keep(members, self.data, self.config.train, self.config.seed)
+        self.networks = keep(members, self.data, self.config.train, self.config.seed, test=self.config.test)
         self.finished = True
         if self.recorder is not None:
             self.recorder.networks(self.networks)   # before the checkpoint that says finished

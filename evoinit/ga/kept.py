@@ -84,32 +84,35 @@ def best_repeat(evaluations) -> int:
     return min(range(len(losses)), key=lambda i: (losses[i] if math.isfinite(losses[i]) else math.inf, i))
 
 
-def rebuild(genome: Genome, key: tuple, dataset, settings, run_seed: int, rank: int = 1) -> Network:
+def rebuild(genome: Genome, key: tuple, dataset, settings, run_seed: int, rank: int = 1, *,
+            test: bool = True) -> Network:
     """The network ``genome`` trained from seed key ``key`` (``dataset``: a ``Dataset``), scored
-    on the validation split and, where it has rows, the test split."""
+    on the validation split and, if ``test`` and it has rows, the test split."""
     result = train_genomes([genome], [tuple(key)], dataset, settings, run_seed)[0]
-    ev = to_evaluation(genome, key, result, n_params(layer_sizes(dataset.n_features, genome.hidden,
-                                                                 dataset.n_outputs)),
-                       dataset, test=len(dataset.y_test) > 0)
+    sizes = layer_sizes(dataset.n_features, genome.hidden, dataset.n_outputs)
+    ev = to_evaluation(genome, key, result, n_params(sizes), dataset, test=test and len(dataset.y_test) > 0)
     regression = dataset.task != "classification"
     return Network(rank, genome, tuple(key), run_seed, dataset.task, dataset.n_features, dataset.n_outputs,
-                   ev.final_val_loss, ev.final_val_error, ev.test_loss, ev.test_error, result.best_epoch, tuple(dataset.class_names) if not regression else (),
+                   ev.final_val_loss, ev.final_val_error, ev.test_loss, ev.test_error, result.best_epoch,
+                   tuple(dataset.class_names) if not regression else (),
                    tuple(result.weights), tuple(np.ravel(b) for b in result.biases),
                    np.asarray(dataset.x_mean, np.float64), np.asarray(dataset.x_scale, np.float64),
                    np.asarray(dataset.y_mean, np.float64) if regression else None,
                    np.asarray(dataset.y_scale, np.float64) if regression else None)
 
 
-def keep(members: list[tuple[Genome, tuple, tuple]], data, settings, run_seed: int) -> tuple[Network, ...]:
+def keep(members: list[tuple[Genome, tuple, tuple]], data, settings, run_seed: int, *,
+         test: bool = True) -> tuple[Network, ...]:
     """The kept network of each hall-of-fame member, best first: ``members`` are (genome, its
-    seed keys, its evaluations in key order); a member without evaluations keeps none."""
+    seed keys, its evaluations in key order); a member without evaluations keeps none. ``test``:
+    score them on the test split too (a search that skips its test scores skips these)."""
     dataset = dataset_of(data)
     out = []
     for rank, (genome, keys, evals) in enumerate(members, 1):
         if not keys or not evals:
             continue
         key = keys[best_repeat(evals)]
-        out.append(rebuild(genome, key, dataset, settings, run_seed, rank))
+        out.append(rebuild(genome, key, dataset, settings, run_seed, rank, test=test))
     return tuple(out)
 
 
