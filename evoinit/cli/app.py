@@ -303,8 +303,13 @@ def export(
     target: Optional[str] = typer.Option(None, help="Target column of a CSV --dataset."),
     rank: int = typer.Option(1, help="Which hall-of-fame entry of a RUN (1 = best)."),
     out: Optional[Path] = typer.Option(None, help="Write the snippet to this file instead of printing it."),
+    trained: bool = typer.Option(False, "--trained",
+                                 help="The RUN's trained network (its kept weights, in an .npz beside --out)."),
 ):
     """Print PyTorch or Keras code that builds the same network with the same kind of start.
+
+    With --trained, write code that builds a RUN's trained network and loads its weights from an
+    .npz of plain arrays written beside it (a state_dict for torch, set_weights for keras).
 
     The snippet names the matching initializer with its arguments (fan mode, gain, scale) in the
     framework's own weight orientation, and numbers computed per layer where the framework lacks
@@ -317,11 +322,16 @@ def export(
       evoinit export "32 tanh glorot_normal ×1.5" --to keras --dataset iris --out model.py
 
       evoinit export runs/digits-20261129-101500 --to keras --rank 2
+
+      evoinit export runs/digits-20261129-101500 --trained --to torch --out model.py
     """
     from evoinit.interop import export as _export
 
     if str(to).strip().lower() not in _export.FRAMEWORKS:
         raise UsageError(f"--to must be one of {', '.join(_export.FRAMEWORKS)}, got {to!r}")
+    if trained:
+        export_trained(source, to, rank, out)
+        return
     settings = None
     if os.path.isdir(source):  # False, not an error, for a setup's text (which may be too long for a path)
         setup = _export.read_run(source, rank)
@@ -346,6 +356,16 @@ def export(
 
         atomic_write(out, code)
         console.print(f"wrote {shown(out)}")
+
+
+def export_trained(source: str, to: str, rank: int, out: Optional[Path]) -> None:
+    """``export --trained``: the code to ``out``, its weights beside it (``out`` as .npz)."""
+    from evoinit.interop.trained import write
+
+    if not os.path.isdir(source):
+        raise RunFolderError(f"no run folder at {clip(source)} (--trained exports a run's trained network)")
+    weights = write(source, rank, to=to, out=out)
+    console.print(f"wrote {shown(out)} and its weights {shown(weights)}")
 
 
 # -- entry point -----------------------------------------------------------------------------------

@@ -200,12 +200,38 @@ def print_result(result) -> None:
     print_hall_of_fame(result.hall_of_fame, result.config.objectives, result.finished, result.by_model,
                        result.test_rows)
     print_verdict(result.hall_of_fame, result.test_rows, result.finished)
+    print_best_network(result)
     if result.run_dir is not None:
         if result.finished:
             console.print(f"run folder: {shown(result.run_dir)}  (figures: evoinit report {shown(result.run_dir)})",
                           soft_wrap=not console.is_terminal)
         else:
             console.print(f"paused; continue with: {shown(hint(result.run_dir))}", soft_wrap=not console.is_terminal)
+
+
+def best_network_line(result, width: int = 80) -> str | None:
+    """One line naming the best trained network found (lowest validation loss among the hall of
+    fame's kept networks) when it is not the best setup's: its setup, seed key, validation and
+    test error; the setup's text (its rank's row in the table) ends the line, cut to keep it
+    within ``width`` columns."""
+    from evoinit.ga.kept import best_network
+
+    best = best_network(result.networks) if result.finished else None
+    if best is None or best.rank == 1:
+        return None
+    key = "(" + ",".join(map(str, best.key)) + ")"
+    test = "" if best.test_error is None else f", test error {best.test_error:.4f}"
+    line = f"best network found: #{best.rank} seed {key}, val error {best.val_error:.4f}{test}"
+    text, room = printable(str(best.genome)), width - len(line) - 3   # "#rank" is the table's row
+    if room >= 8:
+        line += " — " + (text if len(text) <= room else text[:room - 1] + "…")
+    return line
+
+
+def print_best_network(result) -> None:
+    line = best_network_line(result)
+    if line:
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 def print_hall_of_fame(entries, objectives, finished, by_model: bool = False, test_rows: str | None = None) -> None:

@@ -33,6 +33,7 @@ from evoinit.ga.evaluation import Evaluation
 from evoinit.ga.genome import Genome
 from evoinit.ga.hooks import Hooks
 from evoinit.ga.individuals import Individual, merge_by_genome, python_random, refill
+from evoinit.ga.kept import keep
 from evoinit.ga.results import Entry, FinalScores, Progress, SearchResult, logbook_row
 from evoinit.ga.state import Checkpoint, Member
 
@@ -63,6 +64,7 @@ class Search:
         self.n_logged = 0             # lines in evaluations.jsonl
         self.finished = False
         self.final: list[FinalScores] = []
+        self.networks: tuple = ()     # the hall of fame's kept networks (``ga.kept``), once finished
         self.extra: dict = {}         # a variant's own part of the checkpoint (hooks.Shape)
         self.settings = config.to_json()   # as config.json records them (an older folder: its own)
         self.parallel = None
@@ -223,8 +225,11 @@ class Search:
             self.emit("final", total=len(genomes))
             self.final, evals = score_hall_of_fame(genomes, self.config, self.data, parallel=self.parallel)
             self._log([e for _, _, e in evals], generation=None, stage="final")
+        members = [(self.config.space.decode(ind), ind.keys, ind.evals) for ind in self.ranked]
+        self.networks = keep(members, self.data, self.config.train, self.config.seed, test=self.config.test)
         self.finished = True
         if self.recorder is not None:
+            self.recorder.networks(self.networks)   # before the checkpoint that says finished
             self._save()
 
     def _log(self, evals, **extra) -> None:
@@ -271,7 +276,8 @@ class Search:
         rows = test_rows(dataset_of(self.data).summary()) if self.finished and self.config.test else None
         return SearchResult(self.config, self.hall_of_fame(), list(self.logbook),
                             None if self.recorder is None else self.recorder.path, self.finished,
-                            self.n_logged, sum(k[0] != seeding.FINAL for _, k in self.cache), self.by_model, rows)
+                            self.n_logged, sum(k[0] != seeding.FINAL for _, k in self.cache), self.by_model, rows,
+                            self.networks)
 
     def emit(self, kind: str, **kw) -> None:
         if self.progress:

@@ -240,6 +240,7 @@ class SearchResult:
     trainings: int = 0            # networks the search trained to choose (the final scoring excluded)
     by_model: bool = False        # the hall of fame is in the surrogate's order (``config.ranks_by_model``)
     test_rows: str | None = None  # which rows the final test scores used (``data.dataset.test_rows``)
+    networks: tuple = ()          # the hall of fame's kept networks, best first (``ga.kept.Network``)
 
     @property
     def best(self) -> Entry:

@@ -83,6 +83,15 @@ class _EvoMLP(BaseEstimator):
         self.n_jobs = n_jobs
         self.random_state = random_state
 
+    @classmethod
+    def from_run(cls, run, rank: int = 1):
+        """The estimator holding kept network ``rank`` (1 = best) of a search's run folder, fitted
+        and ready to ``predict`` raw rows (the search's input scaling is folded in); its ``network_``
+        is the ``ga.kept.Network`` with its seed key. A folder without it is a ``RunFolderError``."""
+        from evoinit.interop.loaded import from_run
+
+        return from_run(cls, run, rank)
+
     # -- parameters, checked once per fit --------------------------------------------------------
 
     def _fail(self, message: str):

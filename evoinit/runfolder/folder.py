@@ -10,6 +10,8 @@ Layout (schema 1)::
     logbook.csv         per-generation statistics
     hall_of_fame.json   the best setups (or the Pareto front), and at the end their test scores
     checkpoint.json     everything needed to resume, rewritten atomically after each generation
+    networks/           the hall of fame's trained networks as plain arrays, written when the
+                        search finishes (``networks``; a run from before has none)
     figures/            PNGs from ``evoinit report``
 
 JSON and CSV only: opening somebody's run folder never runs their code.

@@ -35,6 +35,12 @@ class Recorder:
     def state(self, settings: dict, checkpoint: Checkpoint, hall_of_fame: dict) -> None:
         write_state(self.folder, settings, checkpoint, hall_of_fame)
 
+    def networks(self, networks) -> None:
+        """The hall of fame's kept networks (``ga.kept.Network``), into ``networks/``."""
+        from evoinit.runfolder import networks as _networks
+
+        _networks.write(self.folder, networks)
+
 
 def config_json(config: SearchConfig, dataset, *, versions: dict, n_jobs: int, scheduler: str | None,
                 command: str | None) -> dict:
