@@ -303,6 +303,11 @@ CONTENDERS = {
     # clones), so one generation less
     "ga_rf": (run_ga, lambda t: {"surrogate": 10, "generations": t.generations - 1}),
     "ga_rf30": (run_ga, lambda t: {"surrogate": 30, "generations": t.generations - 1}),
+    # early stopping (issue 28): each network stopped 3 epochs past its best validation loss and kept
+    # there — fitness, fresh-seed scores and kept networks from that epoch; the same trainings
+    "ga_es": (run_ga, lambda t: {"train": TrainSettings(epochs=t.epochs, patience=3)}),
+    "ga_rf30_es": (run_ga, lambda t: {"surrogate": 30, "generations": t.generations - 1,
+                                      "train": TrainSettings(epochs=t.epochs, patience=3)}),
     # the hall of fame of 10 ranked by the forest; a pool of 60·λ (docs/bench_search.md)
     "ga_rf30_h10": (run_ga, lambda t: {"surrogate": 30, "generations": t.generations - 1, "hall_of_fame": 10}),
     "ga_rf60": (run_ga, lambda t: {"surrogate": 60, "generations": t.generations - 1}),
