@@ -9,7 +9,7 @@ normalized range (``kwon_logistic_uniform``; 4 = 1/σ'(0)). Per hidden layer, av
 - the std of the back-propagated gradients δ_l = ∂L/∂z_l (backward),
 - the std of the weight gradients ∂L/∂W_l = a_{l−1}ᵀ δ_l,
 
-all through the trainer's own code path (``network.trace``). In a linear regime the standard init
+all through the trainer's own code path (``single.trace``). In a linear regime the standard init
 multiplies the variance by fan_in·Var(W) = 1/3 per layer in both directions, the normalized init by
 1 (for equal widths). The full mode also trains the same networks for a few epochs.
 """
@@ -24,7 +24,8 @@ import numpy as np
 
 from evoinit import data, seeding
 from evoinit.nn import diagnostics
-from evoinit.nn.network import initial_start, layer_sizes, trace, train_population
+from evoinit.nn.network import initial_start, layer_sizes, train_population
+from evoinit.nn.single import trace
 from evoinit.nn.training import TrainSettings
 
 NAME = "glorot_bengio"

@@ -2,7 +2,7 @@
 
 A plain MLP (no normalization, no skip connections) of 30 hidden layers of 64 units on digits.
 
-Signal: at initialization, the std of each hidden layer's activations (``network.trace``), for
+Signal: at initialization, the std of each hidden layer's activations (``single.trace``), for
 leaky rectifiers of negative slope a (a = 0 is ReLU) under ``glorot_uniform`` (Var(W) =
 2/(fan_in+fan_out), i.e. 1/n here), He's ReLU form ``he_general_uniform(a=0)`` (Var = 2/n) and He's
 general form ``he_general_uniform(a)`` (Var = 2/((1+a²)·n)). A leaky rectifier keeps (1+a²)/2 of
@@ -24,7 +24,8 @@ import numpy as np
 
 from evoinit import data, seeding
 from evoinit.nn import activations, diagnostics
-from evoinit.nn.network import initial_start, layer_sizes, trace, train_population
+from evoinit.nn.network import initial_start, layer_sizes, train_population
+from evoinit.nn.single import trace
 from evoinit.nn.training import TrainSettings
 from evoinit.reporting import plots
 

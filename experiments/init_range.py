@@ -1,7 +1,7 @@
 """The init range for sigmoid and tanh (§4 of the tutorial): U[−r, r] from r = 0.05 to 5.
 
 An MLP of three hidden layers on digits, every weight drawn from ``uniform`` with
-``minval=-r, maxval=r`` (biases 0). At initialization (``network.trace`` on the training set):
+``minval=-r, maxval=r`` (biases 0). At initialization (``single.trace`` on the training set):
 
 - the ratio of the back-propagated gradient's std at the first hidden layer to the last one,
   ``std(∂L/∂z_1) / std(∂L/∂z_3)``: below 1 the gradient shrinks on its way back to the input
@@ -25,7 +25,8 @@ import numpy as np
 
 from evoinit import data, seeding
 from evoinit.nn import diagnostics
-from evoinit.nn.network import initial_start, layer_sizes, trace, train_population
+from evoinit.nn.network import initial_start, layer_sizes, train_population
+from evoinit.nn.single import trace
 from evoinit.nn.training import TrainSettings
 from evoinit.reporting import plots
 

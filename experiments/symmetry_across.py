@@ -29,7 +29,8 @@ import numpy as np
 
 from evoinit import data, seeding
 from evoinit.nn import diagnostics
-from evoinit.nn.network import initial_start, layer_sizes, predict, train_population
+from evoinit.nn.network import initial_start, layer_sizes, train_population
+from evoinit.nn.single import predict
 from evoinit.nn.training import TrainSettings
 
 NAME = "symmetry_across"

@@ -84,7 +84,7 @@ from evoinit.ga.evaluate import dataset_of, fitness, objective_values, train_gen
 from evoinit.ga.evaluation import Evaluation
 from evoinit.ga.genome import Genome, SearchSpace  # noqa: E402
 from evoinit.nn.diagnostics import disagreement, mean_off_diagonal  # noqa: E402
-from evoinit.nn.network import predict
+from evoinit.nn.single import predict
 from evoinit.nn.training import TrainSettings  # noqa: E402
 
 SATURATING = ("tanh", "sigmoid")

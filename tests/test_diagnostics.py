@@ -8,7 +8,8 @@ import pytest
 
 from evoinit import data
 from evoinit.nn import diagnostics
-from evoinit.nn.network import initial_start, loss_and_grads, predict, trace
+from evoinit.nn.network import initial_start
+from evoinit.nn.single import loss_and_grads, predict, trace
 
 
 def _net(rng, sizes):

@@ -16,7 +16,7 @@ import pytest
 
 from evoinit.errors import RunFolderError, UsageError
 from evoinit.ga.genome import Genome
-from evoinit.interop import export
+from evoinit.interop import export, runsetup
 from evoinit.nn import initializers
 from evoinit.nn.presets import PRESETS
 from evoinit.nn.training import TrainSettings
@@ -462,12 +462,12 @@ def _run_folder(path, entries=None, config=None):
 
 def test_read_run_takes_the_ranked_genome_and_the_data_sizes(tmp_path):
     run = _run_folder(tmp_path / "run")
-    best = export.read_run(run)
+    best = runsetup.read_run(run)
     assert (str(best.genome), best.n_in, best.n_out, best.task) == ("32-16 relu he_normal ×1.5", 4, 3, "classification")
     assert best.settings.optimizer == "adam"
-    assert str(export.read_run(run, rank=2).genome) == "8 tanh orthogonal ×2"
+    assert str(runsetup.read_run(run, rank=2).genome) == "8 tanh orthogonal ×2"
     with pytest.raises(UsageError, match="--rank must be 1..2"):
-        export.read_run(run, rank=3)
+        runsetup.read_run(run, rank=3)
 
 
 @pytest.mark.parametrize("make, message", [
@@ -481,7 +481,7 @@ def test_read_run_takes_the_ranked_genome_and_the_data_sizes(tmp_path):
 def test_bad_run_folders_are_one_clear_run_folder_error(tmp_path, make, message):
     run = make(tmp_path / "run")
     with pytest.raises(RunFolderError, match=message) as info:
-        export.read_run(run)
+        runsetup.read_run(run)
     assert "\n" not in str(info.value)
 
 
@@ -527,7 +527,7 @@ def test_read_run_reads_a_folder_the_search_wrote(tmp_path):
 
     result = api.search("iris", population=4, generations=1, repeats=1, epochs=2, n_jobs=1,
                            out=tmp_path / "run", space=SearchSpace(layers=(1, 2), widths=(4, 16)))
-    setup = export.read_run(tmp_path / "run")
+    setup = runsetup.read_run(tmp_path / "run")
     assert setup.genome == result.best.genome and (setup.n_in, setup.n_out, setup.task) == (4, 3, "classification")
     assert setup.settings.epochs == 2
     compile(export.to_torch(setup.genome, setup.n_in, setup.n_out, setup.task, settings=setup.settings),
@@ -540,7 +540,7 @@ def test_exported_regression_loss_is_evoinits_so_the_gradient_is_too(k):
     keras.ops, with Keras's documented mean over the rows of a batch), equals evoinit's loss, and its
     gradient with respect to the outputs (central differences) equals evoinit's output delta
     (pred − y)/n: ratio 1, where MSE gave 2/k."""
-    from evoinit.nn.network import loss_and_grads
+    from evoinit.nn.single import loss_and_grads
     from evoinit.nn.training import Start
 
     rng = np.random.default_rng(k)

@@ -13,14 +13,8 @@ from evoinit import data, seeding
 from evoinit.errors import UsageError
 from evoinit.ga.evaluate import start_and_order
 from evoinit.nn import activations
-from evoinit.nn.network import (
-    initial_start,
-    layer_sizes,
-    loss_and_grads,
-    predict,
-    score,
-    train_population,
-)
+from evoinit.nn.network import initial_start, layer_sizes, train_population
+from evoinit.nn.single import loss_and_grads, predict, score
 from evoinit.nn.training import Start, TrainSettings
 
 
@@ -271,7 +265,7 @@ def test_explicit_start_and_its_validation(iris):
 
 def test_trace_gives_the_layer_signals_of_the_gradient(iris):
     """trace()'s activations and deltas reproduce the gradients: dW[l] = A[l-1]ᵀ·δ[l], db = Σδ."""
-    from evoinit.nn.network import trace
+    from evoinit.nn.single import trace
 
     start = initial_start((4, 8, 6, 3), "glorot_uniform", np.random.default_rng(0), bias="normal")
     acts, deltas = trace(start, iris.X_train, iris.y_train, activation="gelu", task="classification")

@@ -10,6 +10,7 @@ import random
 from dataclasses import dataclass
 
 import numpy as np
+
 from evoinit.data.files import columns as _columns
 
 TASKS = ("classification", "regression")
@@ -29,7 +30,9 @@ class _Builtin:
 def _bundled(loader: str, task: str, blurb: str, **kw) -> _Builtin:
     """One of scikit-learn's bundled ``load_*`` sets (no download)."""
     def make(n_samples, noise, seed):
-        from sklearn import datasets as skd   # on use: the CLI's --help must not wait for scikit-learn
+        from sklearn import (
+            datasets as skd,  # on use: the CLI's --help must not wait for scikit-learn
+        )
 
         b = getattr(skd, loader)(**kw)
         classes = tuple(map(str, b.target_names)) if task == C else None

@@ -27,13 +27,8 @@ from evoinit.ga.genome import Genome
 from evoinit.ga.schedule import (
     plan,
 )
-from evoinit.nn.network import (
-    initial_start,
-    layer_sizes,
-    predict,
-    score,
-    train_population,
-)
+from evoinit.nn.network import initial_start, layer_sizes, train_population
+from evoinit.nn.single import predict, score
 from evoinit.nn.stack import n_params
 from evoinit.nn.training import TrainResult, TrainSettings
 

@@ -23,7 +23,7 @@ import numpy as np
 from evoinit.ga.evaluate import dataset_of, to_evaluation, train_genomes
 from evoinit.ga.genome import Genome
 from evoinit.nn.network import layer_sizes
-from evoinit.nn.network import predict as _forward
+from evoinit.nn.single import predict as _forward
 from evoinit.nn.stack import n_params
 
 #: How the kept network of an entry is chosen, as the run folder states it.

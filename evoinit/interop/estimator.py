@@ -34,7 +34,7 @@ from evoinit.interop.fit import (
     _target_stats,
 )
 from evoinit.nn.network import continue_training, layer_sizes
-from evoinit.nn.network import predict as _forward
+from evoinit.nn.single import predict as _forward
 from evoinit.nn.training import TrainSettings
 
 #: The setup trained when no genome is given (and no search asked for).
