@@ -25,8 +25,10 @@ import threading
 from pathlib import Path
 
 import pytest
+import typer
 
 import evoinit
+from evoinit.cli.app import app
 
 from test_report import CHROMIUM, chromium
 
@@ -76,9 +78,18 @@ def test_the_site_builds_strictly_with_every_reference(site):
         where = obj.__name__ if inspect.ismodule(obj) else f"{obj.__module__}.{obj.__qualname__}"
         assert f'id="{where}"' in everything, f"{name} ({where}) is on no reference page"
     cli = (site / "reference" / "cli" / "index.html").read_text()
-    for command in ("search", "resume", "report", "train", "export", "list"):
-        assert f'id="evoinit-{command}"' in cli, command
-    assert "--test-file" in cli and "--population" in cli
+    cells = " ".join(re.findall(r"<td><code>(.*?)</code></td>", cli))
+    for path, command in commands_of(typer.main.get_command(app), ["evoinit"]):
+        assert f'id="{"-".join(path)}"' in cli, path
+        for option in (o for p in command.params for o in p.opts if o.startswith("-")):
+            assert option in cells, f"{' '.join(path)} {option} is not in the CLI reference"
+
+
+def commands_of(command, path):
+    """(path, command) of the typer app's click command and of every subcommand below it."""
+    yield path, command
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from commands_of(sub, [*path, name])
 
 
 @needs_mkdocs
