@@ -92,16 +92,29 @@ def commands_of(command, path):
         yield from commands_of(sub, [*path, name])
 
 
+BROKEN = {  # page text -> what the failed build says
+    "[gone](nowhere.md)": "nowhere.md",
+    "::: demo.gone": "demo.gone",
+    "::: demo.unreadable": "does not appear in the function signature",
+}
+
+
 @needs_mkdocs
-def test_a_broken_link_fails_the_strict_build(tmp_path):
-    """The strictness is real: the same site with one link to a page that does not exist fails."""
+@pytest.mark.parametrize("text", BROKEN, ids=["link", "reference", "docstring"])
+def test_the_strict_build_fails_on(text, tmp_path):
+    """The strictness is real: with this site's own settings, a page with a link to no page, a
+    reference to no object, or a docstring griffe cannot read (a parameter the signature lacks)
+    fails the build."""
     docs = tmp_path / "docs"
     docs.mkdir()
-    (docs / "index.md").write_text("# x\n\n[gone](nowhere.md)\n")
-    (tmp_path / "mkdocs.yml").write_text("site_name: x\nstrict: true\n")
+    (docs / "index.md").write_text(f"# x\n\n{text}\n")
+    (tmp_path / "demo.py").write_text('def unreadable(a):\n    """Doc.\n\n    :param nope: no such parameter\n    """\n')
+    own = (ROOT / "mkdocs.yml").read_text()
+    plugins = own[own.index("plugins:"):own.index("hooks:")].replace("options:", "paths: [.]\n          options:", 1)
+    (tmp_path / "mkdocs.yml").write_text(f"site_name: x\nstrict: true\n{plugins}")
     r = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(tmp_path / "s")],
                        cwd=tmp_path, env=env(), capture_output=True, text=True, timeout=60)
-    assert r.returncode != 0 and "nowhere.md" in r.stderr
+    assert r.returncode != 0 and BROKEN[text] in r.stderr, r.stderr[-2000:]
 
 
 # -- docstrings ------------------------------------------------------------------------------------
