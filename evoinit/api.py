@@ -162,5 +162,6 @@ def config_of(dataset, config, options, memory) -> SearchConfig:
 
 
 def check_stop_after(stop_after) -> None:
+    """Refuse a ``stop_after`` that is not a whole number ≥ 0 (``None``: run to the end)."""
     if stop_after is not None:
         checks.integer("stop_after", stop_after, 0)

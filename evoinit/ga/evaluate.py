@@ -242,6 +242,7 @@ class TrainOutcome:
         return out
 
     def to_json(self) -> dict:
+        """The outcome as JSON: genome, dataset, settings, seed, summary and every evaluation."""
         return {"schema": 1, "genome": self.genome.to_json(), "dataset": self.dataset,
                 "settings": self.settings.to_json(), "seed": self.seed, "summary": self.summary(),
                 "evaluations": [e.to_json() for e in self.evaluations]}

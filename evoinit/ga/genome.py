@@ -92,6 +92,7 @@ class Genome:
         )
 
     def to_json(self) -> dict:
+        """The genome as JSON: ``learning_rate`` and ``seed`` only when they are genes."""
         d = {"hidden": list(self.hidden), "activation": self.activation, "init": self.init,
              "scale": self.scale}
         if self.learning_rate is not None:
@@ -106,6 +107,7 @@ class Genome:
                    scale=d["scale"], learning_rate=d.get("learning_rate"), seed=d.get("seed"))
 
     def with_(self, **changes) -> "Genome":
+        """A copy with the named fields changed (``genome.with_(scale=2.0)``)."""
         return replace(self, **changes)
 
 
@@ -203,6 +205,7 @@ class SearchSpace:
         return genes
 
     def decode(self, genes) -> Genome:
+        """The genome a GA individual's flat gene list stands for (the inverse of ``encode``)."""
         n = self.layers[1]
         depth = int(genes[0])
         k = 1 + n
@@ -263,6 +266,7 @@ class SearchSpace:
         return genes
 
     def to_json(self) -> dict:
+        """The search space as JSON, as config.json's ``space`` holds it."""
         return {"layers": list(self.layers), "widths": list(self.widths),
                 "activations": list(self.activations), "inits": list(self.inits),
                 "scales": list(self.scales),
