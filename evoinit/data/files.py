@@ -244,19 +244,26 @@ def read_npz(path: str, target: str | None):
     return X, y, feature_names, f"file {path} (arrays X, y)", test
 
 
+def npy_header(archive, name: str) -> tuple[tuple, np.dtype]:
+    """(shape, dtype) of array ``name`` in an open .npz ``archive``, from its .npy header alone — a
+    few hundred bytes, nothing decompressed or allocated (zip or format errors raise)."""
+    member = f"{name}.npy" if f"{name}.npy" in archive.zip.namelist() else name
+    with archive.zip.open(member) as f:
+        version = np.lib.format.read_magic(f)
+        read = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+        if version not in read:
+            raise ValueError(f".npy format version {version[0]}.{version[1]}")
+        shape, _, dtype = read[version](f)
+    return tuple(shape), dtype
+
+
 def _check_header(archive, name: str, path: str) -> None:
     """Read the .npy header of array ``name`` inside the zip — a few hundred bytes, not the data —
     and refuse, before anything is decompressed or allocated, a kind it may not hold
     (``NPZ_KINDS``) or a shape whose float64 copy would pass ``memory_limit()``: a small file can
     declare terabytes of zeros."""
-    member = f"{name}.npy" if f"{name}.npy" in archive.zip.namelist() else name
     try:
-        with archive.zip.open(member) as f:
-            version = np.lib.format.read_magic(f)
-            read = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
-            if version not in read:
-                raise ValueError(f".npy format version {version[0]}.{version[1]}")
-            shape, _, dtype = read[version](f)
+        shape, dtype = npy_header(archive, name)
     except Exception as e:  # zip and format errors alike: the file is unusable
         raise DataError(f"{path}: cannot read array '{name}': {one_line(e, 80) or type(e).__name__}") from None
     if dtype.hasobject:

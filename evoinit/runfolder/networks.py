@@ -25,6 +25,7 @@ import zipfile
 import numpy as np
 
 from evoinit import checks
+from evoinit.data.files import npy_header
 from evoinit.errors import EvoinitError, RunFolderError, one_line
 from evoinit.ga.genome import Genome
 from evoinit.ga.kept import RULE, Network
@@ -204,13 +205,10 @@ def _arrays(path, meta: dict) -> dict:
 
 def _check_header(archive, name: str, shape: tuple) -> None:
     """The .npy header of ``name`` (a few bytes, not the data): a real float array of ``shape``."""
-    member = f"{name}.npy" if f"{name}.npy" in archive.zip.namelist() else name
-    with archive.zip.open(member) as f:
-        version = np.lib.format.read_magic(f)
-        read_header = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
-        if version not in read_header:
-            raise ValueError(f"array {name}: .npy format version {version[0]}.{version[1]}")
-        got, _, dtype = read_header[version](f)
+    try:
+        got, dtype = npy_header(archive, name)
+    except ValueError as e:
+        raise ValueError(f"array {name}: {e}") from None
     if dtype.hasobject:
         raise ValueError(f"array {name} holds Python objects, which only pickle reads (evoinit never unpickles)")
     if dtype.kind != "f":
