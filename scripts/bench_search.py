@@ -107,7 +107,8 @@ class Task:
     def config(self, seed: int, **ga) -> SearchConfig:
         base = dict(dataset=DataSpec(self.dataset), population=self.population,
                     generations=self.generations, repeats=self.repeats, seed=seed, space=self.space,
-                    train=TrainSettings(epochs=self.epochs), test=False, baselines=False)
+                    train=TrainSettings(epochs=self.epochs), test=False, baselines=False,
+                    surrogate=0)   # "ga" is the plain GA; its variants set their own
         return SearchConfig(**base | ga)
 
 

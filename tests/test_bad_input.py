@@ -372,7 +372,7 @@ def test_exploding_and_never_learning_candidates_are_scored_logged_and_kept_out(
     space = SearchSpace(inits=("zeros", "he_normal"), activations=("relu",), scales=(16.0, 16.0), widths=(32, 64),
                         layers=(2, 2))
     cfg = SearchConfig(dataset="iris", population=6, generations=2, repeats=2, seed=1, space=space,
-                       train=TrainSettings(epochs=4, learning_rate=0.5))
+                       train=TrainSettings(epochs=4, learning_rate=0.5), surrogate=0)
     result = S.search(cfg.dataset, config=cfg, n_jobs=1, out=tmp_path / "r")
     assert result.finished
     lines = [json.loads(x) for x in open(tmp_path / "r" / "evaluations.jsonl")]

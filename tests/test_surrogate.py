@@ -102,8 +102,15 @@ def test_same_files_for_two_processes_and_after_pause_and_resume(run, tmp_path):
     assert files(tmp_path / "part") == files(run)
 
 
-def test_off_by_default_and_refused_where_it_does_not_run():
-    assert "surrogate" not in replace(CONFIG, surrogate=0).to_json()
+def test_on_by_default_where_it_runs_and_refused_where_it_does_not():
+    """The default is the model-guided GA (surrogate 30) wherever it runs, the plain GA elsewhere;
+    it is always written to config.json, and a folder from before it became the default (no
+    ``surrogate`` key) reads as the plain GA it was."""
+    assert SearchConfig().surrogate == 30 and SearchConfig(prune="halving").surrogate == 0
+    assert SearchConfig(shape="steady").surrogate == 0 and SearchConfig(objectives=("val_loss", "n_params")).surrogate == 0
+    assert replace(CONFIG, surrogate=0).to_json()["surrogate"] == 0
+    older = {k: v for k, v in replace(CONFIG, surrogate=0).to_json().items() if k != "surrogate"}
+    assert SearchConfig.from_json(older).surrogate == 0
     assert SearchConfig.from_json(CONFIG.to_json()) == CONFIG
     for options in (dict(shape="steady"), dict(prune="halving"), dict(objectives=("val_loss", "n_params"))):
         with pytest.raises(UsageError, match="surrogate pre-selection runs with one objective"):

@@ -104,8 +104,10 @@ OPTIONS: tuple[Option, ...] = (
     O("objectives", "list[str]", f"Comma-separated: {', '.join(OBJECTIVES)}; two or more → NSGA-II",
       flag="--objectives"),
     O("surrogate", "int", "Breed K×λ offspring and train the λ a random forest of everything trained so far "
-      "expects to improve most; the forest also ranks the final hall of fame once 64 setups are trained; "
-      "30 suits small budgets; 0 = off", flag="--surrogate", check=_int(0, MAX_SURROGATE)),
+      "expects to improve most; the forest also ranks the final hall of fame once 64 setups are trained. "
+      "On by default wherever it runs (one objective, no pruning, the generations shape): it beat the "
+      "plain GA on the benchmark at both budgets (docs/bench_search.md); 0 = the plain GA",
+      flag="--surrogate", check=_int(0, MAX_SURROGATE), default="30"),
     O("prune", "str", f"{' | '.join(PRUNING)}: halving races each generation's offspring through rungs of "
       "epochs; saves CPU time, no better search at equal time (docs/bench_search.md)", flag="--prune",
       check=_choice(PRUNING)),
