@@ -101,9 +101,10 @@ app.command()(train)
 def search(**given):
     """Search network setups with a genetic algorithm, training every candidate for real.
 
-    With no options: digits and the budget in brackets below (about 3,000 trainings; 2 min 19 s
-    measured once on a shared 2-core machine with --n-jobs 2 — it varies with the machine; each
-    run records its times in timings.jsonl), all cores. Writes a run folder you can resume and
+    With no options: the model-guided GA (--surrogate 30) on digits with the budget in brackets
+    below (2,976 trainings; 2 min 50 s measured once on an idle 2-core machine with
+    --n-jobs 2 — it varies with the machine; each run records its times in timings.jsonl), all
+    cores. Writes a run folder you can resume and
     report on.
     Ctrl-C stops cleanly at any time (the last finished generation is kept); continue with
     `evoinit resume RUN`, or run the same command again with --resume. Every option can also be

@@ -28,7 +28,7 @@ from contextlib import ExitStack, contextmanager
 from joblib import parallel_config
 
 from evoinit.checks import is_int
-from evoinit.errors import UsageError, WorkerError
+from evoinit.errors import UsageError, WorkerError, lost_connection
 
 # A search stopped on purpose (Ctrl-C, SIGTERM, --stop-after) closes its result generator with
 # work still out: joblib's warning about the cancelled tasks is expected then, and it would be
@@ -53,9 +53,21 @@ class _QuietOnceLost(logging.Filter):
     lost = False
 
     def filter(self, record) -> bool:
-        if record.getMessage().startswith("Failed to reconnect to scheduler"):
+        if record.getMessage().startswith("Failed to reconnect to scheduler") or _lost(record.exc_info):
             _QuietOnceLost.lost = True
         return not _QuietOnceLost.lost
+
+
+def _lost(exc_info) -> bool:
+    """Whether a log record carries a lost connection (itself or a cause of it): the client's own
+    tracebacks of the reconnection it tries while the search is busy elsewhere."""
+    e = exc_info[1] if exc_info else None
+    seen = 0
+    while e is not None and seen < 10:
+        if lost_connection(e):
+            return True
+        e, seen = e.__cause__ or e.__context__, seen + 1
+    return False
 
 
 _quiet = _QuietOnceLost()

@@ -79,7 +79,10 @@ class EvoMLPClassifier(ClassifierMixin, _EvoMLP):
         A fitted model's ``fit`` goes on from its training state for ``epochs`` more (the same
         bits as one longer fit on the same data).
     search : bool, default=False
-        Run an evoinit search on the data in ``fit`` and refit the best setup.
+        Run an evoinit search on the data in ``fit`` and refit the best setup. The search is
+        evoinit's default, the model-guided GA (``surrogate = 30``): a random forest of every setup
+        trained so far picks the offspring to train; it costs the budget's trainings plus a forest
+        fit per generation and the hall of fame retrained once at the end.
     search_budget : int, dict or None, default=None
         Implies ``search``. An int is the number of generations; a dict may set ``population``,
         ``generations``, ``repeats``, ``epochs`` (of the search's trainings) and ``space``
