@@ -30,3 +30,17 @@ def undisturbed_digits(tmp_path_factory):
     out = tmp_path_factory.mktemp("undisturbed") / "run"
     search(DIGITS.dataset, config=DIGITS, n_jobs=1, out=out)
     return files(out)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    from evoinit import data
+
+    return data.load("digits")
+
+
+@pytest.fixture(scope="module")
+def diabetes():
+    from evoinit import data
+
+    return data.load("diabetes")

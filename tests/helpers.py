@@ -55,3 +55,14 @@ def killed_after_checkpoint(config: SearchConfig, out: Path, generation: int = 1
     assert proc.poll() is None, proc.stderr.read()
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
+
+
+def seeded_starts(sizes, schemes, seed=0, scale=1.0):
+    """One start and one order generator per scheme, seeded by position (as ``evoinit train``)."""
+    from evoinit import seeding
+    from evoinit.ga.evaluate import start_and_order
+
+    root = seeding.root(seed)
+    pairs = [start_and_order(sizes, scheme, seeding.child(root, seeding.TRAIN, p), scale=scale)
+             for p, scheme in enumerate(schemes)]
+    return [start for start, _ in pairs], [order for _, order in pairs]

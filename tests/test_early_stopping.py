@@ -11,14 +11,14 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from helpers import ENV
+from helpers import ENV, seeded_starts
 
 import evoinit as S
 from evoinit import data, seeding
 from evoinit.errors import ConfigError, UsageError
 from evoinit.ga.config import SearchConfig
 from evoinit.ga.configfile import build, load_toml
-from evoinit.ga.evaluate import objective_values, run_tasks, start_and_order
+from evoinit.ga.evaluate import objective_values, run_tasks
 from evoinit.ga.evaluation import Evaluation
 from evoinit.ga.genome import Genome, SearchSpace
 from evoinit.ga.variants.halving import race, survivors
@@ -34,21 +34,8 @@ ADAM = dict(optimizer="adam", learning_rate=0.01)   # overfits digits within a f
 MIXED = ["he_normal", "glorot_uniform", "orthogonal", "lecun_normal", "he_uniform", "uniform"] * 2
 
 
-@pytest.fixture(scope="module")
-def digits():
-    return data.load("digits")
 
 
-@pytest.fixture(scope="module")
-def diabetes():
-    return data.load("diabetes")
-
-
-def _starts(sizes, schemes, seed=0, scale=1.0):
-    root = seeding.root(seed)
-    pairs = [start_and_order(sizes, scheme, seeding.child(root, seeding.TRAIN, p), scale=scale)
-             for p, scheme in enumerate(schemes)]
-    return [s for s, _ in pairs], [o for _, o in pairs]
 
 
 def _same(a, b) -> bool:
@@ -72,8 +59,8 @@ def test_the_restored_network_is_the_network_trained_to_its_best_epoch(digits, d
     sizes = layer_sizes(ds.n_features, (32,), ds.n_outputs)
     patience, epochs = 3, 40
     settings = TrainSettings(epochs=epochs, patience=patience, monitor=monitor, dtype=dtype, **ADAM)
-    results = train_population(*_starts(sizes, MIXED[:6], seed=2), ds, activation=activation, settings=settings)
-    again, orders = _starts(sizes, MIXED[:6], seed=2)
+    results = train_population(*seeded_starts(sizes, MIXED[:6], seed=2), ds, activation=activation, settings=settings)
+    again, orders = seeded_starts(sizes, MIXED[:6], seed=2)
     assert any(r.epochs < epochs for r in results)                     # some stopped early
     for p, r in enumerate(results):
         curve = watched(monitor, r.val_loss, r.val_metric, r.metric)
@@ -93,8 +80,8 @@ def test_alone_in_a_population_and_in_chunks_are_bit_identical(digits):
     sizes = layer_sizes(64, (24, 12), 10)
 
     def population():
-        starts, orders = _starts(sizes, MIXED, seed=7)
-        big, big_order = _starts(sizes, ["he_normal"], seed=8, scale=64.0)
+        starts, orders = seeded_starts(sizes, MIXED, seed=7)
+        big, big_order = seeded_starts(sizes, ["he_normal"], seed=8, scale=64.0)
         starts[4], orders[4] = big[0], big_order[0]
         return starts, orders
 
@@ -117,9 +104,9 @@ def test_paused_and_continued_equals_one_go(digits):
     """0 → k, pickled, then k → E (some networks already stopped at k) gives the bits of 0 → E."""
     sizes = layer_sizes(64, (32,), 10)
     settings = TrainSettings(epochs=30, patience=2, monitor="val_error", **ADAM)
-    whole = train_population(*_starts(sizes, MIXED, seed=4), digits, activation="relu", settings=settings)
+    whole = train_population(*seeded_starts(sizes, MIXED, seed=4), digits, activation="relu", settings=settings)
     k = sorted(r.epochs for r in whole)[len(whole) // 2]                # half of them stopped by then
-    states = continue_training(initial_states(*_starts(sizes, MIXED, seed=4), settings=settings), digits,
+    states = continue_training(initial_states(*seeded_starts(sizes, MIXED, seed=4), settings=settings), digits,
                                activation="relu", settings=settings, until=k)
     assert any(st.stopped(settings.patience) for st in states) and not all(st.stopped(2) for st in states)
     states = pickle.loads(pickle.dumps(states))

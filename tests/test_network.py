@@ -6,12 +6,12 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from helpers import seeded_starts
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 
-from evoinit import data, seeding
+from evoinit import data
 from evoinit.errors import UsageError
-from evoinit.ga.evaluate import start_and_order
 from evoinit.nn import activations
 from evoinit.nn.network import initial_start, layer_sizes, train_population
 from evoinit.nn.single import loss_and_grads, predict, score
@@ -23,22 +23,8 @@ def iris():
     return data.load("iris")
 
 
-@pytest.fixture(scope="module")
-def digits():
-    return data.load("digits")
 
 
-@pytest.fixture(scope="module")
-def diabetes():
-    return data.load("diabetes")
-
-
-def _starts(sizes, schemes, seed=0, scale=1.0):
-    """One start and one order generator per scheme, seeded by position."""
-    root = seeding.root(seed)
-    pairs = [start_and_order(sizes, scheme, seeding.child(root, seeding.TRAIN, p), scale=scale)
-             for p, scheme in enumerate(schemes)]
-    return [start for start, _ in pairs], [order for _, order in pairs]
 
 
 # -- gradients ----------------------------------------------------------------------------------
@@ -166,12 +152,12 @@ MIXED = ["glorot_uniform", "he_normal", "orthogonal", "lecun_normal", "uniform",
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_alone_and_in_a_population_are_bit_identical(digits, dtype):
     sizes = layer_sizes(64, (24, 12), 10)
-    starts, orders = _starts(sizes, MIXED, seed=7)
+    starts, orders = seeded_starts(sizes, MIXED, seed=7)
     lrs = np.linspace(0.01, 0.1, len(MIXED))
     settings = TrainSettings(epochs=3, dtype=dtype)
     together = train_population(starts, orders, digits, activation="tanh", settings=settings,
                                 learning_rates=lrs)
-    again, again_orders = _starts(sizes, MIXED, seed=7)
+    again, again_orders = seeded_starts(sizes, MIXED, seed=7)
     for p in (0, 5, 16, 32):
         alone = train_population([again[p]], [again_orders[p]], digits, activation="tanh",
                                  settings=settings, learning_rates=lrs[p:p + 1])[0]
@@ -180,7 +166,7 @@ def test_alone_and_in_a_population_are_bit_identical(digits, dtype):
         for a, b in zip(alone.weights + alone.biases, together[p].weights + together[p].biases):
             assert np.array_equal(a, b)
     # chunking is invisible too
-    chunked = train_population(*_starts(sizes, MIXED, seed=7), digits, activation="tanh",
+    chunked = train_population(*seeded_starts(sizes, MIXED, seed=7), digits, activation="tanh",
                                settings=settings, learning_rates=lrs, chunk_size=5)
     assert all(np.array_equal(a.val_loss, b.val_loss) for a, b in zip(chunked, together))
 
@@ -230,14 +216,14 @@ def test_constant_start_keeps_hidden_units_identical(iris):
 def test_exploding_network_is_marked_and_others_are_undisturbed(digits):
     sizes = layer_sizes(64, (64, 64), 10)
     schemes = ["he_normal", "he_normal", "he_normal"]
-    starts, orders = _starts(sizes, schemes, seed=11)
-    big, _ = _starts(sizes, ["he_normal"], seed=12, scale=64.0)
+    starts, orders = seeded_starts(sizes, schemes, seed=11)
+    big, _ = seeded_starts(sizes, ["he_normal"], seed=12, scale=64.0)
     starts[1] = big[0]
     settings = TrainSettings(epochs=5, learning_rate=0.1)
     results = train_population(starts, orders, digits, activation="relu", settings=settings)
     assert results[1].diverged and 1 <= results[1].diverged_epoch <= 5
     assert results[1].epochs == results[1].diverged_epoch - 1
-    again, again_orders = _starts(sizes, schemes, seed=11)
+    again, again_orders = seeded_starts(sizes, schemes, seed=11)
     for p in (0, 2):
         assert not results[p].diverged and results[p].epochs == 5
         assert results[p].val_metric[-1] < 0.2
