@@ -27,7 +27,7 @@ from evoinit.ga.config import SearchConfig, current
 from evoinit.ga.engine import Search
 from evoinit.ga.evaluate import dataset_of
 from evoinit.ga.evaluation import Evaluation
-from evoinit.ga.results import FinalScores
+from evoinit.ga.results import MAX_TEXT, FinalScores
 from evoinit.ga.state import Checkpoint, Member
 from evoinit.runfolder.folder import RunFolder
 
@@ -227,11 +227,9 @@ _ENGINE_KEYS = {"schema", "config", "generation", "finished", "counter", "n_eval
                 "hall_of_fame", "logbook", "final", "python_random", "numpy_random"}
 
 
-#: The columns of a logbook row (``runs.logbook_row``): counts, statistics, the best setup's text.
+#: The columns of a logbook row (``results.logbook_row``): counts, statistics, the best setup's text.
 LOGBOOK_COUNTS = ("gen", "nevals", "diverged", "degenerate", "pruned", "unique")
 LOGBOOK_NUMBERS = ("min", "median", "mean", "max", "std", "best_error", "error_std")
-#: The longest text read back from a run folder's values (a setup's text, a name, a path).
-MAX_TEXT = 10_000
 
 
 def _text(value) -> bool:
