@@ -329,3 +329,28 @@ def test_the_verdict_names_the_test_rows():
     assert "for 8 tanh glorot_uniform ×1 on the dataset's own 1,000 test rows (x);" in line
     assert " on " not in verdict(entry).split("×1")[1].split(";")[0]
     assert data.test_rows({"sizes": {"test": "x"}, "spec": {}}) is None and data.test_rows(None) is None
+
+
+# -- val_size 0: train on every training row, where the dataset brings its own test rows ---------------
+
+
+def test_val_size_zero_trains_on_every_row_and_only_where_the_test_rows_are_the_datasets_own(tmp_path, bad):
+    X, y, Xt, yt = _own(5)
+    np.savez(tmp_path / "own.npz", X=X, y=y, X_test=Xt, y_test=yt)
+    ds = data.load(tmp_path / "own.npz", val_size=0)
+    assert ds.train_index.tolist() == list(range(60)) and len(ds.y_val) == 0
+    np.testing.assert_allclose(ds.x_mean, X.mean(axis=0))   # scaled on every training row
+    outcome = S.train("4 tanh glorot_uniform ×1", ds, seeds=2, settings=S.TrainSettings(epochs=2), test=True)
+    for e in outcome.evaluations:   # the curves and the "validation" scores are the test rows'
+        assert e.final_val_error == e.test_error and e.final_val_loss == pytest.approx(e.test_loss, rel=1e-6)
+    with pytest.raises(UsageError, match="early stopping watches the validation rows"):
+        S.train("4 tanh glorot_uniform ×1", ds, settings=S.TrainSettings(epochs=2, patience=1))
+    # nothing held out: refused where the test rows would be split off the same rows, and for a search
+    with pytest.raises(DataError, match="val_size 0 .* needs test rows of the dataset's own"):
+        data.load("iris", val_size=0)
+    with pytest.raises(UsageError, match="val_size must be above 0 for a search"):
+        S.SearchConfig(dataset=data.DataSpec("mnist1d", val_size=0))
+    r = _cli("train", "--dataset=own.npz", "--val-size=0", "--epochs=1", "--seeds=1", "--hidden=4", cwd=tmp_path)
+    assert r.returncode == 0 and "every training row is trained on" in r.stdout, r.stderr
+    r = _cli("train", "--dataset=train.csv", "--val-size=0", "--epochs=1", "--seeds=1", cwd=bad)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "needs test rows" in r.stderr

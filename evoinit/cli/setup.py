@@ -32,6 +32,9 @@ def train(
     test_file: Optional[str] = typer.Option(None, help="A second .csv/.npz file whose rows are the test "
                                                        "split (same columns; validation still comes from "
                                                        "--dataset's rows)."),
+    val_size: float = typer.Option(0.2, help="Share of the training rows held out for validation. 0: train "
+                                            "on every one (a dataset with its own test rows only; the "
+                                            "curves are then drawn on the test rows, no early stopping)."),
     hidden: str = typer.Option("64", help="Hidden widths, comma-separated (e.g. 64,32)."),
     activation: str = typer.Option("tanh", help="Activation (see `evoinit list activations`)."),
     init: str = typer.Option("glorot_uniform", help="Init scheme (see `evoinit list inits`)."),
@@ -69,6 +72,9 @@ def train(
       evoinit train --optimizer adam --lr 0.01 --epochs 100 --patience 10
 
       evoinit train --dataset train.csv --test-file test.csv --hidden 100,100 --activation relu
+
+      evoinit train --dataset mnist1d --val-size 0 --hidden 100,100 --activation relu --init he_uniform
+        --optimizer adam --lr 0.01 --batch-size 100 --epochs 150   (the MNIST-1D paper's MLP)
     """
     from evoinit.ga.evaluate import train as run_train
     from evoinit.ga.genome import Genome
@@ -77,8 +83,11 @@ def train(
     settings = TrainSettings(epochs=epochs, batch_size=batch_size, optimizer=optimizer, learning_rate=lr,
                               momentum=momentum, nesterov=nesterov, weight_decay=weight_decay, dtype=dtype,
                               patience=patience, monitor=monitor)
-    spec = _data.DataSpec(dataset, target=target, test_file=test_file)
+    spec = _data.DataSpec(dataset, target=target, test_file=test_file, val_size=val_size)
     ds = _data.load(spec)
+    if not len(ds.y_val):
+        console.print("val_size 0: every training row is trained on; the validation columns are the test "
+                      "rows (nothing is chosen on them)")
     with console.status(f"training {shown(g)} on {shown(ds.name)} from {seeds} seeds…"):
         trained = run_train(g, ds, seeds=seeds, seed=seed, settings=settings, test=True)
     print_train(trained)

@@ -91,6 +91,13 @@ def load(spec_or_name: DataSpec | str | os.PathLike, **kwargs) -> Dataset:
     return _load(spec, stamps)
 
 
+def curves_on_test(ds: Dataset) -> Dataset:
+    """``ds`` with its test rows also in the validation slot: for a training that chooses nothing
+    on validation rows (no early stopping, no search) on a dataset loaded with ``val_size`` 0, so
+    every training row is trained on and the learning curves are drawn on the test rows."""
+    return replace(ds, X_val=ds.X_test, y_val=ds.y_test, val_index=ds.test_index)
+
+
 def _stamp(path: str):
     try:
         st = os.stat(path)
@@ -147,6 +154,9 @@ def _build(spec, origin, source, task, X, y, feature_names, class_names, *,
     targets are standardised either way. ``test``: the dataset's own test rows, ``(X_test,
     y_test, source, origin)`` (``origin`` starts their error messages): they are the test split,
     and ``X``, ``y`` give the training and validation rows only."""
+    if spec.val_size == 0 and test is None and not isinstance(spec, ArraySpec):
+        raise DataError(f"{origin}: val_size 0 (train on every row) needs test rows of the dataset's own "
+                        "(mnist1d, --test-file, an .npz with X_test/y_test): without them nothing is held out")
     X = np.asarray(X, dtype=np.float64)
     digest = _digest(X, np.asarray(y))  # the content as loaded: labels before they are encoded
     test_size = spec.test_size if test is None else 0.0

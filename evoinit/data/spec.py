@@ -44,7 +44,7 @@ class DataSpec:
 
     def __post_init__(self):
         put = functools.partial(object.__setattr__, self)
-        self._check_split(low_open=True)
+        self._check_split(low_open=True, val_may_be_empty=True)   # 0: checked on load (own test rows)
         if self.n_samples is not None:
             checks.integer("n_samples", self.n_samples, 1, MAX_SAMPLES,
                            why=" (a generated dataset is made in memory, and trained on every epoch)")
@@ -84,15 +84,18 @@ class DataSpec:
         else:
             raise UsageError(f"{unknown('dataset', self.name, BUILTINS)}; or give a path to a .csv or .npz file")
 
-    def _check_split(self, *, low_open: bool) -> None:
+    def _check_split(self, *, low_open: bool, val_may_be_empty: bool = False) -> None:
         """Name, seed, split fractions and task: what every spec has (``low_open``: a fraction of
-        0 is refused, as for datasets loaded by name; in-memory arrays may leave a part empty)."""
+        0 is refused, as for datasets loaded by name; in-memory arrays may leave a part empty;
+        ``val_may_be_empty``: ``val_size`` 0 is allowed here, for a dataset that brings its own test
+        rows — loading checks that it does)."""
         put = functools.partial(object.__setattr__, self)
         _require(isinstance(self.name, str) and self.name.strip(), f"dataset name must be a non-empty string, "
                  f"got {self.name!r}")
         put("seed", checks.integer("seed", self.seed, 0, 2**32 - 1))
         for field in ("val_size", "test_size"):
-            put(field, checks.number(field, getattr(self, field), 0, 1, low_open=low_open, high_open=True,
+            put(field, checks.number(field, getattr(self, field), 0, 1, high_open=True,
+                                     low_open=low_open and not (field == "val_size" and val_may_be_empty),
                                      what="a fraction"))
         _require(self.val_size + self.test_size < 1, f"val_size + test_size must be below 1, "
                  f"got {self.val_size} + {self.test_size}")

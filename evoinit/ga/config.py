@@ -58,6 +58,8 @@ class SearchConfig:
         if isinstance(self.dataset, str):
             object.__setattr__(self, "dataset", DataSpec(self.dataset))
         checks.instance("dataset", self.dataset, (DataSpec, type(None)), "a dataset name, path or DataSpec")
+        if self.dataset is not None and self.dataset.val_size == 0:
+            raise UsageError("val_size must be above 0 for a search: it chooses setups on the validation rows")
         checks.instance("space", self.space, SearchSpace, "a SearchSpace")
         checks.instance("train", self.train, TrainSettings, "a TrainSettings")
         put = functools.partial(object.__setattr__, self)

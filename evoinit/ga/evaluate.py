@@ -20,6 +20,7 @@ import numpy as np
 
 from evoinit import checks, seeding
 from evoinit import data as _data
+from evoinit.errors import UsageError
 from evoinit.ga.evaluation import Evaluation
 from evoinit.ga.genome import Genome
 
@@ -256,7 +257,9 @@ def train(genome: Genome | str, dataset="digits", *, seeds: int = 10, seed: int 
     ``dataset`` a name, a path, a ``DataSpec`` or a loaded ``Dataset``. Seeds are
     ``child(root(seed), TRAIN, i)`` for i < seeds, so the same call gives the same result.
     ``test`` also scores every network on the test split (the dataset's own test rows where it
-    has them; the summary says which).
+    has them; the summary says which). A dataset loaded with ``val_size`` 0 (every training row
+    trained on; only one with test rows of its own) has its learning curves and "validation"
+    scores drawn on the test rows: nothing is chosen on them, so early stopping is refused.
     """
     if isinstance(genome, str):
         genome = Genome.parse(genome)
@@ -265,6 +268,10 @@ def train(genome: Genome | str, dataset="digits", *, seeds: int = 10, seed: int 
     seed = checks.integer("seed", seed, 0, 2**63 - 1)
     checks.instance("settings", settings, TrainSettings, "a TrainSettings, e.g. TrainSettings(epochs=5)")
     ds = dataset if isinstance(dataset, _data.Dataset) else _data.load(dataset)
+    if not len(ds.y_val):   # val_size 0: every training row trained on
+        if settings.patience:
+            raise UsageError("early stopping watches the validation rows, and with val_size 0 there are none")
+        ds = _data.curves_on_test(ds)
     keys = [(seeding.TRAIN, i) for i in range(seeds)]
     t0 = time.perf_counter()
     results = train_genomes([genome] * seeds, keys, ds, settings, seed)
