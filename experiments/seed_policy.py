@@ -1,190 +1,297 @@
-"""Seed policy in the search, on the search benchmark: does the policy change what the GA finds?
+"""The distinct-seed thesis, tested where it lives: in the best network a search finds.
 
-The same genetic algorithm runs with each seed policy over 10 run seeds on two of the search
-benchmark's tasks where the start matters (``scripts/bench_search.py``: spirals, and digits with
-4–8 sigmoid/tanh layers), with the benchmark's budget and its fair final score:
+The tutorial behind evoinit (§3.2) claims that trials started from the same weights follow nearly
+the same gradient, and that distinct starting weights "explore the space in different ways and
+increase the probability of finding optimal solutions". The same genetic algorithm (the search
+benchmark's plain GA, ``scripts/bench_search.py``, with its budget: population 12, 8 generations,
+2 seeds per candidate) runs under each seed policy on three tasks where seeds should matter —
+spirals, digits through 4–8 saturating layers (digits_deep), and MNIST-1D (1–2 layers of 8–64
+units, Adam 1e-2, batches of 100, 20 epochs) — from the same 20 run seeds (1000–1019 unless
+``--seed`` moves them):
 
 - ``distinct`` — every evaluation starts from its own weights and sees its own data order;
-- ``shared`` — every evaluation of an architecture starts from the same weights and order
-  (re-evaluating a genome gives the same number, so the GA can only search over setups);
+- ``shared`` — every evaluation of an architecture starts from the same weights and order (a
+  genome seen before gives the same network, so the search spends fewer trainings);
 - ``inherited`` — the seed is a gene, passed from parents to offspring and mutated.
 
-Per run it records the best validation error found so far against the evaluations spent (the
-shared policy re-uses results, so it spends fewer); the test error of the chosen setup retrained
-from 10 fresh seeds no search used; the **optimism** of the search (its fitness of the chosen
-setup minus that setup's validation loss from the fresh seeds; negative: the search fooled itself);
-and the final population's **spread**: in error space (std of the individuals' validation errors)
-and in function space (mean pairwise disagreement of its trained networks on the test inputs).
-Means come with 95% intervals over run seeds (t); test errors are also compared paired by run seed.
-The claim is tested, not assumed: the JSON says what the numbers show.
+Two readings, from the same runs:
+
+- **the best network found**: of every network the search trained, the one with the lowest
+  validation loss (chosen by validation, never by test), rebuilt from its seed key (training is a
+  pure function of the key: the rebuilt validation loss is checked against the search's log) and
+  scored on the test rows; beside it the network ``evoinit`` keeps (the best of the hall of fame's
+  kept networks);
+- **the setup chosen**: the best setup retrained from 5 fresh seeds no search used, on test (the
+  reading measured before, which by design forgets which start a network came from).
+
+And what each policy explored: every network it trained, rebuilt, and grouped by what it predicts
+on the validation rows — **distinct solutions** are the groups in which each network disagrees
+with the group's first (best) network on at most 2% of the rows (and, stricter, the distinct
+prediction vectors).
+
+Per task and policy: means over run seeds with 95% t-intervals; paired differences (distinct minus
+the other policy, per run seed) with 95% t-intervals; pooled over the tasks, the mean relative
+difference (% of the task's mean test error over the three policies) with a stratified bootstrap
+interval (as ``scripts/bench_search.py``). The JSON says what the numbers show, whichever way.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import statistics
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 import common
 import matplotlib.pyplot as plt
 import numpy as np
 
-from evoinit.ga.baselines import t95
+from evoinit import api
+from evoinit.ga.evaluate import dataset_of, train_genomes
+from evoinit.ga.evaluation import Evaluation
 from evoinit.ga.genome import SearchSpace
+from evoinit.ga.interval import paired_interval
+from evoinit.ga.kept import best_network
+from evoinit.nn.single import predict
+from evoinit.nn.training import TrainSettings
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 import bench_search as bench  # noqa: E402
 import bench_search_stats as bench_stats  # noqa: E402
 
 NAME = "seed_policy"
-CLAIM = ("Distinct starting weights make the search find better setups than shared or inherited "
-         "ones: tested by the test error of each run's choice on fresh seeds, the optimism of the "
-         "search, the population's spread in error and function space, over 10 run seeds per task.")
+CLAIM = ("Distinct starting weights make a search find better networks than shared or inherited "
+         "ones, and explore more distinct solutions: tested on the best network each search trained "
+         "(chosen by validation, scored on test), on its chosen setup retrained from fresh seeds, and "
+         "on the distinct solutions it visited, over 20 run seeds per task.")
 POLICIES = ("distinct", "shared", "inherited")
-CONTENDER = {"distinct": "ga", "shared": "ga_shared", "inherited": "ga_inherited"}
-TASKS = ("spirals", "digits_deep")
+OTHERS = POLICIES[1:]
+#: MNIST-1D at a budget the 60 searches afford: small plain MLPs, Adam, 20 epochs.
+MNIST1D = bench.Task("mnist1d", "mnist1d", 20, SearchSpace(layers=(1, 2), widths=(8, 64)), True)
+MNIST1D_TRAIN = TrainSettings(epochs=20, optimizer="adam", learning_rate=1e-2, batch_size=100)
+TASKS = (bench.TASKS["spirals"], bench.TASKS["digits_deep"], MNIST1D)
+SEEDS, FIRST_SEED, FRESH = 20, 1000, 5
+#: Two networks are one solution when they disagree on at most this share of the validation rows.
+SAME = 0.02
 #: The seconds-long version: iris, a small GA (large enough that the shared policy meets genomes
-#: it has already trained).
+#: it has already trained), 2 run seeds.
 FAST_TASK = bench.Task("iris", "iris", 5, SearchSpace(), True, population=6, generations=3, repeats=2)
 
 
-def ci95(values) -> dict:
+def _config(task: bench.Task, seed: int, policy: str):
+    extra = {"train": MNIST1D_TRAIN} if task.name == "mnist1d" else {}
+    return task.config(seed, seed_policy=policy, **extra)
+
+
+def rebuilt(lines: list[dict], cfg, dataset) -> list[dict]:
+    """Every distinct (genome, seed key) the search trained, rebuilt, in the log's order: its logged
+    validation loss, the rebuilt one, its labels on the validation rows and its test error."""
+    seen, todo = set(), []
+    for line in lines:
+        ev = Evaluation.from_json(line)
+        key = (json.dumps(line["genome"], sort_keys=True), tuple(ev.key))
+        if key not in seen:
+            seen.add(key)
+            todo.append(ev)
+    by_arch: dict[tuple, list[int]] = {}
+    for i, ev in enumerate(todo):
+        by_arch.setdefault((ev.genome.hidden, ev.genome.activation), []).append(i)
+    out: list[dict | None] = [None] * len(todo)
+    for idx in by_arch.values():
+        for start in range(0, len(idx), 64):   # at most 64 networks at once in memory
+            chunk = idx[start:start + 64]
+            results = train_genomes([todo[i].genome for i in chunk], [tuple(todo[i].key) for i in chunk],
+                                    dataset, cfg.train, cfg.seed)
+            for i, r in zip(chunk, results):
+                ev, g = todo[i], todo[i].genome
+                ok = not r.diverged and math.isfinite(ev.final_val_loss)
+                val = predict(r.weights, r.biases, dataset.X_val, activation=g.activation).argmax(1) if ok else None
+                test = predict(r.weights, r.biases, dataset.X_test, activation=g.activation).argmax(1) if ok else None
+                out[i] = {"genome": str(g), "key": list(ev.key), "val_loss": ev.final_val_loss,
+                          "rebuilt_val_loss": float(r.val_loss[-1]) if ok else math.nan,
+                          "val_labels": val, "test_error": float((test != dataset.y_test).mean()) if ok else math.nan}
+    return out
+
+
+def solutions(labels: list[np.ndarray], same: float = SAME) -> int:
+    """Groups of networks by their validation predictions, best first: each network joins the first
+    group whose first network it disagrees with on at most ``same`` of the rows, else starts one."""
+    leaders: list[np.ndarray] = []
+    for row in labels:
+        if not any((row != lead).mean() <= same for lead in leaders):
+            leaders.append(row)
+    return len(leaders)
+
+
+def one_search(task: bench.Task, seed: int, policy: str) -> dict:
+    cfg = _config(task, seed, policy)
+    dataset = dataset_of(cfg.dataset)
+    cpu = time.process_time()
+    with tempfile.TemporaryDirectory() as tmp:
+        result = api.search(cfg.dataset, config=cfg, n_jobs=1, out=Path(tmp) / "run")
+        lines = [json.loads(x) for x in (Path(tmp) / "run" / "evaluations.jsonl").read_text().splitlines()]
+    search_cpu = time.process_time() - cpu
+    nets = rebuilt([x for x in lines if x.get("stage") != "final"], cfg, dataset)
+    drift = max((abs(n["val_loss"] - n["rebuilt_val_loss"]) for n in nets if n["val_labels"] is not None), default=0.0)
+    ok = sorted((n for n in nets if n["val_labels"] is not None), key=lambda n: n["val_loss"])
+    best = ok[0]
+    kept = best_network(result.networks)
+    kept_error = None
+    if kept is not None:
+        kept_error = float((kept.output(dataset.X_test).argmax(1) != dataset.y_test).mean())
+    chosen = result.hall_of_fame[0].genome
+    setup = bench.final_scores(chosen, cfg, FRESH)
+    labels = [n["val_labels"] for n in ok]
+    return {"task": task.name, "seed": seed, "policy": policy, "trainings": result.trainings,
+            "networks": len(nets), "best_network": best["genome"], "best_network_key": best["key"],
+            "best_network_val_loss": best["val_loss"], "best_network_test_error": best["test_error"],
+            "kept_network": None if kept is None else str(kept.genome), "kept_network_test_error": kept_error,
+            "kept_network_val_loss": None if kept is None else kept.val_loss,
+            "setup": str(chosen), "setup_test_error": bench_stats._mean(setup["test_error"]),
+            "solutions": solutions(labels), "unique_functions": solutions(labels, 0.0),
+            "rebuild_drift": drift, "search_cpu_seconds": search_cpu,
+            "cpu_seconds": time.process_time() - cpu}
+
+
+def job(task: bench.Task, seed: int) -> list[dict]:
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        out = [one_search(task, seed, p) for p in POLICIES]
+    print(f"{task.name} seed {seed}: {sum(r['cpu_seconds'] for r in out):.0f} CPU s", file=sys.stderr, flush=True)
+    return out
+
+
+READINGS = (("best_network_test_error", "test error of the best network found"),
+            ("setup_test_error", "test error of the chosen setup (fresh seeds)"),
+            ("solutions", f"distinct solutions visited (≤ {SAME:.0%} disagreement)"))
+
+
+def _ci(values) -> dict:
     values = [float(v) for v in values if v is not None and math.isfinite(v)]
-    n = len(values)
-    mean = statistics.fmean(values) if values else math.nan
-    half = t95(n - 1) * statistics.stdev(values) / math.sqrt(n) if n > 1 else None
-    return {"mean": mean, "ci95": half, "n": n, "values": values}
+    mean, half = paired_interval(values)
+    return {"mean": mean, "ci95": half, "n": len(values)}
 
 
-def _run_of(task: str, seed: int, policy: str, c: dict) -> dict:
-    spent, best, curve = 0, math.inf, []
-    for row in c["logbook"]:
-        spent += row["nevals"]
-        if row["best_error"] is not None:
-            best = min(best, row["best_error"])
-        curve.append({"gen": row["gen"], "evaluations": spent, "best_error": best,
-                      "error_std": row["error_std"], "unique": row["unique"]})
-    final = c["final"]
-    return {"task": task, "policy": policy, "seed": seed, "curve": curve, "best_genome": c["text"],
-            "test_error": bench_stats._mean(final["test_error"]),
-            "optimism": c["fitness"] - bench_stats._mean(final["val_loss"]),
-            "spread": c["spread"], "evaluations": spent, "fresh_test_errors": final["test_error"]}
+def summarize(runs: list[dict], tasks: list[str]) -> dict:
+    by_task = {}
+    for t in tasks:
+        mine = [r for r in runs if r["task"] == t]
+        at = {(r["policy"], r["seed"]): r for r in mine}
+        seeds = sorted({r["seed"] for r in mine})
+        stats = {p: {k: _ci([at[p, s][k] for s in seeds if (p, s) in at])
+                     for k in ("best_network_test_error", "kept_network_test_error", "setup_test_error",
+                               "solutions", "unique_functions", "trainings")} for p in POLICIES}
+        paired = {o: {k: _ci([at["distinct", s][k] - at[o, s][k] for s in seeds
+                              if ("distinct", s) in at and (o, s) in at
+                              and at["distinct", s][k] is not None and at[o, s][k] is not None])
+                      for k, _ in READINGS} for o in OTHERS}
+        scale = statistics.fmean(stats[p]["best_network_test_error"]["mean"] for p in POLICIES)
+        by_task[t] = {"stats": stats, "paired": paired, "scale": scale}
+    pooled = {}
+    for o in OTHERS:
+        pooled[o] = {}
+        for key, _ in READINGS[:2]:
+            values = {}
+            for t in tasks:
+                at = {(r["policy"], r["seed"]): r for r in runs if r["task"] == t}
+                scale = statistics.fmean(by_task[t]["stats"][p][key]["mean"] for p in POLICIES) or 1.0
+                values[t] = [100 * (at["distinct", s][key] - at[o, s][key]) / scale
+                             for s in sorted({s for _, s in at}) if ("distinct", s) in at and (o, s) in at]
+            pooled[o][key] = bench_stats.bootstrap_pooled(values)
+    return {"tasks": by_task, "pooled": pooled}
 
 
-def _stats(rs: list[dict]) -> dict:
-    return {"best_val_error": ci95([r["curve"][-1]["best_error"] for r in rs]),
-            "test_error": ci95([r["test_error"] for r in rs]),
-            "optimism": ci95([r["optimism"] for r in rs]),
-            "spread": ci95([r["spread"] for r in rs]),
-            "error_std": ci95([statistics.fmean(c["error_std"] for c in r["curve"] if c["error_std"] is not None)
-                               for r in rs]),
-            "unique": ci95([statistics.fmean(c["unique"] for c in r["curve"]) for r in rs]),
-            "evaluations": ci95([r["evaluations"] for r in rs])}
+def _fmt(s: dict, digits: int = 4) -> str:
+    if s["mean"] is None:
+        return "–"
+    return f"{s['mean']:.{digits}f}" + ("" if s["ci95"] is None else f" ± {s['ci95']:.{digits}f}")
+
+
+def verdicts(summary: dict) -> list[str]:
+    """What the intervals show: a paired difference counts only where its 95% interval excludes 0."""
+    lines = []
+    for o in OTHERS:
+        for key, label in READINGS[:2]:
+            p = summary["pooled"][o][key]
+            if p["mean"] is None:
+                continue
+            where = ("lower" if p["high"] < 0 else "higher") if p["high"] < 0 or p["low"] > 0 else None
+            lines.append(f"pooled, distinct − {o}, {label}: {p['mean']:+.1f}% [{p['low']:+.1f}%, {p['high']:+.1f}%]"
+                         + (f" — distinct's is {where} beyond the interval" if where else " — no difference beyond the noise"))
+        for t, d in summary["tasks"].items():
+            q = d["paired"][o]["solutions"]
+            if q["mean"] is not None and q["ci95"] is not None:
+                sep = abs(q["mean"]) > q["ci95"]
+                lines.append(f"{t}, distinct − {o}, distinct solutions: {q['mean']:+.1f} ± {q['ci95']:.1f}"
+                             + (" (beyond the interval)" if sep else " (within the noise)"))
+    return lines
 
 
 def run(fast: bool, out: Path, seed: int = 0) -> dict:
     from joblib import Parallel, delayed
 
-    tasks = [FAST_TASK] if fast else [bench.TASKS[n] for n in TASKS]
-    seeds = [seed + k for k in range(2 if fast else 10)]
-    fresh = 3 if fast else 10
-    jobs = Parallel(n_jobs=1 if fast else 2)(
-        delayed(bench.run_job)(t, s, list(CONTENDER.values()), fresh, False) for s in seeds for t in tasks)
-    runs = [_run_of(j["task"], j["seed"], p, j["contenders"][CONTENDER[p]]) for j in jobs for p in POLICIES]
-    by_task = {}
-    for t in tasks:
-        mine = [r for r in runs if r["task"] == t.name]
-        stats = {p: _stats([r for r in mine if r["policy"] == p]) for p in POLICIES}
-        paired = {}
-        for other in POLICIES[1:]:
-            pairs = [bench_stats.paired(a["fresh_test_errors"], b["fresh_test_errors"])["outcome"]
-                     for a in mine if a["policy"] == "distinct"
-                     for b in mine if b["policy"] == other and b["seed"] == a["seed"]]
-            paired[other] = {k: pairs.count(k) for k in ("win", "tie", "loss")}
-        by_task[t.name] = {"stats": stats, "paired": paired, "verdict": _verdict(stats),
-                           "verdict_more": _verdict(stats, (("optimism", "optimism"),
-                                                            ("spread", "spread in function space")))}
-    first = by_task[tasks[0].name]
+    tasks = [FAST_TASK] if fast else list(TASKS)
+    first = seed if fast else FIRST_SEED + seed
+    seeds = [first + k for k in range(2 if fast else SEEDS)]
+    global FRESH
+    fresh, FRESH = FRESH, (2 if fast else FRESH)
+    try:
+        t0 = time.perf_counter()
+        jobs = Parallel(n_jobs=1 if fast else 2)(delayed(job)(t, s) for s in seeds for t in tasks)
+    finally:
+        FRESH = fresh
+    runs = [r for j in jobs for r in j]
+    summary = summarize(runs, [t.name for t in tasks])
     lines = []
-    for name, d in by_task.items():
-        for p, s in d["stats"].items():
-            w = d["paired"].get(p)
-            lines.append(f"{name} {p}: test error {_fmt(s['test_error'])}, optimism {_fmt(s['optimism'])}, "
-                         f"spread {_fmt(s['spread'], 3)}, evaluations {_fmt(s['evaluations'], 0)}"
-                         + (f"; distinct vs {p} W/T/L {w['win']}/{w['tie']}/{w['loss']}" if w else ""))
-        lines.append(f"{name}: {d['verdict']}; {d['verdict_more']}")
-    result = common.header(NAME, CLAIM, fast, seed, seeds=seeds, policies=list(POLICIES), fresh=fresh,
-                           tasks=[t.name for t in tasks], dataset=tasks[0].dataset) | {
-        "runs": runs, "tasks": by_task,
-        # the first task's, at the top level (the figure's first row)
-        "stats": first["stats"], "verdict": first["verdict"], "summary": lines}
-    return common.save(out, NAME, result, _figure(runs, by_task))
-
-
-def _fmt(s: dict, digits: int = 4) -> str:
-    if s["mean"] is None or not math.isfinite(s["mean"]):
-        return "–"
-    ci = "" if s["ci95"] is None else f" ± {s['ci95']:.{digits}f}"
-    return f"{s['mean']:.{digits}f}{ci}"
-
-
-BASIC = (("best_val_error", "best validation error"), ("test_error", "test error of the best setup"),
-         ("error_std", "spread in error space"))
-
-
-def _verdict(summary: dict, keys=BASIC) -> str:
-    """Say what the intervals show: a difference only where the 95% intervals do not overlap."""
-    def separated(a, b, key):
-        x, y = summary[a][key], summary[b][key]
-        if x["ci95"] is None or y["ci95"] is None:
-            return None
-        return x["mean"] + x["ci95"] < y["mean"] - y["ci95"] or y["mean"] + y["ci95"] < x["mean"] - x["ci95"]
-
-    parts = []
-    for other in ("shared", "inherited"):
-        for key, label in keys:
-            sep = separated("distinct", other, key)
-            d, o = summary["distinct"][key]["mean"], summary[other][key]["mean"]
-            word = "lower" if d < o else "higher"
-            if sep:
-                parts.append(f"distinct's {label} is {word} than {other}'s ({d:.4f} vs {o:.4f}; 95% intervals apart)")
-            else:
-                parts.append(f"distinct vs {other}, {label}: {d:.4f} vs {o:.4f}, no difference beyond the noise")
-    return "; ".join(parts)
-
-
-def _figure(runs: list[dict], by_task: dict):
-    colors = {"distinct": "tab:blue", "shared": "tab:orange", "inherited": "tab:green"}
-    fig, axes = plt.subplots(len(by_task), 3, figsize=(16, 4.5 * len(by_task)), squeeze=False)
-    for ax, (task, d) in zip(axes, by_task.items()):
-        for r in (r for r in runs if r["task"] == task):
-            ax[0].plot([c["evaluations"] for c in r["curve"]], [c["best_error"] for c in r["curve"]],
-                       color=colors[r["policy"]], alpha=0.35)
+    for name, d in summary["tasks"].items():
         for p in POLICIES:
-            ax[0].plot([], [], color=colors[p], label=p)
-        ax[0].set_xlabel("evaluations spent")
-        ax[0].set_ylabel("best validation error so far")
-        ax[0].set_title(f"{task}: progress (one line per run seed)")
-        ax[0].legend()
-        x = np.arange(len(POLICIES))
-        for k, (key, label) in enumerate((("best_val_error", "best validation error (search)"),
-                                          ("test_error", "test error of the choice (fresh seeds)"))):
-            s = [d["stats"][p][key] for p in POLICIES]
-            ax[1].errorbar(x + (k - 0.5) * 0.2, [v["mean"] for v in s], yerr=[v["ci95"] or 0 for v in s],
-                           fmt="o", capsize=4, label=label)
-        ax[1].set_title(f"{task}: error by seed policy (mean ± 95%)")
-        ax[1].legend(fontsize=8)
-        for k, (key, label) in enumerate((("optimism", "optimism (fitness − fresh val loss)"),
-                                          ("spread", "spread: pairwise disagreement"))):
-            s = [d["stats"][p][key] for p in POLICIES]
-            ax[2].errorbar(x + (k - 0.5) * 0.2, [v["mean"] for v in s], yerr=[v["ci95"] or 0 for v in s],
-                           fmt="os"[k], capsize=4, label=label)
-        ax[2].axhline(0, color="grey", lw=0.8)
-        ax[2].set_title(f"{task}: optimism and function-space spread")
-        ax[2].legend(fontsize=8)
-        for a in ax[1:]:
+            s = d["stats"][p]
+            lines.append(f"{name} {p}: best network {_fmt(s['best_network_test_error'])}, setup "
+                         f"{_fmt(s['setup_test_error'])}, solutions {_fmt(s['solutions'], 1)}, trainings "
+                         f"{_fmt(s['trainings'], 0)}")
+    lines += verdicts(summary)
+    result = common.header(NAME, CLAIM, fast, seed, seeds=seeds, policies=list(POLICIES), fresh=FRESH if not fast else 2,
+                           same=SAME, tasks=[t.name for t in tasks]) | {
+        "runs": runs, **summary, "verdicts": verdicts(summary), "summary": lines,
+        "cpu_seconds": sum(r["cpu_seconds"] for r in runs), "wall_seconds": time.perf_counter() - t0,
+        "max_rebuild_drift": max(r["rebuild_drift"] for r in runs)}
+    return common.save(out, NAME, result, _figure(runs, summary))
+
+
+def _figure(runs: list[dict], summary: dict):
+    colors = {"distinct": "tab:blue", "shared": "tab:orange", "inherited": "tab:green"}
+    tasks = list(summary["tasks"])
+    fig, axes = plt.subplots(len(tasks), 3, figsize=(15, 4.2 * len(tasks)), squeeze=False)
+    x = np.arange(len(POLICIES))
+    for ax, task in zip(axes, tasks):
+        d = summary["tasks"][task]
+        for k, (key, label) in enumerate(READINGS):
+            a = ax[0] if k < 2 else ax[1]
+            shift = (k - 0.5) * 0.25 if k < 2 else 0.0
+            for i, p in enumerate(POLICIES):
+                vals = [r[key] for r in runs if r["task"] == task and r["policy"] == p and r[key] is not None]
+                a.scatter(np.full(len(vals), i + shift), vals, s=8, alpha=0.35, color=colors[p])
+                s = d["stats"][p][key]
+                a.errorbar([i + shift], [s["mean"]], yerr=[s["ci95"] or 0], fmt="os"[k % 2], color="k", capsize=4,
+                           label=label if i == 0 else None)
+        ax[0].set_title(f"{task}: test error by seed policy (mean ± 95%, dots: run seeds)", fontsize=10)
+        ax[1].set_title(f"{task}: distinct solutions visited", fontsize=10)
+        for a in ax[:2]:
             a.set_xticks(x, POLICIES)
+            a.legend(fontsize=8)
+        rows = [(f"{o}: {label.split(' (')[0].replace('test error of the ', '')}", d["paired"][o][key])
+                for o in OTHERS for key, label in READINGS[:2]]
+        y = np.arange(len(rows))[::-1]
+        for yi, (label, q) in zip(y, rows):
+            if q["mean"] is not None:
+                ax[2].errorbar([q["mean"]], [yi], xerr=[[q["ci95"] or 0]], fmt="o", capsize=4, color="k")
+        ax[2].axvline(0, color="grey", lw=0.8)
+        ax[2].set_yticks(y, [r[0] for r in rows], fontsize=8)
+        ax[2].set_title(f"{task}: distinct − other, test error (paired, 95%)", fontsize=10)
         for a in ax:
             a.grid(alpha=0.3)
     fig.tight_layout()

@@ -14,7 +14,7 @@ PYTHON=${PYTHON:-python}
 OUT=${OUT:-docs/figures}
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 MPLBACKEND=Agg
 
-ALL=(symmetry_within symmetry_across seed_policy glorot_bengio he_rectifiers saxe_orthogonal init_range)
+ALL=(symmetry_within symmetry_across seed_policy glorot_bengio he_rectifiers saxe_orthogonal init_range mnist1d_mlp)
 names=()
 opts=()
 while (($#)); do
