@@ -88,6 +88,8 @@ from evoinit.nn.single import predict
 from evoinit.nn.training import TrainSettings  # noqa: E402
 
 SATURATING = ("tanh", "sigmoid")
+#: One scheme per distribution family, each with the same (Glorot) variance: ``ga_rf30_fam``.
+FAMILIES = ("glorot_uniform", "glorot_normal", "orthogonal")
 
 
 @dataclass(frozen=True)
@@ -309,6 +311,16 @@ CONTENDERS = {
     "ga_es": (run_ga, lambda t: {"train": TrainSettings(epochs=t.epochs, patience=3)}),
     "ga_rf30_es": (run_ga, lambda t: {"surrogate": 30, "generations": t.generations - 1,
                                       "train": TrainSettings(epochs=t.epochs, patience=3)}),
+    # the MNIST-1D fitness (experiments/mnist1d_mlp.py): each network kept at its best validation
+    # error (patience 20) and the setup scored by that error, not by the last epoch's loss
+    "ga_rf30_err": (run_ga, lambda t: {"surrogate": 30, "generations": t.generations - 1, "objectives": ("val_error",),
+                                       "train": TrainSettings(epochs=t.epochs, patience=20, monitor="val_error")}),
+    # issue 27 item 4: the start as a distribution family × a gain — the named schemes are largely
+    # the same laws at other scales, so the GA searches Glorot's uniform and truncated normal and
+    # the orthogonal start, the scale the gain (relative to Glorot's std; He's is √2 of it on a square
+    # layer); every peer keeps the task's whole space
+    "ga_rf30_fam": (run_ga, lambda t: {"surrogate": 30, "generations": t.generations - 1,
+                                       "space": replace(t.space, inits=FAMILIES)}),
     # the hall of fame of 10 ranked by the forest; a pool of 60·λ (docs/bench_search.md)
     "ga_rf30_h10": (run_ga, lambda t: {"surrogate": 30, "generations": t.generations - 1, "hall_of_fame": 10}),
     "ga_rf60": (run_ga, lambda t: {"surrogate": 60, "generations": t.generations - 1}),
