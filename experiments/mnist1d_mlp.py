@@ -146,11 +146,11 @@ def run(fast: bool, out: Path, seed: int = 0) -> dict:
     seeds, n_jobs = (FAST["seeds"], 1) if fast else (10, 2)
     budget, space = (FAST["budget"], FAST["space"]) if fast else (BUDGET, SPACE)
 
-    t0 = time.process_time()
+    t0 = time.perf_counter()
     paper_ours, = refit([PAPER_MLP], full, recipe, seeds, n_jobs)
     paper_sklearn = sklearn_mlp(full, recipe, seeds, n_jobs)
     reproduced = {"evoinit": _stats(paper_ours), "scikit-learn": _stats(paper_sklearn),
-                  "cpu_seconds": time.process_time() - t0}
+                  "wall_seconds": time.perf_counter() - t0}
 
     searches = {}
     for label, how in FITNESS.items():
@@ -173,11 +173,11 @@ def run(fast: bool, out: Path, seed: int = 0) -> dict:
             "gain_over_canonical": _stats([a - b for a, b in zip(ours, theirs)]),
             "gain_over_paper_mlp": _stats([a - b for a, b in zip(ours, paper_ours)]),
             "beats_paper": _beats(_stats(ours), PAPER["MLP"] / 100)}
-    cpu = time.process_time() - t0
     result = common.header(NAME, CLAIM, fast, seed, recipe=dataclasses.asdict(recipe), budget=budget,
                            space=str(space), seeds=seeds, paper=PAPER) | {
         "reproduced": reproduced, "searches": searches, "paper_mlp": _stats(paper_ours),
-        "summary": _summary(reproduced, searches), "cpu_seconds_main_process": cpu}
+        "summary": _summary(reproduced, searches),
+        "wall_seconds": time.perf_counter() - t0, "cores": n_jobs}
     return common.save(out, NAME, result, _figure(reproduced, searches))
 
 
@@ -217,7 +217,7 @@ def _figure(reproduced: dict, searches: dict):
     ax.set_yticks(y, [r[0] for r in rows], fontsize=8)
     ax.set_xlabel("test accuracy on the 1,000 official test rows (%): mean ± 95%, dots: seeds")
     ax.set_title("MNIST-1D: the paper's MLP and the searched starts (Adam 1e-2, batch 100, 150 epochs)")
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="upper left", fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
