@@ -101,7 +101,9 @@ OPTIONS: tuple[Option, ...] = (
     O("seed", "int", "Run seed: same seed, same result on any backend", flag="--seed",
       check=_int(0, 2**63 - 1, below="must be a non-negative integer")),
     O("seed_policy", "str", " | ".join(SEED_POLICIES), flag="--seed-policy", check=_choice(SEED_POLICIES)),
-    O("objectives", "list[str]", f"Comma-separated: {', '.join(OBJECTIVES)}; two or more → NSGA-II",
+    O("objectives", "list[str]", f"Comma-separated: {', '.join(OBJECTIVES)}; two or more → NSGA-II. "
+      "Where good networks overfit (long trainings, e.g. MNIST-1D with Adam), the last epoch's val_loss "
+      "rewards networks too small to: use --patience 20 --monitor val_error --objectives val_error",
       flag="--objectives"),
     O("surrogate", "int", "Breed K×λ offspring and train the λ a random forest of everything trained so far "
       "expects to improve most; the forest also ranks the final hall of fame once 64 setups are trained. "
