@@ -336,6 +336,10 @@ CONTENDERS = {
     # the seed policies (issue 18 item 5; experiments/seed_policy.py)
     "ga_shared": (run_ga, lambda t: {"seed_policy": "shared"}),
     "ga_inherited": (run_ga, lambda t: {"seed_policy": "inherited"}),
+    # the default search with shared seeds (experiments/seed_policy.py: the plain GA chose better
+    # setups with them at equal trainings); it spends fewer trainings at the same generations
+    "ga_rf30_shared": (run_ga, lambda t: {"surrogate": 30, "generations": t.generations - 1,
+                                          "seed_policy": "shared"}),
 }
 #: The share of the plain GA's CPU seconds each pruned contender gets.
 PRUNED_CPU = {"ga_prune": 1.0, "ga_prune_half": 0.5, "ga_prune_eta2": 1.0}

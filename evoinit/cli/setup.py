@@ -73,7 +73,7 @@ def train(
 
       evoinit train --dataset train.csv --test-file test.csv --hidden 100,100 --activation relu
 
-      evoinit train --dataset mnist1d --val-size 0 --hidden 100,100 --activation relu --init he_uniform
+      evoinit train --dataset mnist1d --val-size 0 --hidden 100,100 --activation relu --init glorot_uniform
         --optimizer adam --lr 0.01 --batch-size 100 --epochs 150   (the MNIST-1D paper's MLP)
     """
     from evoinit.ga.evaluate import train as run_train

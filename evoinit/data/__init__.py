@@ -8,8 +8,8 @@ names below are imported on first use, so importing ``evoinit.data.files`` loads
 import importlib
 
 _NAMES = {"DataSpec": "spec", "Dataset": "spec", "test_rows": "spec", "load": "dataset",
-          "from_arrays": "dataset", "split": "dataset", "curves_on_test": "dataset", "names": "builtin", "describe": "builtin",
-          "make_spirals": "builtin"}
+          "from_arrays": "dataset", "split": "dataset", "curves_on_test": "dataset", "names": "builtin",
+          "describe": "builtin", "make_spirals": "builtin"}
 __all__ = sorted(_NAMES)
 
 
