@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Re-make every experiment's JSON and PNG (full mode) in docs/figures/, one experiment at a time.
 #
-#   scripts/reproduce_all.sh                      # all of them, full mode (several minutes)
+#   scripts/reproduce_all.sh                      # all of them, full mode (about 40 minutes)
 #   scripts/reproduce_all.sh --fast               # all of them, the seconds-long test versions
 #   scripts/reproduce_all.sh saxe_orthogonal      # only the ones named
 #   OUT=/tmp/figs PYTHON=.venv/bin/python scripts/reproduce_all.sh
