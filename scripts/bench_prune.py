@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_search_stats as stats  # noqa: E402
 
-#: The share of the plain GA's CPU time each pruned contender gets (bench_search.PRUNED_CPU).
+#: The share of the plain GA's CPU time each pruned contender gets (bench_contenders.PRUNED_CPU).
 SHARE = {"ga_prune": 1.0, "ga_prune_half": 0.5, "ga_prune_eta2": 1.0}
 
 
