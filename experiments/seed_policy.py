@@ -143,11 +143,11 @@ def chosen_setup(lines: list[dict], objectives) -> str:
     return best[0].genome
 
 
-def one_search(task: bench.Task, seed: int, policy: str, budget: int | None = None) -> dict:
+def one_search(task: bench.Task, seed: int, policy: str, budget: int | None = None, fresh: int = FRESH) -> dict:
     """One search and its readings. ``budget``: read the search at that many trainings — it runs
     twice the generations plus two (enough for a policy that re-uses networks to spend the
     budget), and only its first ``budget`` trainings count (the kept networks, made at its end,
-    are then not read)."""
+    are then not read). ``fresh``: the fresh seeds the chosen setup is retrained from."""
     cfg = _config(task, seed, policy)
     if budget is not None:
         cfg = replace(cfg, generations=cfg.generations * 2 + 2)
@@ -164,7 +164,7 @@ def one_search(task: bench.Task, seed: int, policy: str, budget: int | None = No
     best = ok[0]
     kept = best_network(result.networks) if budget is None else None
     chosen = chosen_setup(lines, cfg.objectives)
-    setup = bench.final_scores(chosen, cfg, FRESH)
+    setup = bench.final_scores(chosen, cfg, fresh)
     labels = [n["val_labels"] for n in ok]
     return {"task": task.name, "seed": seed, "policy": policy, "trainings": len(lines),
             "networks": len(nets), "best_network": best["genome"], "best_network_key": best["key"],
@@ -179,13 +179,13 @@ def one_search(task: bench.Task, seed: int, policy: str, budget: int | None = No
             "cpu_seconds": time.process_time() - cpu}
 
 
-def job(task: bench.Task, seed: int) -> list[dict]:
+def job(task: bench.Task, seed: int, fresh: int = FRESH) -> list[dict]:
     """The three policies at one (task, run seed), at the trainings the distinct policy spends."""
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1):
-        first = one_search(task, seed, "distinct")
-        out = [first] + [one_search(task, seed, p, budget=first["trainings"]) for p in OTHERS]
+        first = one_search(task, seed, "distinct", fresh=fresh)
+        out = [first] + [one_search(task, seed, p, budget=first["trainings"], fresh=fresh) for p in OTHERS]
     print(f"{task.name} seed {seed}: {sum(r['cpu_seconds'] for r in out):.0f} CPU s", file=sys.stderr, flush=True)
     return out
 
@@ -246,7 +246,8 @@ def verdicts(summary: dict) -> list[str]:
                 continue
             where = ("lower" if p["high"] < 0 else "higher") if p["high"] < 0 or p["low"] > 0 else None
             lines.append(f"pooled, distinct − {o}, {label}: {p['mean']:+.1f}% [{p['low']:+.1f}%, {p['high']:+.1f}%]"
-                         + (f" — distinct's is {where} beyond the interval" if where else " — no difference beyond the noise"))
+                         + (f" — distinct's is {where} beyond the interval" if where
+                            else " — no difference beyond the noise"))
         for t, d in summary["tasks"].items():
             q = d["paired"][o]["solutions"]
             if q["mean"] is not None and q["ci95"] is not None:
@@ -262,13 +263,9 @@ def run(fast: bool, out: Path, seed: int = 0) -> dict:
     tasks = [FAST_TASK] if fast else list(TASKS)
     first = seed if fast else FIRST_SEED + seed
     seeds = [first + k for k in range(2 if fast else SEEDS)]
-    global FRESH
-    fresh, FRESH = FRESH, (2 if fast else FRESH)
-    try:
-        t0 = time.perf_counter()
-        jobs = Parallel(n_jobs=1 if fast else 2)(delayed(job)(t, s) for s in seeds for t in tasks)
-    finally:
-        FRESH = fresh
+    fresh = 2 if fast else FRESH
+    t0 = time.perf_counter()
+    jobs = Parallel(n_jobs=1 if fast else 2)(delayed(job)(t, s, fresh) for s in seeds for t in tasks)
     runs = [r for j in jobs for r in j]
     summary = summarize(runs, [t.name for t in tasks])
     lines = []
@@ -279,7 +276,7 @@ def run(fast: bool, out: Path, seed: int = 0) -> dict:
                          f"{_fmt(s['setup_test_error'])}, solutions {_fmt(s['solutions'], 1)}, trainings "
                          f"{_fmt(s['trainings'], 0)}")
     lines += verdicts(summary)
-    result = common.header(NAME, CLAIM, fast, seed, seeds=seeds, policies=list(POLICIES), fresh=FRESH if not fast else 2,
+    result = common.header(NAME, CLAIM, fast, seed, seeds=seeds, policies=list(POLICIES), fresh=fresh,
                            same=SAME, tasks=[t.name for t in tasks]) | {
         "runs": runs, **summary, "verdicts": verdicts(summary), "summary": lines,
         "cpu_seconds": sum(r["cpu_seconds"] for r in runs), "wall_seconds": time.perf_counter() - t0,
