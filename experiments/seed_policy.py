@@ -275,10 +275,11 @@ def run(fast: bool, out: Path, seed: int = 0) -> dict:
             lines.append(f"{name} {p}: best network {_fmt(s['best_network_test_error'])}, setup "
                          f"{_fmt(s['setup_test_error'])}, solutions {_fmt(s['solutions'], 1)}, trainings "
                          f"{_fmt(s['trainings'], 0)}")
-    lines += verdicts(summary)
+    said = verdicts(summary)
+    lines += said
     result = common.header(NAME, CLAIM, fast, seed, seeds=seeds, policies=list(POLICIES), fresh=fresh,
                            same=SAME, tasks=[t.name for t in tasks]) | {
-        "runs": runs, **summary, "verdicts": verdicts(summary), "summary": lines,
+        "runs": runs, **summary, "verdicts": said, "summary": lines,
         "cpu_seconds": sum(r["cpu_seconds"] for r in runs), "wall_seconds": time.perf_counter() - t0,
         "max_rebuild_drift": max(r["rebuild_drift"] for r in runs)}
     return common.save(out, NAME, result, _figure(runs, summary))
